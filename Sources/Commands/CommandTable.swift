@@ -1,0 +1,83 @@
+import RESP
+
+/// The command table: every family's commands, found by name without allocating.
+public final class CommandTable: Sendable {
+    /// The families, each one file declaring its commands.
+    static let families: [[Command]] = [
+        ConnectionCommands.table,
+        KeyCommands.table,
+        ExpiryCommands.table,
+        StringCommands.table,
+        BitmapCommands.table,
+        ServerCommands.table,
+        ConfigCommands.table,
+        DebugCommands.table,
+        IntrospectionCommands.table,
+    ]
+
+    /// Top-level commands, in table order.
+    public let commands: [Command]
+    /// Every command and subcommand, indexed by `Command.ordinal`.
+    public let byOrdinal: [Command]
+    /// Open-addressing index from lower-cased name to position in `commands` (-1 = empty).
+    private let slots: [Int]
+    private let lowercasedNames: [[UInt8]]
+
+    public init() {
+        var commands = Self.families.flatMap { $0 }
+        var byOrdinal: [Command] = []
+        for index in commands.indices {
+            commands[index].ordinal = byOrdinal.count
+            byOrdinal.append(commands[index])
+            for sub in commands[index].subcommands.indices {
+                commands[index].subcommands[sub].ordinal = byOrdinal.count
+                commands[index].subcommands[sub].fullName = commands[index].name + "|" + commands[index].subcommands[sub].name
+                byOrdinal.append(commands[index].subcommands[sub])
+            }
+            byOrdinal[commands[index].ordinal] = commands[index]
+        }
+        self.commands = commands
+        self.byOrdinal = byOrdinal
+        lowercasedNames = commands.map { Array($0.name.lowercased().utf8) }
+        var capacity = 16
+        while capacity < commands.count * 3 { capacity *= 2 }
+        var slots = [Int](repeating: -1, count: capacity)
+        for (index, name) in lowercasedNames.enumerated() {
+            var slot = name.withUnsafeBytes { Self.hash($0) } & (capacity - 1)
+            precondition(!lowercasedNames[..<index].contains(name), "command \(commands[index].name) declared twice")
+            while slots[slot] >= 0 { slot = (slot + 1) & (capacity - 1) }
+            slots[slot] = index
+        }
+        self.slots = slots
+    }
+
+    public var count: Int { byOrdinal.count }
+
+    /// The position in `commands` of the command named `name`, in any letter case.
+    public func lookup(_ name: UnsafeRawBufferPointer) -> Int? {
+        guard name.count <= 32 else { return nil }
+        let mask = slots.count - 1
+        var slot = Self.hash(name) & mask
+        while true {
+            let index = slots[slot]
+            if index < 0 { return nil }
+            if name.equalsIgnoringCase(lowercasedNames[index]) { return index }
+            slot = (slot + 1) & mask
+        }
+    }
+
+    public func lookup(_ name: String) -> Command? {
+        var name = name
+        return name.withUTF8 { bytes in lookup(UnsafeRawBufferPointer(bytes)).map { commands[$0] } }
+    }
+
+    /// Case-folding FNV-1a.
+    private static func hash(_ name: UnsafeRawBufferPointer) -> Int {
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        for byte in name {
+            let folded = byte >= 65 && byte <= 90 ? byte | 0x20 : byte
+            hash = (hash ^ UInt64(folded)) &* 0x100_0000_01b3
+        }
+        return Int(truncatingIfNeeded: hash >> 1)
+    }
+}

@@ -1,0 +1,281 @@
+import Engine
+import RESP
+
+/// Connection commands: PING, ECHO, QUIT, RESET, AUTH, HELLO, SELECT, and CLIENT ID, SETNAME,
+/// GETNAME, SETINFO, INFO, LIST, HELP.
+///
+/// HELLO reports `server: redis` and `version: 7.0.15`, the protocol level Needletail speaks,
+/// because clients gate features on it; INFO adds `needletail_version`.
+enum ConnectionCommands {
+    static let table: [Command] = [
+        Command("ping", arity: -1, flags: [.fast], categories: [.connection],
+                tips: ["request_policy:all_shards", "response_policy:all_succeeded"], group: "connection",
+                summary: "Replies PONG, or the given message.", handler: ping),
+        Command("echo", arity: 2, flags: [.loading, .stale, .fast], categories: [.connection], group: "connection",
+                summary: "Replies with the given message.", handler: echo),
+        Command("quit", arity: -1, flags: [.noScript, .loading, .stale, .fast, .noAuth, .allowBusy], categories: [.connection],
+                group: "connection", summary: "Closes the connection after replying OK.", handler: quit),
+        Command("reset", arity: 1, flags: [.noScript, .loading, .stale, .fast, .noAuth, .allowBusy], categories: [.connection],
+                group: "connection", since: "6.2.0", summary: "Returns the connection to its initial state.", handler: reset),
+        Command("auth", arity: -2, flags: [.noScript, .loading, .stale, .fast, .noAuth, .allowBusy], categories: [.connection],
+                group: "connection", summary: "Authenticates the connection.", handler: auth),
+        Command("hello", arity: -1, flags: [.noScript, .loading, .stale, .fast, .noAuth, .allowBusy], categories: [.connection],
+                group: "connection", since: "6.0.0", summary: "Chooses the protocol version, optionally authenticating and naming the client.",
+                handler: hello),
+        Command("select", arity: 2, flags: [.loading, .stale, .fast], categories: [.connection], group: "connection",
+                summary: "Selects the database of the connection.", handler: select),
+        Command("client", arity: -2, group: "connection", since: "2.4.0", summary: "Inspects and controls client connections.",
+                subcommands: [
+                    Command("id", arity: 2, flags: [.noScript, .loading, .stale], categories: [.connection], group: "connection",
+                            since: "5.0.0", summary: "Returns the connection's id.", handler: clientID),
+                    Command("setname", arity: 3, flags: [.noScript, .loading, .stale], categories: [.connection], group: "connection",
+                            since: "2.6.9", summary: "Names the connection.", handler: clientSetName),
+                    Command("getname", arity: 2, flags: [.noScript, .loading, .stale], categories: [.connection], group: "connection",
+                            since: "2.6.9", summary: "Returns the connection's name.", handler: clientGetName),
+                    Command("setinfo", arity: 4, flags: [.noScript, .loading, .stale], categories: [.connection], group: "connection",
+                            since: "7.2.0", summary: "Records the client library's name or version.", handler: clientSetInfo),
+                    Command("info", arity: 2, flags: [.noScript, .loading, .stale], categories: [.connection],
+                            tips: ["nondeterministic_output"], group: "connection", since: "6.2.0",
+                            summary: "Describes this connection.", handler: clientInfo),
+                    Command("list", arity: -2, flags: [.admin, .noScript, .loading, .stale], categories: [.connection],
+                            tips: ["nondeterministic_output"], group: "connection", since: "2.4.0",
+                            summary: "Describes every connection.", handler: clientList),
+                    Command("help", arity: 2, flags: [.loading, .stale], categories: [.connection], group: "connection",
+                            since: "5.0.0", summary: "Lists the CLIENT subcommands.", handler: clientHelp),
+                ]),
+    ]
+
+    static func ping(_ c: inout CommandContext) {
+        if c.argumentCount > 2 {
+            c.error(Errors.wrongArity("ping"))
+        } else if c.argumentCount == 2 {
+            c.reply.bulk(c.arguments[1])
+        } else {
+            c.reply.simpleString("PONG")
+        }
+    }
+
+    static func echo(_ c: inout CommandContext) {
+        c.reply.bulk(c.arguments[1])
+    }
+
+    static func quit(_ c: inout CommandContext) {
+        c.session.closeAfterReply = true
+        c.reply.ok()
+    }
+
+    static func reset(_ c: inout CommandContext) {
+        let session = c.session
+        session.database = 0
+        session.protocolVersion = 2
+        c.reply.protocolVersion = 2
+        session.authenticated = !c.server.requiresPassword
+        session.flags.subtract([.readonly, .noEvict, .noTouch])
+        c.reply.simpleString("RESET")
+    }
+
+    static func auth(_ c: inout CommandContext) {
+        guard c.argumentCount <= 3 else {
+            c.error(Errors.syntax)
+            return
+        }
+        let password = c.server.config["requirepass"]
+        if c.argumentCount == 2 && password.isEmpty {
+            c.error(Errors.authWithoutPassword)
+            return
+        }
+        let user = c.argumentCount == 3 ? c.text(1) : "default"
+        if authenticate(&c, user: user, password: c.arguments[c.argumentCount - 1]) {
+            c.reply.ok()
+        }
+    }
+
+    /// Checks credentials for the only user, `default` (whose password is `requirepass`, or none).
+    /// Replies WRONGPASS and returns false when they do not match.
+    private static func authenticate(_ c: inout CommandContext, user: String, password: UnsafeRawBufferPointer) -> Bool {
+        let required = c.server.config["requirepass"]
+        guard user == "default", required.isEmpty || password.elementsEqual(required.utf8) else {
+            c.error(Errors.wrongPass)
+            return false
+        }
+        c.session.authenticated = true
+        return true
+    }
+
+    static func hello(_ c: inout CommandContext) {
+        var version: Int?
+        var next = 1
+        if c.argumentCount >= 2 {
+            guard let requested = c.integer(1) else {
+                c.error(Errors.protocolVersionNotInteger)
+                return
+            }
+            guard requested == 2 || requested == 3 else {
+                c.error(Errors.unsupportedProtocol)
+                return
+            }
+            version = requested
+            next = 2
+        }
+        var credentials: (user: String, password: Int)?
+        var name: Int?
+        while next < c.argumentCount {
+            let remaining = c.argumentCount - 1 - next
+            if c.argument(next, is: "AUTH") && remaining >= 2 {
+                credentials = (c.text(next + 1), next + 2)
+                next += 3
+            } else if c.argument(next, is: "SETNAME") && remaining >= 1 {
+                name = next + 1
+                next += 2
+            } else {
+                c.error(Errors.helloOption(c.text(next)))
+                return
+            }
+        }
+        if let credentials {
+            guard authenticate(&c, user: credentials.user, password: c.arguments[credentials.password]) else { return }
+        }
+        guard c.session.authenticated else {
+            c.error(Errors.helloNoAuth)
+            return
+        }
+        if let name {
+            guard setName(&c, c.arguments[name]) else { return }
+        }
+        if let version {
+            c.session.protocolVersion = version
+            c.reply.protocolVersion = version
+        }
+        c.reply.mapHeader(7)
+        c.reply.bulk("server")
+        c.reply.bulk("redis")
+        c.reply.bulk("version")
+        c.reply.bulk(redisCompatibilityVersion)
+        c.reply.bulk("proto")
+        c.reply.integer(c.session.protocolVersion)
+        c.reply.bulk("id")
+        c.reply.integer(c.session.id)
+        c.reply.bulk("mode")
+        c.reply.bulk("standalone")
+        c.reply.bulk("role")
+        c.reply.bulk("master")
+        c.reply.bulk("modules")
+        c.reply.arrayHeader(0)
+    }
+
+    static func select(_ c: inout CommandContext) {
+        guard let index = c.integerOrReply(1) else { return }
+        guard index >= 0 && index < c.server.keyspace.databaseCount else {
+            c.error(Errors.dbIndexOutOfRange)
+            return
+        }
+        c.session.database = index
+        c.reply.ok()
+    }
+
+    // MARK: CLIENT
+
+    static func clientID(_ c: inout CommandContext) {
+        c.reply.integer(c.session.id)
+    }
+
+    static func clientSetName(_ c: inout CommandContext) {
+        if setName(&c, c.arguments[2]) { c.reply.ok() }
+    }
+
+    /// Client names, library names and versions may not hold spaces or control characters.
+    static func isValidName(_ name: UnsafeRawBufferPointer) -> Bool {
+        name.allSatisfy { $0 > 0x20 && $0 < 0x7f }
+    }
+
+    private static func setName(_ c: inout CommandContext, _ name: UnsafeRawBufferPointer) -> Bool {
+        guard isValidName(name) else {
+            c.error(Errors.badClientName)
+            return false
+        }
+        c.session.name = name.text
+        return true
+    }
+
+    static func clientGetName(_ c: inout CommandContext) {
+        let name = c.session.name
+        if name.isEmpty { c.reply.null() } else { c.reply.bulk(name) }
+    }
+
+    static func clientSetInfo(_ c: inout CommandContext) {
+        let value = c.arguments[3]
+        let isName = c.argument(2, is: "LIB-NAME")
+        guard isName || c.argument(2, is: "LIB-VER") else {
+            c.error("ERR Unrecognized option '\(c.text(2))'")
+            return
+        }
+        guard isValidName(value) else {
+            c.error("ERR \(isName ? "lib-name" : "lib-ver") cannot contain spaces, newlines or special characters.")
+            return
+        }
+        let text = value.text
+        c.session.published.withLock {
+            if isName { $0.libraryName = text } else { $0.libraryVersion = text }
+        }
+        c.reply.ok()
+    }
+
+    static func clientInfo(_ c: inout CommandContext) {
+        c.reply.verbatim(ClientList.line(for: c.session, now: c.now, current: c.session) + "\n")
+    }
+
+    static func clientList(_ c: inout CommandContext) {
+        var type: String?
+        var ids: [Int]?
+        var index = 2
+        while index < c.argumentCount {
+            if c.argument(index, is: "TYPE") && index + 1 < c.argumentCount {
+                let name = c.text(index + 1).lowercased()
+                guard ["normal", "master", "replica", "slave", "pubsub"].contains(name) else {
+                    c.error("ERR Unknown client type '\(c.text(index + 1))'")
+                    return
+                }
+                type = name == "slave" ? "replica" : name
+                index += 2
+            } else if c.argument(index, is: "ID") && index + 1 < c.argumentCount {
+                var list: [Int] = []
+                index += 1
+                while index < c.argumentCount {
+                    guard let id = c.integer(index), id > 0 else {
+                        c.error("ERR Invalid client ID")
+                        return
+                    }
+                    list.append(id)
+                    index += 1
+                }
+                ids = list
+            } else {
+                c.error(Errors.syntax)
+                return
+            }
+        }
+        var text = ""
+        for session in c.server.clients.all() {
+            if let ids, !ids.contains(session.id) { continue }
+            let line = ClientList.line(for: session, now: c.now, current: c.session)
+            if let type, ClientList.type(of: session, current: c.session) != type { continue }
+            text += line + "\n"
+        }
+        c.reply.verbatim(text)
+    }
+
+    static func clientHelp(_ c: inout CommandContext) {
+        Help.reply(&c, command: "CLIENT", lines: [
+            "GETNAME", "    The connection's name, or nil when it has none.",
+            "ID", "    The connection's unique id.",
+            "INFO", "    One CLIENT LIST line describing this connection.",
+            "LIST [TYPE (NORMAL|MASTER|REPLICA|PUBSUB)] [ID <id> [<id> ...]]",
+            "    One line per connection, optionally only of a type or of the given ids.",
+            "SETINFO (LIB-NAME|LIB-VER) <value>", "    Records the client library's name or version for CLIENT LIST.",
+            "SETNAME <name>", "    Names the connection (no spaces or control characters).",
+        ])
+    }
+}
+
+/// The Redis version whose protocol and replies Needletail reproduces.
+public let redisCompatibilityVersion = "7.0.15"

@@ -1,0 +1,138 @@
+import Engine
+import RESP
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// DEBUG SLEEP, SET-ACTIVE-EXPIRE, DIGEST, DIGEST-VALUE, OBJECT, POPULATE, LOG, HELP. Refused
+/// unless `enable-debug-command` allows it, as in Redis 7.
+///
+/// DEBUG OBJECT's `serializedlength` is the RDB length without LZF compression: Needletail
+/// writes no RDB yet.
+enum DebugCommands {
+    static let table: [Command] = [
+        Command("debug", arity: -2, flags: [.admin, .noScript, .loading, .stale, .protectedDebug, .keyspaceWide], group: "server",
+                summary: "Inspects and exercises the server, for tests.", handler: debug),
+    ]
+
+    static func debug(_ c: inout CommandContext) {
+        let count = c.argumentCount
+        switch true {
+        case c.argument(1, is: "HELP") && count == 2: help(&c)
+        case c.argument(1, is: "SLEEP") && count == 3: sleep(&c)
+        case c.argument(1, is: "SET-ACTIVE-EXPIRE") && count == 3:
+            c.server.keyspace.activeExpiryEnabled.store(c.integer(2) != 0, ordering: .relaxed)
+            c.reply.ok()
+        case c.argument(1, is: "DIGEST") && count == 2:
+            c.reply.simpleString(Digest.hex(Digest.dataset(c.server.keyspace, holdsAllShards: c.holdsAllShards)))
+        case c.argument(1, is: "DIGEST-VALUE") && count >= 2: digestValue(&c)
+        case c.argument(1, is: "OBJECT") && count == 3: object(&c)
+        case c.argument(1, is: "POPULATE") && count >= 3 && count <= 5: populate(&c)
+        case c.argument(1, is: "LOG") && count == 3:
+            c.server.control?.log("DEBUG LOG: " + c.text(2))
+            c.reply.ok()
+        default:
+            c.error("ERR unknown subcommand or wrong number of arguments for '\(c.text(1))'. Try DEBUG HELP.")
+        }
+    }
+
+    private static func sleep(_ c: inout CommandContext) {
+        let seconds = c.double(2) ?? 0
+        if seconds > 0 { usleep(useconds_t(min(seconds, 3600) * 1_000_000)) }
+        c.reply.ok()
+    }
+
+    /// Runs `body` with the shard of `key` locked (DEBUG names keys the dispatcher cannot see).
+    private static func withKey<R>(_ c: CommandContext, _ key: Key, _ body: () -> R) -> R {
+        c.holdsAllShards ? body() : c.server.keyspace.withShard(of: key, body)
+    }
+
+    private static func digestValue(_ c: inout CommandContext) {
+        let db = c.database
+        c.reply.arrayHeader(c.argumentCount - 2)
+        for index in 2 ..< c.argumentCount {
+            let key = c.key(index)
+            let digest = withKey(c, key) { db.lookup(key).map(Digest.value) } ?? [UInt8](repeating: 0, count: 20)
+            c.reply.simpleString(Digest.hex(digest))
+        }
+    }
+
+    private static func object(_ c: inout CommandContext) {
+        var db = c.database
+        db.touches = false
+        let key = c.key(2)
+        let description: String? = withKey(c, key) {
+            guard let entry = db.lookup(key) else { return nil }
+            let address = String(UInt(bitPattern: ObjectIdentifier(entry).hashValue), radix: 16)
+            let idle = AccessTracking.idleSeconds(entry.access, clock: Database.lruClock(c.now))
+            return "Value at:0x\(address) refcount:1 encoding:\(entry.value.encodingName)"
+                + " serializedlength:\(serializedLength(entry)) lru:\(entry.access) lru_seconds_idle:\(idle)"
+        }
+        if let description { c.reply.simpleString(description) } else { c.error(Errors.noSuchKey) }
+    }
+
+    /// The length of the value in RDB string encoding: an integer form for small integers,
+    /// otherwise a length prefix and the bytes.
+    static func serializedLength(_ entry: Entry) -> Int {
+        StringValues.withBytes(entry) { bytes in
+            if bytes.count <= 11, let value = StrictInteger.parse(bytes) {
+                if Int(Int8.min) ... Int(Int8.max) ~= value { return 2 }
+                if Int(Int16.min) ... Int(Int16.max) ~= value { return 3 }
+                if Int(Int32.min) ... Int(Int32.max) ~= value { return 5 }
+            }
+            let prefix = bytes.count < 64 ? 1 : bytes.count < 16384 ? 2 : bytes.count <= Int(UInt32.max) ? 5 : 9
+            return prefix + bytes.count
+        }
+    }
+
+    /// DEBUG POPULATE count [prefix] [size]: keys `prefix:N` holding `value:N` (padded with
+    /// zeros or cut to `size`); existing keys are left alone.
+    private static func populate(_ c: inout CommandContext) {
+        guard let count = c.integer(2), count >= 0 else {
+            c.error("ERR value is out of range, must be positive")
+            return
+        }
+        let prefix = c.argumentCount >= 4 ? c.bytes(3) : Array("key".utf8)
+        var size = 0
+        if c.argumentCount == 5 {
+            guard let value = c.integer(4), value >= 0 else {
+                c.error("ERR value is out of range, must be positive")
+                return
+            }
+            size = value
+        }
+        let db = c.database
+        for number in 0 ..< count {
+            let keyBytes = prefix + Array(":\(number)".utf8)
+            var value = Array("value:\(number)".utf8)
+            if size > 0 {
+                value = value.count >= size ? Array(value.prefix(size)) : value + [UInt8](repeating: 0, count: size - value.count)
+            }
+            keyBytes.withUnsafeBytes { raw in
+                let key = Key(raw)
+                withKey(c, key) {
+                    if db.lookup(key) == nil {
+                        db.store(key, StringValues.entry(key: key, value: value, expireAt: 0, access: db.access))
+                    }
+                }
+            }
+        }
+        c.dirty(count)
+        c.reply.ok()
+    }
+
+    private static func help(_ c: inout CommandContext) {
+        Help.reply(&c, command: "DEBUG", lines: [
+            "DIGEST", "    A digest of the whole dataset, equal for equal data (and equal to Redis's).",
+            "DIGEST-VALUE <key> [<key> ...]", "    The digest of each key's value.",
+            "LOG <message>", "    Writes the message to the server log.",
+            "OBJECT <key>", "    How the key's value is stored.",
+            "POPULATE <count> [<prefix>] [<size>]", "    Creates <count> keys prefix:N holding value:N (of <size> bytes if given).",
+            "SET-ACTIVE-EXPIRE <0|1>", "    Stops or restarts the periodic deletion of expired keys.",
+            "SLEEP <seconds>", "    Blocks this connection's event loop for the given (decimal) seconds.",
+        ])
+    }
+}

@@ -1,0 +1,116 @@
+import Config
+import Engine
+import Synchronization
+
+/// What the server layer does on behalf of commands (SHUTDOWN …). The server implements it;
+/// commands never see how.
+public protocol ServerControl: AnyObject, Sendable {
+    /// Starts a shutdown; returns an error message if it is refused.
+    func shutdown(_ request: ShutdownRequest) -> String?
+    /// Writes a line to the server log at notice level (DEBUG LOG).
+    func log(_ message: String)
+}
+
+public struct ShutdownRequest: Sendable, Equatable {
+    public enum Save: Sendable, Equatable { case configured, save, noSave }
+    public var save: Save = .configured
+    public var now = false
+    public var force = false
+
+    public init(save: Save = .configured, now: Bool = false, force: Bool = false) {
+        self.save = save
+        self.now = now
+        self.force = force
+    }
+}
+
+/// Everything shared by all connections: the keyspace, the configuration, the command table,
+/// the client registry and the counters.
+public final class ServerState: Sendable {
+    public let keyspace: Keyspace
+    public let config: Configuration
+    public let commands: CommandTable
+    public let clients = ClientRegistry()
+    public let statistics: Statistics
+    /// 40 random hex characters, new at every start (INFO `run_id`).
+    public let runID: String
+    /// Unix milliseconds at start.
+    public let startedAt: Int64
+    public let executable: String
+    public let eventLoops: Int
+    /// INFO replication `master_replid`.
+    public let replicationID: String
+    /// Allocated bytes once the server was ready (INFO `used_memory_startup`).
+    public let startupMemory: Int
+    let metrics = InstantaneousMetrics()
+    private let controlReference = Mutex<(any ServerControl)?>(nil)
+    private let memoryPeak = Atomic<Int>(0)
+    /// Microseconds spent in the active expiry cycle.
+    private let expiryCPU = Atomic<Int>(0)
+    /// Where the active expiry cycle resumes (touched only by the cron).
+    private let expiryCursor = Mutex(0)
+
+    public init(config: Configuration, eventLoops: Int, executable: String = "", now: Int64 = Clock.now()) {
+        self.config = config
+        self.eventLoops = eventLoops
+        self.executable = executable
+        keyspace = Keyspace(databases: config.integer("databases"))
+        commands = CommandTable()
+        statistics = Statistics(loops: eventLoops, commands: commands.count)
+        runID = Self.randomHex()
+        replicationID = Self.randomHex()
+        startedAt = now
+        startupMemory = ProcessMetrics.allocatedBytes()
+    }
+
+    public var control: (any ServerControl)? {
+        get { controlReference.withLock { $0 } }
+        set { controlReference.withLock { $0 = newValue } }
+    }
+
+    static func randomHex() -> String {
+        (0 ..< 40).map { _ in String("0123456789abcdef".randomElement()!) }.joined()
+    }
+
+    /// Records `used` if it is a new peak; returns the peak.
+    func recordMemoryPeak(_ used: Int) -> Int {
+        var peak = memoryPeak.load(ordering: .relaxed)
+        while used > peak {
+            let (exchanged, original) = memoryPeak.compareExchange(expected: peak, desired: used, ordering: .relaxed)
+            if exchanged { return used }
+            peak = original
+        }
+        return peak
+    }
+
+    /// INFO `expire_cycle_cpu_milliseconds`.
+    var expireCycleMilliseconds: Int { expiryCPU.load(ordering: .relaxed) / 1000 }
+
+    /// Periodic work, `hz` times a second on one event loop: samples the rates and runs the
+    /// active expiry cycle for at most a quarter of the period, stopping early once fewer
+    /// than one in ten of the keys with a TTL it meets have expired.
+    public func cron(now: Int64) {
+        let totals = statistics.totals()
+        metrics.sample(now: now, values: [totals[.commandsProcessed], totals[.netInputBytes], totals[.netOutputBytes]])
+        _ = recordMemoryPeak(ProcessMetrics.allocatedBytes())
+
+        let start = Clock.monotonicNanoseconds()
+        let hz = max(1, config.integer("hz"))
+        let deadline = start + Int64(250_000_000 / hz)
+        var seen = ExpirySweep()
+        expiryCursor.withLock { cursor in
+            repeat {
+                let step = keyspace.expireStep(now: now, budget: 1024, cursor: &cursor)
+                seen.add(step)
+                if step.looked == 0 || seen.looked >= keyspace.shards.count * 64 { break }
+                if seen.volatile >= 200 && seen.expired * 10 < seen.volatile { break }
+            } while Clock.monotonicNanoseconds() < deadline
+        }
+        expiryCPU.add(Int((Clock.monotonicNanoseconds() - start) / 1000), ordering: .relaxed)
+    }
+
+    /// Whether the client must still AUTH before anything but the `no_auth` commands.
+    public var requiresPassword: Bool {
+        !config["requirepass"].isEmpty
+    }
+}

@@ -1,0 +1,131 @@
+import Synchronization
+
+/// Counters for INFO stats and commandstats.
+///
+/// Each event loop has its own `LoopStatistics`, written only by that loop with plain relaxed
+/// loads and stores (no locked instructions, no cache line shared between loops); INFO sums
+/// the slabs. CONFIG RESETSTAT records a baseline instead of writing to counters it does not own.
+public final class Statistics: Sendable {
+    public let loops: [LoopStatistics]
+    /// Counters touched by threads that own no slab (the listener, background work).
+    public let shared: LoopStatistics
+    public let connectionsReceived = Atomic<Int>(0)
+    public let rejectedConnections = Atomic<Int>(0)
+    private let errors = Mutex<[String: Int]>([:])
+    private let baseline = Mutex<Totals?>(nil)
+
+    public init(loops: Int, commands: Int) {
+        self.loops = (0 ..< loops).map { _ in LoopStatistics(commands: commands) }
+        shared = LoopStatistics(commands: commands)
+    }
+
+    /// Counts an error reply by its code (the first word: `ERR`, `WRONGTYPE` …).
+    public func countError(_ message: String) {
+        let code = message.prefix { $0 != " " }
+        errors.withLock { $0[String(code), default: 0] += 1 }
+    }
+
+    public struct Totals: Sendable {
+        public var values: [LoopStatistics.Counter: Int] = [:]
+        public var commands: [(calls: Int, microseconds: Int, rejected: Int, failed: Int)] = []
+        public var connectionsReceived = 0
+        public var rejectedConnections = 0
+        public var errors: [String: Int] = [:]
+
+        public subscript(counter: LoopStatistics.Counter) -> Int { values[counter] ?? 0 }
+    }
+
+    /// Everything counted since start or the last CONFIG RESETSTAT.
+    public func totals() -> Totals {
+        var totals = rawTotals()
+        if let base = baseline.withLock({ $0 }) {
+            for (counter, value) in base.values { totals.values[counter, default: 0] -= value }
+            for index in totals.commands.indices where index < base.commands.count {
+                let b = base.commands[index]
+                totals.commands[index].calls -= b.calls
+                totals.commands[index].microseconds -= b.microseconds
+                totals.commands[index].rejected -= b.rejected
+                totals.commands[index].failed -= b.failed
+            }
+            totals.connectionsReceived -= base.connectionsReceived
+            totals.rejectedConnections -= base.rejectedConnections
+        }
+        return totals
+    }
+
+    public func reset() {
+        let now = rawTotals()
+        baseline.withLock { $0 = now }
+        errors.withLock { $0.removeAll() }
+    }
+
+    private func rawTotals() -> Totals {
+        var totals = Totals()
+        let slabs = loops + [shared]
+        for counter in LoopStatistics.Counter.allCases {
+            totals.values[counter] = slabs.reduce(0) { $0 + $1.counters[counter.rawValue].load() }
+        }
+        let commandCount = shared.commands.count
+        totals.commands = (0 ..< commandCount).map { index in
+            var sums = (calls: 0, microseconds: 0, rejected: 0, failed: 0)
+            for slab in slabs {
+                let command = slab.commands[index]
+                sums.calls += command.calls.load()
+                sums.microseconds += command.microseconds.load()
+                sums.rejected += command.rejected.load()
+                sums.failed += command.failed.load()
+            }
+            return sums
+        }
+        totals.connectionsReceived = connectionsReceived.load(ordering: .relaxed)
+        totals.rejectedConnections = rejectedConnections.load(ordering: .relaxed)
+        totals.errors = errors.withLock { $0 }
+        return totals
+    }
+}
+
+/// One event loop's counters. Written only by its loop (see `Statistics`).
+public final class LoopStatistics: Sendable {
+    public enum Counter: Int, CaseIterable, Sendable {
+        case commandsProcessed, keyspaceHits, keyspaceMisses, netInputBytes, netOutputBytes
+        case readsProcessed, writesProcessed, errorReplies, dirty
+    }
+
+    @usableFromInline let counters: [AtomicCounter]
+    public let commands: [CommandCounters]
+
+    init(commands: Int) {
+        counters = Counter.allCases.map { _ in AtomicCounter() }
+        self.commands = (0 ..< commands).map { _ in CommandCounters() }
+    }
+
+    /// Adds to a counter. Only the owning loop calls this: a load and a store, no locked instruction.
+    @inlinable
+    public func count(_ counter: Counter, _ amount: Int = 1) {
+        counters[counter.rawValue].add(amount)
+    }
+}
+
+public final class CommandCounters: Sendable {
+    public let calls = AtomicCounter()
+    public let microseconds = AtomicCounter()
+    public let rejected = AtomicCounter()
+    public let failed = AtomicCounter()
+}
+
+/// An atomic counter in its own object, so counters can live in arrays.
+public final class AtomicCounter: Sendable {
+    @usableFromInline let value = Atomic<Int>(0)
+
+    public init() {}
+
+    /// Single-writer add: only the owner writes, readers may read at any time.
+    @inlinable
+    public func add(_ amount: Int) {
+        value.store(value.load(ordering: .relaxed) &+ amount, ordering: .relaxed)
+    }
+
+    public func load() -> Int {
+        value.load(ordering: .relaxed)
+    }
+}

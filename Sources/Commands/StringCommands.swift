@@ -1,0 +1,589 @@
+import Engine
+import RESP
+
+/// String commands: GET, SET, SETNX, SETEX, PSETEX, GETSET, GETDEL, GETEX, MGET, MSET, MSETNX,
+/// APPEND, STRLEN, INCR, DECR, INCRBY, DECRBY, INCRBYFLOAT, GETRANGE, SUBSTR, SETRANGE, LCS.
+enum StringCommands {
+    static let table: [Command] = [
+        Command("get", arity: 2, flags: [.readonly, .fast], categories: [.string], keys: [.key(1, "RO access")], group: "string",
+                summary: "Returns a key's string value.", handler: get),
+        Command("set", arity: -3, flags: [.write, .denyOOM], categories: [.string], keys: [.key(1, "RW access update variable_flags")],
+                group: "string", summary: "Sets a key's string value, optionally with a TTL or a condition.", handler: set),
+        Command("setnx", arity: 3, flags: [.write, .denyOOM, .fast], categories: [.string], keys: [.key(1, "OW insert")], group: "string",
+                summary: "Sets a key's value unless the key exists.", handler: setNX),
+        Command("setex", arity: 4, flags: [.write, .denyOOM], categories: [.string], keys: [.key(1, "OW update")], group: "string",
+                since: "2.0.0", summary: "Sets a key's value and its TTL in seconds.", handler: setEX),
+        Command("psetex", arity: 4, flags: [.write, .denyOOM], categories: [.string], keys: [.key(1, "OW update")], group: "string",
+                since: "2.6.0", summary: "Sets a key's value and its TTL in milliseconds.", handler: psetEX),
+        Command("getset", arity: 3, flags: [.write, .denyOOM, .fast], categories: [.string], keys: [.key(1, "RW access update")],
+                group: "string", summary: "Sets a key's value and returns the previous one.", handler: getSet),
+        Command("getdel", arity: 2, flags: [.write, .fast], categories: [.string], keys: [.key(1, "RW access delete")], group: "string",
+                since: "6.2.0", summary: "Returns a key's value and deletes the key.", handler: getDel),
+        Command("getex", arity: -2, flags: [.write, .fast], categories: [.string], keys: [.key(1, "RW access update")], group: "string",
+                since: "6.2.0", summary: "Returns a key's value, optionally changing its TTL.", handler: getEX),
+        Command("mget", arity: -2, flags: [.readonly, .fast], categories: [.string], keys: [.keys(from: 1, "RO access")],
+                tips: ["request_policy:multi_shard"], group: "string", summary: "Returns the values of several keys.", handler: mget),
+        Command("mset", arity: -3, flags: [.write, .denyOOM], categories: [.string], keys: [.keys(from: 1, step: 2, "OW update")],
+                tips: ["request_policy:multi_shard", "response_policy:all_succeeded"], group: "string", since: "1.0.1",
+                summary: "Sets several keys at once.", handler: mset),
+        Command("msetnx", arity: -3, flags: [.write, .denyOOM], categories: [.string], keys: [.keys(from: 1, step: 2, "OW insert")],
+                tips: ["request_policy:multi_shard", "response_policy:agg_min"], group: "string", since: "1.0.1",
+                summary: "Sets several keys at once, only if none of them exists.", handler: msetNX),
+        Command("append", arity: 3, flags: [.write, .denyOOM, .fast], categories: [.string], keys: [.key(1, "RW insert")], group: "string",
+                since: "2.0.0", summary: "Appends to a key's value.", handler: append),
+        Command("strlen", arity: 2, flags: [.readonly, .fast], categories: [.string], keys: [.key(1, "RO")], group: "string",
+                since: "2.2.0", summary: "The length of a key's value.", handler: strlen),
+        Command("incr", arity: 2, flags: [.write, .denyOOM, .fast], categories: [.string], keys: [.key(1, "RW access update")],
+                group: "string", summary: "Adds one to a key's integer value.", handler: incr),
+        Command("decr", arity: 2, flags: [.write, .denyOOM, .fast], categories: [.string], keys: [.key(1, "RW access update")],
+                group: "string", summary: "Subtracts one from a key's integer value.", handler: decr),
+        Command("incrby", arity: 3, flags: [.write, .denyOOM, .fast], categories: [.string], keys: [.key(1, "RW access update")],
+                group: "string", summary: "Adds to a key's integer value.", handler: incrBy),
+        Command("decrby", arity: 3, flags: [.write, .denyOOM, .fast], categories: [.string], keys: [.key(1, "RW access update")],
+                group: "string", summary: "Subtracts from a key's integer value.", handler: decrBy),
+        Command("incrbyfloat", arity: 3, flags: [.write, .denyOOM, .fast], categories: [.string], keys: [.key(1, "RW access update")],
+                group: "string", since: "2.6.0", summary: "Adds a floating-point number to a key's value.", handler: incrByFloat),
+        Command("getrange", arity: 4, flags: [.readonly], categories: [.string], keys: [.key(1, "RO access")], group: "string",
+                since: "2.4.0", summary: "Returns a substring of a key's value.", handler: getRange),
+        Command("substr", arity: 4, flags: [.readonly], categories: [.string], keys: [.key(1, "RO access")], group: "string",
+                summary: "Returns a substring of a key's value (old name of GETRANGE).", handler: getRange),
+        Command("setrange", arity: 4, flags: [.write, .denyOOM], categories: [.string], keys: [.key(1, "RW update")], group: "string",
+                since: "2.2.0", summary: "Overwrites part of a key's value at an offset.", handler: setRange),
+        Command("lcs", arity: -3, flags: [.readonly], categories: [.string], keys: [.keys(from: 1, last: 1, "RO access")], group: "string",
+                since: "7.0.0", summary: "The longest common subsequence of two keys' values.", handler: lcs),
+    ]
+
+    static func get(_ c: inout CommandContext) {
+        guard let entry = c.read(c.key(1), in: c.database) else {
+            c.reply.null()
+            return
+        }
+        guard entry.value.isString else {
+            c.error(Errors.wrongType)
+            return
+        }
+        c.replyString(entry)
+    }
+
+    // MARK: SET and friends
+
+    /// SET's options, parsed. `expireAt` is absolute milliseconds (0 = none).
+    struct SetOptions {
+        var onlyIfMissing = false
+        var onlyIfPresent = false
+        var returnOld = false
+        var keepTTL = false
+        var expireAt: Int64 = 0
+    }
+
+    static func set(_ c: inout CommandContext) {
+        guard let options = parseSetOptions(&c, from: 3, command: "set", allowConditions: true) else { return }
+        store(&c, value: 2, options)
+    }
+
+    /// Parses `[NX|XX] [GET] [EX|PX|EXAT|PXAT|KEEPTTL]` (GETEX takes the TTL part and PERSIST).
+    /// Replies with the error and returns nil on bad input.
+    static func parseSetOptions(_ c: inout CommandContext, from start: Int, command: String, allowConditions: Bool) -> SetOptions? {
+        var options = SetOptions()
+        var expirySeen = false
+        var index = start
+        while index < c.argumentCount {
+            let hasValue = index + 1 < c.argumentCount
+            if allowConditions && c.argument(index, is: "NX") && !options.onlyIfPresent {
+                options.onlyIfMissing = true
+            } else if allowConditions && c.argument(index, is: "XX") && !options.onlyIfMissing {
+                options.onlyIfPresent = true
+            } else if allowConditions && c.argument(index, is: "GET") {
+                options.returnOld = true
+            } else if allowConditions && c.argument(index, is: "KEEPTTL") && !expirySeen {
+                options.keepTTL = true
+                expirySeen = true
+            } else if !expirySeen && hasValue,
+                      let unit = [("EX", 1000, false), ("PX", 1, false), ("EXAT", 1000, true), ("PXAT", 1, true)].first(where: { c.arguments[index].equalsIgnoringCase(Array($0.0.utf8)) }) {
+                guard let amount = c.integerOrReply(index + 1) else { return nil }
+                guard amount > 0, amount <= Int.max / unit.1 else {
+                    c.error(Errors.invalidExpireTime(command))
+                    return nil
+                }
+                var milliseconds = amount * unit.1
+                if !unit.2 {
+                    guard milliseconds <= Int.max - Int(c.now) else {
+                        c.error(Errors.invalidExpireTime(command))
+                        return nil
+                    }
+                    milliseconds += Int(c.now)
+                }
+                options.expireAt = Int64(milliseconds)
+                expirySeen = true
+                index += 1
+            } else {
+                c.error(Errors.syntax)
+                return nil
+            }
+            index += 1
+        }
+        return options
+    }
+
+    /// Stores argument `value` under argument 1 following `options`, and replies.
+    private static func store(_ c: inout CommandContext, value: Int, _ options: SetOptions) {
+        let db = c.database
+        let key = c.key(1)
+        let existing = db.lookup(key)
+        if options.returnOld, let existing, !existing.value.isString {
+            c.error(Errors.wrongType)
+            return
+        }
+        let conditionFails = options.onlyIfMissing && existing != nil || options.onlyIfPresent && existing == nil
+        if options.returnOld {
+            if let existing { c.replyString(existing) } else { c.reply.null() }
+        }
+        if conditionFails {
+            if !options.returnOld { c.reply.null() }
+            return
+        }
+        let expireAt = options.keepTTL ? (existing?.expireAt ?? 0) : options.expireAt
+        if expireAt != 0 && expireAt <= c.now {
+            db.remove(key)
+        } else {
+            db.store(key, StringValues.entry(key: key, value: c.arguments[value], expireAt: expireAt, access: db.access))
+        }
+        c.dirty()
+        if !options.returnOld { c.reply.ok() }
+    }
+
+    static func setNX(_ c: inout CommandContext) {
+        let db = c.database
+        let key = c.key(1)
+        guard db.lookup(key) == nil else {
+            c.reply.integer(0)
+            return
+        }
+        db.store(key, StringValues.entry(key: key, value: c.arguments[2], expireAt: 0, access: db.access))
+        c.dirty()
+        c.reply.integer(1)
+    }
+
+    static func setEX(_ c: inout CommandContext) { setWithTTL(&c, command: "setex", unit: 1000) }
+    static func psetEX(_ c: inout CommandContext) { setWithTTL(&c, command: "psetex", unit: 1) }
+
+    private static func setWithTTL(_ c: inout CommandContext, command: String, unit: Int) {
+        guard let amount = c.integerOrReply(2) else { return }
+        guard amount > 0, amount <= Int.max / unit, amount * unit <= Int.max - Int(c.now) else {
+            c.error(Errors.invalidExpireTime(command))
+            return
+        }
+        var options = SetOptions()
+        options.expireAt = c.now + Int64(amount * unit)
+        store(&c, value: 3, options)
+    }
+
+    static func getSet(_ c: inout CommandContext) {
+        var options = SetOptions()
+        options.returnOld = true
+        store(&c, value: 2, options)
+    }
+
+    static func getDel(_ c: inout CommandContext) {
+        let db = c.database
+        let key = c.key(1)
+        guard let entry = c.read(key, in: db) else {
+            c.reply.null()
+            return
+        }
+        guard entry.value.isString else {
+            c.error(Errors.wrongType)
+            return
+        }
+        c.replyString(entry)
+        db.remove(key)
+        c.dirty()
+    }
+
+    static func getEX(_ c: inout CommandContext) {
+        var persist = false
+        if c.argumentCount == 3 && c.argument(2, is: "PERSIST") {
+            persist = true
+        }
+        var options = SetOptions()
+        if !persist {
+            guard let parsed = parseSetOptions(&c, from: 2, command: "getex", allowConditions: false) else { return }
+            options = parsed
+        }
+        let db = c.database
+        let key = c.key(1)
+        guard let entry = c.read(key, in: db) else {
+            c.reply.null()
+            return
+        }
+        guard entry.value.isString else {
+            c.error(Errors.wrongType)
+            return
+        }
+        c.replyString(entry)
+        if options.expireAt != 0 && options.expireAt <= c.now {
+            db.remove(key)
+            c.dirty()
+        } else if options.expireAt != 0 || (persist && entry.expireAt != 0) {
+            db.setExpiry(key, at: options.expireAt)
+            c.dirty()
+        }
+    }
+
+    static func mget(_ c: inout CommandContext) {
+        let db = c.database
+        c.reply.arrayHeader(c.argumentCount - 1)
+        for index in 1 ..< c.argumentCount {
+            if let entry = c.read(c.key(index), in: db), entry.value.isString {
+                c.replyString(entry)
+            } else {
+                c.reply.null()
+            }
+        }
+    }
+
+    static func mset(_ c: inout CommandContext) {
+        guard c.argumentCount % 2 == 1 else {
+            c.error(Errors.wrongArity("mset"))
+            return
+        }
+        storeAll(&c)
+        c.reply.ok()
+    }
+
+    static func msetNX(_ c: inout CommandContext) {
+        guard c.argumentCount % 2 == 1 else {
+            c.error(Errors.wrongArity("msetnx"))
+            return
+        }
+        let db = c.database
+        for index in stride(from: 1, to: c.argumentCount, by: 2) where db.lookup(c.key(index)) != nil {
+            c.reply.integer(0)
+            return
+        }
+        storeAll(&c)
+        c.reply.integer(1)
+    }
+
+    private static func storeAll(_ c: inout CommandContext) {
+        let db = c.database
+        for index in stride(from: 1, to: c.argumentCount, by: 2) {
+            let key = c.key(index)
+            db.store(key, StringValues.entry(key: key, value: c.arguments[index + 1], expireAt: 0, access: db.access))
+        }
+        c.dirty((c.argumentCount - 1) / 2)
+    }
+
+    // MARK: In-place changes
+
+    static func append(_ c: inout CommandContext) {
+        let db = c.database
+        let key = c.key(1)
+        let addition = c.arguments[2]
+        guard let entry = db.lookup(key) else {
+            db.store(key, StringValues.entry(key: key, value: addition, expireAt: 0, access: db.access))
+            c.dirty()
+            c.reply.integer(addition.count)
+            return
+        }
+        guard entry.value.isString else {
+            c.error(Errors.wrongType)
+            return
+        }
+        guard StringValues.length(entry) + addition.count <= c.server.config.integer("proto-max-bulk-len") else {
+            c.error(Errors.stringTooLong)
+            return
+        }
+        let raw = rawString(entry, in: db, key: key)
+        raw.bytes.append(contentsOf: addition)
+        c.dirty()
+        c.reply.integer(raw.bytes.count)
+    }
+
+    /// The entry's value as a growable buffer, converting it in place (APPEND, SETRANGE, SETBIT
+    /// leave a `raw` string, as in Redis).
+    static func rawString(_ entry: Entry, in db: Database, key: Key) -> RawString {
+        if case .raw(let raw) = entry.value { return raw }
+        let raw = RawString(StringValues.bytes(entry))
+        // An embedded value lives inside the entry: move to an entry without it.
+        db.store(key, entry.replacingValue(.raw(raw), expireAt: entry.expireAt))
+        return raw
+    }
+
+    static func strlen(_ c: inout CommandContext) {
+        guard let entry = c.database.lookup(c.key(1)) else {
+            c.reply.integer(0)
+            return
+        }
+        guard entry.value.isString else {
+            c.error(Errors.wrongType)
+            return
+        }
+        c.reply.integer(StringValues.length(entry))
+    }
+
+    static func incr(_ c: inout CommandContext) { add(&c, 1) }
+    static func decr(_ c: inout CommandContext) { add(&c, -1) }
+
+    static func incrBy(_ c: inout CommandContext) {
+        guard let amount = c.integerOrReply(2) else { return }
+        add(&c, amount)
+    }
+
+    static func decrBy(_ c: inout CommandContext) {
+        guard let amount = c.integerOrReply(2) else { return }
+        guard amount != Int.min else {
+            c.error("ERR decrement would overflow")
+            return
+        }
+        add(&c, -amount)
+    }
+
+    private static func add(_ c: inout CommandContext, _ amount: Int) {
+        let db = c.database
+        let key = c.key(1)
+        let entry = db.lookup(key)
+        var current = 0
+        if let entry {
+            switch entry.value {
+            case .integer(let value):
+                current = Int(value)
+            case .embedded, .raw:
+                guard let parsed = StringValues.withBytes(entry, { StrictInteger.parse($0) }) else {
+                    c.error(Errors.notInteger)
+                    return
+                }
+                current = parsed
+            }
+        }
+        let (result, overflow) = current.addingReportingOverflow(amount)
+        guard !overflow else {
+            c.error(Errors.overflow)
+            return
+        }
+        if let entry, case .integer = entry.value {
+            entry.value = .integer(Int64(result))
+        } else {
+            db.store(key, Entry.make(key: key.bytes, value: .integer(Int64(result)), expireAt: entry?.expireAt ?? 0, access: db.access))
+        }
+        c.dirty()
+        c.reply.integer(result)
+    }
+
+    static func incrByFloat(_ c: inout CommandContext) {
+        let db = c.database
+        let key = c.key(1)
+        let entry = db.lookup(key)
+        var current: Float80 = 0
+        if let entry {
+            guard entry.value.isString else {
+                c.error(Errors.wrongType)
+                return
+            }
+            guard let parsed = StringValues.withBytes(entry, { NumberFormat.parseLongDouble($0) }) else {
+                c.error(Errors.notFloat)
+                return
+            }
+            current = parsed
+        }
+        guard let increment = NumberFormat.parseLongDouble(c.arguments[2]) else {
+            c.error(Errors.notFloat)
+            return
+        }
+        let result = current + increment
+        guard result.isFinite else {
+            c.error(Errors.floatOverflow)
+            return
+        }
+        let text = Array(NumberFormat.formatLongDouble(result).utf8)
+        let stored: Entry = text.withUnsafeBytes { bytes in
+            bytes.count <= Entry.embeddedLimit
+                ? Entry.make(key: key.bytes, value: .embedded(UInt32(bytes.count)), embedding: bytes, expireAt: entry?.expireAt ?? 0, access: db.access)
+                : Entry.make(key: key.bytes, value: .raw(RawString(text)), expireAt: entry?.expireAt ?? 0, access: db.access)
+        }
+        db.store(key, stored)
+        c.dirty()
+        c.reply.bulk(text)
+    }
+
+    // MARK: Ranges
+
+    static func getRange(_ c: inout CommandContext) {
+        guard var start = c.integerOrReply(2), var end = c.integerOrReply(3) else { return }
+        guard let entry = c.read(c.key(1), in: c.database) else {
+            c.reply.bulk("")
+            return
+        }
+        guard entry.value.isString else {
+            c.error(Errors.wrongType)
+            return
+        }
+        StringValues.withBytes(entry) { bytes in
+            let length = bytes.count
+            if start < 0 && end < 0 && start > end {
+                c.reply.bulk("")
+                return
+            }
+            if start < 0 { start += length }
+            if end < 0 { end += length }
+            start = max(start, 0)
+            end = max(end, 0)
+            if end >= length { end = length - 1 }
+            if start > end || length == 0 {
+                c.reply.bulk("")
+            } else {
+                c.reply.bulk(UnsafeRawBufferPointer(rebasing: bytes[start ... end]))
+            }
+        }
+    }
+
+    static func setRange(_ c: inout CommandContext) {
+        guard let offset = c.integerOrReply(2) else { return }
+        guard offset >= 0 else {
+            c.error(Errors.offsetOutOfRange)
+            return
+        }
+        let db = c.database
+        let key = c.key(1)
+        let value = c.arguments[3]
+        let entry = db.lookup(key)
+        if let entry, !entry.value.isString {
+            c.error(Errors.wrongType)
+            return
+        }
+        if value.isEmpty {
+            c.reply.integer(entry.map(StringValues.length) ?? 0)
+            return
+        }
+        guard offset <= c.server.config.integer("proto-max-bulk-len") - value.count else {
+            c.error(Errors.stringTooLong)
+            return
+        }
+        let raw: RawString
+        if let entry {
+            raw = rawString(entry, in: db, key: key)
+        } else {
+            raw = RawString([])
+            db.store(key, Entry.make(key: key.bytes, value: .raw(raw), expireAt: 0, access: db.access))
+        }
+        if raw.bytes.count < offset + value.count {
+            raw.bytes.append(contentsOf: repeatElement(0, count: offset + value.count - raw.bytes.count))
+        }
+        raw.bytes.withUnsafeMutableBytes { target in
+            UnsafeMutableRawBufferPointer(rebasing: target[offset ..< offset + value.count]).copyMemory(from: value)
+        }
+        c.dirty()
+        c.reply.integer(raw.bytes.count)
+    }
+
+    // MARK: LCS
+
+    static func lcs(_ c: inout CommandContext) {
+        var wantLength = false, wantIndexes = false, withMatchLength = false
+        var minimumMatch = 0
+        var index = 3
+        while index < c.argumentCount {
+            if c.argument(index, is: "IDX") {
+                wantIndexes = true
+            } else if c.argument(index, is: "LEN") {
+                wantLength = true
+            } else if c.argument(index, is: "WITHMATCHLEN") {
+                withMatchLength = true
+            } else if c.argument(index, is: "MINMATCHLEN") && index + 1 < c.argumentCount {
+                guard let value = c.integerOrReply(index + 1) else { return }
+                minimumMatch = max(0, value)
+                index += 1
+            } else {
+                c.error(Errors.syntax)
+                return
+            }
+            index += 1
+        }
+        let db = c.database
+        let first = c.read(c.key(1), in: db), second = c.read(c.key(2), in: db)
+        if let first, !first.value.isString { c.error(Errors.lcsWrongType); return }
+        if let second, !second.value.isString { c.error(Errors.lcsWrongType); return }
+        if wantLength && wantIndexes {
+            c.error(Errors.lcsLengthAndIndexes)
+            return
+        }
+        let a = first.map(StringValues.bytes) ?? [], b = second.map(StringValues.bytes) ?? []
+        let result = LongestCommonSubsequence(a, b)
+        if wantLength {
+            c.reply.integer(result.length)
+        } else if wantIndexes {
+            let matches = result.matches.filter { $0.length >= minimumMatch }
+            c.reply.mapHeader(2)
+            c.reply.bulk("matches")
+            c.reply.arrayHeader(matches.count)
+            for match in matches {
+                c.reply.arrayHeader(withMatchLength ? 3 : 2)
+                for range in [match.first, match.second] {
+                    c.reply.arrayHeader(2)
+                    c.reply.integer(range.lowerBound)
+                    c.reply.integer(range.upperBound)
+                }
+                if withMatchLength { c.reply.integer(match.length) }
+            }
+            c.reply.bulk("len")
+            c.reply.integer(result.length)
+        } else {
+            c.reply.bulk(result.sequence)
+        }
+    }
+}
+
+/// The longest common subsequence of two byte strings, by dynamic programming, walked back
+/// from the end the way Redis walks it, so ties resolve to the same subsequence and the
+/// matched ranges come out in the same order (last match first).
+struct LongestCommonSubsequence {
+    struct Match {
+        var first: ClosedRange<Int>
+        var second: ClosedRange<Int>
+        var length: Int { first.count }
+    }
+
+    let length: Int
+    let sequence: [UInt8]
+    let matches: [Match]
+
+    init(_ a: [UInt8], _ b: [UInt8]) {
+        let columns = b.count + 1
+        var table = [UInt32](repeating: 0, count: (a.count + 1) * columns)
+        for i in 1 ..< a.count + 1 {
+            for j in 1 ..< b.count + 1 {
+                table[i * columns + j] = a[i - 1] == b[j - 1]
+                    ? table[(i - 1) * columns + j - 1] + 1
+                    : max(table[(i - 1) * columns + j], table[i * columns + j - 1])
+            }
+        }
+        length = Int(table[a.count * columns + b.count])
+        var sequence = [UInt8](repeating: 0, count: length)
+        var matches: [Match] = []
+        var current: Match?
+        var i = a.count, j = b.count, position = length
+        while i > 0 && j > 0 {
+            if a[i - 1] == b[j - 1] {
+                position -= 1
+                sequence[position] = a[i - 1]
+                if var match = current, match.first.lowerBound == i, match.second.lowerBound == j {
+                    match.first = (i - 1) ... match.first.upperBound
+                    match.second = (j - 1) ... match.second.upperBound
+                    current = match
+                } else {
+                    if let match = current { matches.append(match) }
+                    current = Match(first: (i - 1) ... (i - 1), second: (j - 1) ... (j - 1))
+                }
+                i -= 1
+                j -= 1
+            } else if table[(i - 1) * columns + j] > table[i * columns + j - 1] {
+                i -= 1
+            } else {
+                j -= 1
+            }
+        }
+        if let match = current { matches.append(match) }
+        self.sequence = sequence
+        self.matches = matches
+    }
+}

@@ -1,0 +1,57 @@
+import Engine
+import RESP
+
+/// Building and reading string values with Redis's encodings: `int` for the canonical
+/// decimal form of a 64-bit integer, `embstr` for up to 44 bytes (inside the entry), `raw` above.
+enum StringValues {
+    static func entry(key: Key, value: UnsafeRawBufferPointer, expireAt: Int64, access: UInt32) -> Entry {
+        if value.count <= 20, let integer = StrictInteger.parse(value) {
+            return Entry.make(key: key.bytes, value: .integer(Int64(integer)), expireAt: expireAt, access: access)
+        }
+        if value.count <= Entry.embeddedLimit {
+            return Entry.make(key: key.bytes, value: .embedded(UInt32(value.count)), embedding: value, expireAt: expireAt, access: access)
+        }
+        return Entry.make(key: key.bytes, value: .raw(RawString(Array(value))), expireAt: expireAt, access: access)
+    }
+
+    static func entry(key: Key, value: [UInt8], expireAt: Int64, access: UInt32) -> Entry {
+        value.withUnsafeBytes { entry(key: key, value: $0, expireAt: expireAt, access: access) }
+    }
+
+    /// The entry's string bytes, whatever the encoding (an integer is formatted).
+    static func withBytes<R>(_ entry: Entry, _ body: (UnsafeRawBufferPointer) -> R) -> R {
+        switch entry.value {
+        case .embedded:
+            return entry.withEmbedded(body)
+        case .integer(let value):
+            var text = String(value)
+            return text.withUTF8 { body(UnsafeRawBufferPointer($0)) }
+        case .raw(let raw):
+            return raw.bytes.withUnsafeBytes(body)
+        }
+    }
+
+    static func bytes(_ entry: Entry) -> [UInt8] {
+        withBytes(entry) { Array($0) }
+    }
+
+    static func length(_ entry: Entry) -> Int {
+        switch entry.value {
+        case .embedded(let count): Int(count)
+        case .integer(let value): String(value).utf8.count
+        case .raw(let raw): raw.bytes.count
+        }
+    }
+
+    /// A copy of `entry`'s value under another key (COPY, RENAME across keys).
+    static func copy(_ entry: Entry, to key: Key, expireAt: Int64) -> Entry {
+        switch entry.value {
+        case .embedded:
+            return entry.withEmbedded { Entry.make(key: key.bytes, value: entry.value, embedding: $0, expireAt: expireAt, access: entry.access) }
+        case .integer:
+            return Entry.make(key: key.bytes, value: entry.value, expireAt: expireAt, access: entry.access)
+        case .raw(let raw):
+            return Entry.make(key: key.bytes, value: .raw(RawString(raw.bytes)), expireAt: expireAt, access: entry.access)
+        }
+    }
+}

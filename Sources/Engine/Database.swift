@@ -1,0 +1,211 @@
+/// One database as a command sees it: lookups that apply expiry, stores, and whole-database
+/// operations. Valid only while the shards of the keys it touches are locked (the dispatcher
+/// takes them before a handler runs). Whole-database operations lock shard by shard
+/// themselves, unless `holdsAllShards` says the caller already holds every lock (EXEC).
+public struct Database {
+    public let keyspace: Keyspace
+    public let index: Int
+    /// The time the command runs at, Unix milliseconds: one clock read per command.
+    public let now: Int64
+    /// The access stamp for entries created or touched now (see `AccessTracking`).
+    public let access: UInt32
+    public let holdsAllShards: Bool
+    /// CLIENT NO-TOUCH: reads leave the access time alone.
+    public var touches = true
+
+    public init(keyspace: Keyspace, index: Int, now: Int64, holdsAllShards: Bool = false) {
+        self.keyspace = keyspace
+        self.index = index
+        self.now = now
+        self.access = AccessTracking.initialStamp(now: now, lfu: keyspace.usesLFU.load(ordering: .relaxed))
+        self.holdsAllShards = holdsAllShards
+    }
+
+    @inlinable
+    public static func lruClock(_ now: Int64) -> UInt32 {
+        UInt32(truncatingIfNeeded: now / 1000) & 0xFF_FFFF
+    }
+
+    public func with(index: Int) -> Database {
+        var other = Database(keyspace: keyspace, index: index, now: now, holdsAllShards: holdsAllShards)
+        other.touches = touches
+        return other
+    }
+
+    @inlinable
+    public func table(_ key: Key) -> KeyTable {
+        keyspace.shards[Keyspace.shardIndex(of: key.hash)].tables[index]
+    }
+
+    // MARK: Keys (shard locked by the caller)
+
+    /// The live entry for `key`. An entry whose TTL passed counts as missing; it is deleted
+    /// where this node may delete (a master, not paused), and kept hidden otherwise.
+    @inlinable
+    public func lookup(_ key: Key) -> Entry? {
+        let table = table(key)
+        guard let slot = table.find(key) else { return nil }
+        let entry = table.entry(at: slot)
+        if entry.expireAt != 0 && entry.expireAt <= now {
+            expire(table, slot)
+            return nil
+        }
+        if touches { AccessTracking.touch(entry, stamp: access, now: now, keyspace: keyspace) }
+        return entry
+    }
+
+    @usableFromInline
+    func expire(_ table: KeyTable, _ slot: Int) {
+        guard keyspace.deletesExpiredKeys.load(ordering: .relaxed) else { return }
+        table.remove(at: slot)
+        keyspace.expiredKeys.add(1, ordering: .relaxed)
+    }
+
+    public func exists(_ key: Key) -> Bool {
+        lookup(key) != nil
+    }
+
+    /// Stores `entry` under its key, replacing what was there.
+    @inlinable
+    public func store(_ key: Key, _ entry: Entry) {
+        let table = table(key)
+        if let slot = table.find(key) {
+            table.replace(at: slot, with: entry)
+        } else {
+            table.insert(entry, hash: key.hash)
+        }
+    }
+
+    /// Deletes `key`; returns the live entry it held (nil when missing or already expired).
+    @discardableResult
+    public func remove(_ key: Key) -> Entry? {
+        let table = table(key)
+        guard let slot = table.find(key) else { return nil }
+        let entry = table.entry(at: slot)
+        if entry.expireAt != 0 && entry.expireAt <= now {
+            expire(table, slot)
+            return nil
+        }
+        table.remove(at: slot)
+        return entry
+    }
+
+    /// Sets or clears (0) the TTL of a live key.
+    public func setExpiry(_ key: Key, at expireAt: Int64) {
+        let table = table(key)
+        if let slot = table.find(key) { table.setExpiry(at: slot, expireAt) }
+    }
+
+    // MARK: Whole database (takes its own locks)
+
+    public func count() -> (keys: Int, volatile: Int) {
+        var keys = 0, volatile = 0
+        for shard in keyspace.shards {
+            keyspace.withLock(shard, locking: !holdsAllShards) {
+                keys += shard.tables[index].count
+                volatile += shard.tables[index].volatileCount
+            }
+        }
+        return (keys, volatile)
+    }
+
+    /// Empties the database at one instant; returns the old tables, to be freed off the lock.
+    @discardableResult
+    public func flush() -> [KeyTable] {
+        keyspace.withAllShards(locking: !holdsAllShards) {
+            keyspace.shards.map { shard in
+                let old = shard.tables[index]
+                shard.tables[index] = KeyTable()
+                return old
+            }
+        }
+    }
+
+    /// Empties every database at one instant.
+    @discardableResult
+    public func flushAll() -> [KeyTable] {
+        keyspace.withAllShards(locking: !holdsAllShards) {
+            var old: [KeyTable] = []
+            for shard in keyspace.shards {
+                old += shard.tables
+                shard.tables = (0 ..< keyspace.databaseCount).map { _ in KeyTable() }
+            }
+            return old
+        }
+    }
+
+    /// SWAPDB: two databases trade contents at one instant.
+    public func swap(_ a: Int, _ b: Int) {
+        keyspace.withAllShards(locking: !holdsAllShards) {
+            for shard in keyspace.shards { shard.tables.swapAt(a, b) }
+        }
+    }
+
+    /// Every live entry, one shard locked at a time.
+    public func forEachLive(_ body: (Entry) -> Void) {
+        for shard in keyspace.shards {
+            keyspace.withLock(shard, locking: !holdsAllShards) {
+                shard.tables[index].forEach { entry in
+                    if entry.expireAt == 0 || entry.expireAt > now { body(entry) }
+                }
+            }
+        }
+    }
+
+    /// One SCAN step. The cursor keeps the shard in its low bits and that shard's reverse-binary
+    /// bucket cursor above them; it is 0 again once every shard is covered. Looks at roughly
+    /// `count` entries unless the scan ends first.
+    public func scan(cursor: UInt64, count: Int, _ body: (Entry) -> Void) -> UInt64 {
+        let shardMask = UInt64(Keyspace.shardCount - 1)
+        var shardIndex = Int(cursor & shardMask)
+        var bucketCursor = cursor >> UInt64(Keyspace.shardBits)
+        var visited = 0
+        var steps = 0
+        while visited < count && steps < count * 10 + 100 {
+            let shard = keyspace.shards[shardIndex]
+            bucketCursor = keyspace.withLock(shard, locking: !holdsAllShards) {
+                shard.tables[index].scanStep(cursor: bucketCursor) { entry in
+                    visited += 1
+                    body(entry)
+                }
+            }
+            steps += 1
+            if bucketCursor == 0 {
+                shardIndex += 1
+                if shardIndex == Keyspace.shardCount { return 0 }
+            }
+        }
+        return bucketCursor << UInt64(Keyspace.shardBits) | UInt64(shardIndex)
+    }
+
+    /// A random live key (nil when none), each about equally likely. Expired keys met on the way
+    /// are handled as a lookup would handle them.
+    public func randomKey() -> [UInt8]? {
+        var generator = SystemRandomNumberGenerator()
+        for _ in 0 ..< 100 {
+            let counts = keyspace.shards.map { shard in keyspace.withLock(shard, locking: !holdsAllShards) { shard.tables[index].count } }
+            let total = counts.reduce(0, +)
+            guard total > 0 else { return nil }
+            var pick = Int.random(in: 0 ..< total, using: &generator)
+            guard let shardIndex = counts.firstIndex(where: { count in
+                if pick < count { return true }
+                pick -= count
+                return false
+            }) else { continue }
+            let shard = keyspace.shards[shardIndex]
+            let found: [UInt8]?? = keyspace.withLock(shard, locking: !holdsAllShards) {
+                let table = shard.tables[index]
+                guard let slot = table.randomIndex(using: &generator) else { return .some(nil) }
+                let entry = table.entry(at: slot)
+                if entry.expireAt != 0 && entry.expireAt <= now {
+                    // Deleting it changes the counts; when this node may not delete, try another.
+                    expire(table, slot)
+                    return nil
+                }
+                return .some(entry.keyBytes)
+            }
+            if let found { return found }
+        }
+        return nil
+    }
+}

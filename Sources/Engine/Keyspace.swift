@@ -1,0 +1,142 @@
+import Synchronization
+
+/// All databases' keys, split into shards by key hash (DESIGN.md §4).
+///
+/// A shard holds one `KeyTable` per database and one lock for all of them, so a key keeps its
+/// shard across databases (MOVE locks one shard) and "lock everything" means locking each shard
+/// once. A command locks the shards of its keys in ascending order, runs, and unlocks.
+public final class Keyspace: Sendable {
+    public static let shardBits = 8
+    public static let shardCount = 1 << shardBits
+
+    public let shards: [Shard]
+    public let databaseCount: Int
+
+    /// Whether reads and the expiry cycle may delete keys whose TTL passed. False on a replica
+    /// (the master's DEL does it) and during a client pause; expired keys are hidden either way.
+    public let deletesExpiredKeys = Atomic<Bool>(true)
+    /// `DEBUG SET-ACTIVE-EXPIRE`: whether the periodic expiry cycle runs.
+    public let activeExpiryEnabled = Atomic<Bool>(true)
+    /// Keys deleted because their TTL passed, for INFO stats `expired_keys`.
+    public let expiredKeys = Atomic<Int>(0)
+    /// Whether an LFU `maxmemory-policy` is set: entries then keep an access frequency instead
+    /// of a last-access time (see `AccessTracking`).
+    public let usesLFU = Atomic<Bool>(false)
+    /// `lfu-log-factor` and `lfu-decay-time`.
+    public let lfuLogFactor = Atomic<Int>(10)
+    public let lfuDecayMinutes = Atomic<Int>(1)
+
+    public init(databases: Int) {
+        databaseCount = databases
+        averageTTLs = Mutex([Int](repeating: 0, count: databases))
+        shards = (0 ..< Self.shardCount).map { _ in Shard(databases: databases) }
+    }
+
+    @inlinable
+    public static func shardIndex(of hash: UInt64) -> Int {
+        Int(truncatingIfNeeded: hash >> UInt64(64 - shardBits))
+    }
+
+    // MARK: Locking
+
+    /// Runs `body` with the shard of `key` locked.
+    @inlinable
+    public func withShard<R, E: Error>(of key: Key, _ body: () throws(E) -> R) throws(E) -> R {
+        try shards[Self.shardIndex(of: key.hash)].withLock(body)
+    }
+
+    /// Runs `body` with the shards of all `keys` locked, taken in ascending order so that two
+    /// multi-key commands can never wait for each other.
+    public func withShards<R>(of keys: [Key], _ body: () throws -> R) rethrows -> R {
+        if keys.count == 1 { return try withShard(of: keys[0], body) }
+        var indices = keys.map { Self.shardIndex(of: $0.hash) }
+        indices.sort()
+        var unique: [Int] = []
+        unique.reserveCapacity(indices.count)
+        for index in indices where unique.last != index { unique.append(index) }
+        return try withShards(unique[...], body)
+    }
+
+    /// Runs `body` with every shard locked: the whole keyspace at one instant.
+    public func withAllShards<R>(_ body: () throws -> R) rethrows -> R {
+        try withShards(Array(0 ..< shards.count)[...], body)
+    }
+
+    private func withShards<R>(_ indices: ArraySlice<Int>, _ body: () throws -> R) rethrows -> R {
+        guard let first = indices.first else { return try body() }
+        return try shards[first].withLock { try withShards(indices.dropFirst(), body) }
+    }
+
+    /// Runs `body` with `shard` locked, unless the caller already holds every shard.
+    @inlinable
+    func withLock<R>(_ shard: Shard, locking: Bool, _ body: () -> R) -> R {
+        locking ? shard.withLock(body) : body()
+    }
+
+    /// Runs `body` with every shard locked, unless the caller already holds them.
+    public func withAllShards<R>(locking: Bool, _ body: () -> R) -> R {
+        locking ? withAllShards(body) : body()
+    }
+
+    // MARK: Active expiry
+
+    /// INFO keyspace `avg_ttl` per database: a moving average of the TTLs the sweeps sample.
+    private let averageTTLs: Mutex<[Int]>
+
+    public func averageTTL(db: Int) -> Int {
+        averageTTLs.withLock { $0[db] }
+    }
+
+    /// One step of the active expiry cycle: sweeps up to `budget` slots, moving from shard to
+    /// shard, and deletes the keys whose TTL passed. `removed` is called with the shard still
+    /// locked, so a deletion can be propagated in order.
+    @discardableResult
+    public func expireStep(now: Int64, budget: Int, cursor: inout Int,
+                           removed: (_ db: Int, _ entry: Entry) -> Void = { _, _ in }) -> ExpirySweep {
+        var total = ExpirySweep()
+        guard activeExpiryEnabled.load(ordering: .relaxed), deletesExpiredKeys.load(ordering: .relaxed) else { return total }
+        var perDatabase = [ExpirySweep](repeating: ExpirySweep(), count: databaseCount)
+        var visitedShards = 0
+        while total.looked < budget && visitedShards < shards.count {
+            let shard = shards[cursor % shards.count]
+            shard.withLock {
+                for db in 0 ..< databaseCount where total.looked < budget {
+                    let sweep = shard.tables[db].sweepExpired(now: now, budget: budget - total.looked) { removed(db, $0) }
+                    perDatabase[db].add(sweep)
+                    total.add(sweep)
+                }
+            }
+            if total.looked < budget { cursor = (cursor + 1) % shards.count }
+            visitedShards += 1
+        }
+        if total.expired > 0 { expiredKeys.add(total.expired, ordering: .relaxed) }
+        averageTTLs.withLock { averages in
+            for (db, sweep) in perDatabase.enumerated() where sweep.volatile > sweep.expired {
+                let sample = sweep.remainingTTL / (sweep.volatile - sweep.expired)
+                averages[db] = averages[db] == 0 ? sample : averages[db] / 50 * 49 + sample / 50
+            }
+        }
+        return total
+    }
+}
+
+/// One shard: a table per database and the lock that guards them.
+public final class Shard: @unchecked Sendable {
+    /// Guards `tables` and every entry in them. Held only for the duration of one command.
+    @usableFromInline let lock = Mutex<Void>(())
+    /// Index = database number. Touch only with `lock` held.
+    public var tables: [KeyTable]
+
+    init(databases: Int) {
+        tables = (0 ..< databases).map { _ in KeyTable() }
+    }
+
+    @inlinable
+    public func withLock<R, E: Error>(_ body: () throws(E) -> R) throws(E) -> R {
+        var result: Result<R, E>?
+        lock.withLock { _ in
+            result = Result { () throws(E) -> R in try body() }
+        }
+        return try result.unsafelyUnwrapped.get()
+    }
+}

@@ -1,0 +1,187 @@
+import Commands
+import Engine
+internal import NIOCore
+import RESP
+
+/// One client connection: parses every complete request in what the socket delivered, runs
+/// each through the dispatcher, and flushes the replies once per read batch, so a pipeline of
+/// N requests costs one write.
+///
+/// Concrete and final on purpose: NIO calls it through an existential once per read, and
+/// everything below that is statically dispatched.
+final class ConnectionHandler: ChannelInboundHandler {
+    typealias InboundIn = ByteBuffer
+    typealias OutboundOut = ByteBuffer
+
+    private let server: NeedletailServer
+    private let statistics: LoopStatistics
+    private var command: CommandContext
+    private var parser: RequestParser
+    /// Bytes received but not yet parsed into a whole request.
+    private var pending: ByteBuffer?
+    private var closing = false
+    private var replyBufferPeak = 0
+
+    /// Reply buffers above this capacity are given back after a flush instead of being kept.
+    private static let keptReplyCapacity = 64 * 1024
+
+    init(server: NeedletailServer, session: ClientSession, statistics: LoopStatistics, allocator: ByteBufferAllocator) {
+        self.server = server
+        self.statistics = statistics
+        command = CommandContext(reply: ReplyWriter(buffer: allocator.buffer(capacity: 16 * 1024)), session: session,
+                                 server: server.state, statistics: statistics)
+        parser = RequestParser(limits: server.requestLimits())
+    }
+
+    private var session: ClientSession { command.session }
+
+    func channelActive(context: ChannelHandlerContext) {
+        server.state.clients.register(session)
+        if server.state.clients.count > server.state.config.integer("maxclients") {
+            server.state.statistics.rejectedConnections.add(1, ordering: .relaxed)
+            command.reply.error(Errors.maxClients)
+            closeAfterFlush(context)
+        }
+        context.fireChannelActive()
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        server.state.clients.unregister(session)
+        context.fireChannelInactive()
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        var incoming = unwrapInboundIn(data)
+        statistics.count(.netInputBytes, incoming.readableBytes)
+        statistics.count(.readsProcessed)
+        guard !closing else { return }
+        if var buffered = pending {
+            pending = nil
+            buffered.writeBuffer(&incoming)
+            process(&buffered, context: context)
+            keep(buffered)
+        } else {
+            process(&incoming, context: context)
+            keep(incoming)
+        }
+    }
+
+    /// Keeps the unparsed rest of a read for the next one.
+    private func keep(_ buffer: ByteBuffer) {
+        guard buffer.readableBytes > 0, !closing else { return }
+        if buffer.readableBytes > server.state.config.integer("client-query-buffer-limit") {
+            server.logger.warning("Closing client that reached max query buffer length: id=\(session.id) addr=\(session.address)")
+            closing = true
+            pending = nil
+            session.connection?.close()
+            return
+        }
+        pending = buffer
+    }
+
+    private func process(_ buffer: inout ByteBuffer, context: ChannelHandlerContext) {
+        while buffer.readableBytes > 0 && !closing {
+            let authenticated = session.authenticated
+            let outcome = buffer.withUnsafeReadableBytes { parser.parse($0, authenticated: authenticated) }
+            switch outcome {
+            case .incomplete:
+                return
+            case .skipped(let consumed):
+                buffer.moveReaderIndex(forwardBy: consumed)
+            case .request(let consumed, let inline):
+                execute(buffer, inline: inline)
+                buffer.moveReaderIndex(forwardBy: consumed)
+                if session.closeAfterReply {
+                    closeAfterFlush(context)
+                    return
+                }
+            case .failure(let error):
+                server.logger.info("Protocol error (\(error.message.dropFirst(20))) from client: id=\(session.id) addr=\(session.address)")
+                command.error(error.message)
+                closeAfterFlush(context)
+                return
+            }
+        }
+    }
+
+    /// Runs the request just parsed: its arguments point into `buffer` (or, for an inline
+    /// request, into the parser's unescaped copy) and stay valid for the whole call.
+    private func execute(_ buffer: ByteBuffer, inline: Bool) {
+        parser.spans.withUnsafeBufferPointer { spans in
+            if inline {
+                parser.inlineBytes.withUnsafeBytes { base in
+                    Dispatcher.execute(&command, Arguments(base: base, spans: spans))
+                }
+            } else {
+                buffer.withUnsafeReadableBytes { base in
+                    Dispatcher.execute(&command, Arguments(base: base, spans: spans))
+                }
+            }
+        }
+    }
+
+    func channelReadComplete(context: ChannelHandlerContext) {
+        flush(context)
+        session.publish(now: Clock.now(), memory: memory())
+        context.fireChannelReadComplete()
+    }
+
+    private func flush(_ context: ChannelHandlerContext) {
+        let bytes = command.reply.buffer.readableBytes
+        guard bytes > 0 else { return }
+        statistics.count(.netOutputBytes, bytes)
+        statistics.count(.writesProcessed)
+        replyBufferPeak = max(replyBufferPeak, command.reply.buffer.capacity)
+        context.writeAndFlush(wrapOutboundOut(command.reply.buffer), promise: nil)
+        // Once the write completed, the buffer is ours alone again and clear() reuses it.
+        if command.reply.buffer.capacity > Self.keptReplyCapacity {
+            command.reply.buffer = context.channel.allocator.buffer(capacity: 16 * 1024)
+        } else {
+            command.reply.buffer.clear()
+        }
+    }
+
+    private func closeAfterFlush(_ context: ChannelHandlerContext) {
+        closing = true
+        pending = nil
+        let bytes = command.reply.buffer.readableBytes
+        let channel = context.channel
+        if bytes > 0 {
+            statistics.count(.netOutputBytes, bytes)
+            context.writeAndFlush(wrapOutboundOut(command.reply.buffer)).whenComplete { _ in channel.close(promise: nil) }
+            command.reply.buffer.clear()
+        } else {
+            channel.close(promise: nil)
+        }
+    }
+
+    private func memory() -> ClientMemory {
+        var memory = ClientMemory()
+        memory.queryBuffer = pending?.readableBytes ?? 0
+        memory.queryBufferFree = pending.map { $0.capacity - $0.writerIndex } ?? 0
+        memory.replyBufferSize = command.reply.buffer.capacity
+        memory.replyBufferPeak = replyBufferPeak
+        return memory
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: Error) {
+        context.close(promise: nil)
+    }
+}
+
+/// The server side of a client's connection, as the command layer sees it.
+final class ConnectionLink: ClientConnection {
+    private let channel: Channel
+
+    init(channel: Channel) {
+        self.channel = channel
+    }
+
+    func close() {
+        channel.close(promise: nil)
+    }
+
+    func execute(_ work: @escaping @Sendable () -> Void) {
+        channel.eventLoop.execute(work)
+    }
+}

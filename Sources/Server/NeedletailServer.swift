@@ -1,0 +1,264 @@
+import Commands
+import Config
+internal import Dispatch
+import Engine
+import Logging
+internal import NIOCore
+internal import NIOPosix
+import RESP
+import Synchronization
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// The running server: event loops, listeners, the periodic cron, signals and shutdown.
+public final class NeedletailServer: ServerControl, Sendable {
+    public let state: ServerState
+    public let logger: Logger
+    private let group: MultiThreadedEventLoopGroup
+    /// Event loop → index of its statistics slab.
+    private let loopIndexes: [ObjectIdentifier: Int]
+    private let listeners = Mutex<[Channel]>([])
+    private let stopped = Mutex<Bool>(false)
+    private let exitCode = Mutex<Int32>(0)
+    private let done = DispatchSemaphore(value: 0)
+
+    public init(configuration: Configuration, executable: String, logger: Logger) {
+        let threads = configuration.integer("threads")
+        group = MultiThreadedEventLoopGroup(numberOfThreads: threads)
+        var indexes: [ObjectIdentifier: Int] = [:]
+        for (index, loop) in group.makeIterator().enumerated() { indexes[ObjectIdentifier(loop)] = index }
+        loopIndexes = indexes
+        state = ServerState(config: configuration, eventLoops: threads, executable: executable)
+        self.logger = logger
+        state.control = self
+        observeConfiguration()
+    }
+
+    func requestLimits() -> RequestParser.Limits {
+        RequestParser.Limits(maxBulkLength: state.config.integer("proto-max-bulk-len"))
+    }
+
+    // MARK: Running
+
+    /// Binds the listeners and serves until shutdown; returns the exit code.
+    public func run() -> Int32 {
+        let port = state.config.integer("port")
+        do {
+            try bind(port: port)
+        } catch {
+            logger.warning("Failed listening on port \(port) (tcp), aborting.")
+            try? group.syncShutdownGracefully()
+            return 1
+        }
+        let signals = installSignalHandlers()
+        startCron()
+        writePidFile()
+        logger.notice("Server initialized")
+        logger.notice("Ready to accept connections tcp")
+        done.wait()
+        withExtendedLifetime(signals) {}
+        return exitCode.withLock { $0 }
+    }
+
+    /// Binds every `bind` address on `port`. An address written with a leading `-` may be
+    /// unavailable (say, no IPv6); any other failure is fatal.
+    private func bind(port: Int) throws {
+        var bound: [Channel] = []
+        for word in state.config["bind"].split(separator: " ").map(String.init) {
+            let optional = word.hasPrefix("-")
+            var host = optional ? String(word.dropFirst()) : word
+            if host == "*" { host = "0.0.0.0" }
+            if host == "::*" { host = "::" }
+            do {
+                bound.append(try bootstrap().bind(host: host, port: port).wait())
+            } catch {
+                if optional { continue }
+                logger.warning("Warning: Could not create server TCP listening socket \(host):\(port): \(error)")
+                for channel in bound { try? channel.close().wait() }
+                throw error
+            }
+        }
+        guard !bound.isEmpty else { throw ChannelError.unknownLocalAddress }
+        listeners.withLock { $0 = bound }
+    }
+
+    private func bootstrap() -> ServerBootstrap {
+        let keepalive = state.config.integer("tcp-keepalive")
+        return ServerBootstrap(group: group)
+            .serverChannelOption(ChannelOptions.backlog, value: Int32(clamping: state.config.integer("tcp-backlog")))
+            .serverChannelOption(ChannelOptions.socketOption(.so_reuseaddr), value: 1)
+            .childChannelOption(ChannelOptions.tcpOption(.tcp_nodelay), value: 1)
+            .childChannelOption(ChannelOptions.socketOption(.so_keepalive), value: keepalive > 0 ? 1 : 0)
+            .childChannelInitializer { [self] channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(makeHandler(for: channel))
+                }
+            }
+    }
+
+    private func makeHandler(for channel: Channel) -> ConnectionHandler {
+        state.statistics.connectionsReceived.add(1, ordering: .relaxed)
+        let loopIndex = loopIndexes[ObjectIdentifier(channel.eventLoop)] ?? 0
+        let session = ClientSession(id: state.clients.makeID(), address: Self.describe(channel.remoteAddress),
+                                    localAddress: Self.describe(channel.localAddress), fd: Self.descriptor(of: channel),
+                                    createdAt: Clock.now(), authenticated: !state.requiresPassword,
+                                    connection: ConnectionLink(channel: channel))
+        return ConnectionHandler(server: self, session: session, statistics: state.statistics.loops[loopIndex],
+                                 allocator: channel.allocator)
+    }
+
+    /// `127.0.0.1:6379` or `[::1]:6379`, as CLIENT LIST prints addresses.
+    static func describe(_ address: SocketAddress?) -> String {
+        guard let address, let ip = address.ipAddress, let port = address.port else { return "" }
+        if case .v6 = address { return "[\(ip)]:\(port)" }
+        return "\(ip):\(port)"
+    }
+
+    /// The socket's file descriptor for CLIENT LIST `fd=`. NIO does not expose it; its
+    /// channel description does (`... fd=12 ...`). -1, Redis's "no socket", if that changes.
+    static func descriptor(of channel: Channel) -> Int {
+        let text = Substring(String(describing: channel))
+        guard let start = text.indices.first(where: { text[$0...].hasPrefix("fd=") }) else { return -1 }
+        return Int(text[text.index(start, offsetBy: 3)...].prefix { $0.isNumber }) ?? -1
+    }
+
+    /// The cron: `hz` times a second on the first loop (expiry, rates, idle clients).
+    private func startCron() {
+        let loop = group.next()
+        func schedule() {
+            let hz = max(1, state.config.integer("hz"))
+            loop.scheduleTask(in: .milliseconds(Int64(1000 / hz))) { [self] in
+                let now = Clock.now()
+                state.cron(now: now)
+                closeIdleClients(now: now)
+                schedule()
+            }
+        }
+        schedule()
+    }
+
+    /// `timeout`: closes normal clients idle for longer (never replicas, masters, blocked or
+    /// subscribed clients).
+    private func closeIdleClients(now: Int64) {
+        let timeout = state.config.integer("timeout")
+        guard timeout > 0 else { return }
+        for session in state.clients.all() {
+            let published = session.published.withLock { $0 }
+            let exempt: ClientFlags = [.replica, .master, .blocked, .pubsub]
+            guard published.flags.isDisjoint(with: exempt), published.subscriptions + published.patternSubscriptions == 0 else { continue }
+            if now - published.lastInteraction > Int64(timeout) * 1000 {
+                logger.info("Closing idle client")
+                session.connection?.close()
+            }
+        }
+    }
+
+    // MARK: Configuration changes
+
+    private func observeConfiguration() {
+        let config = state.config
+        config.observe("loglevel") { RedisLogHandler.output.setLevel($0) }
+        config.observe("maxmemory-policy") { [state] policy in
+            state.keyspace.usesLFU.store(policy.hasSuffix("-lfu"), ordering: .relaxed)
+        }
+        config.observe("lfu-log-factor") { [state] value in state.keyspace.lfuLogFactor.store(Int(value) ?? 10, ordering: .relaxed) }
+        config.observe("lfu-decay-time") { [state] value in state.keyspace.lfuDecayMinutes.store(Int(value) ?? 1, ordering: .relaxed) }
+        config.observe("port") { [self] value throws(ConfigError) in
+            try rebind(port: Int(value) ?? 0)
+        }
+        config.observe("bind") { [self] _ throws(ConfigError) in
+            try rebind(port: state.config.integer("port"))
+        }
+        state.keyspace.usesLFU.store(config["maxmemory-policy"].hasSuffix("-lfu"), ordering: .relaxed)
+        state.keyspace.lfuLogFactor.store(config.integer("lfu-log-factor"), ordering: .relaxed)
+        state.keyspace.lfuDecayMinutes.store(config.integer("lfu-decay-time"), ordering: .relaxed)
+    }
+
+    /// CONFIG SET port / bind: listen on the new addresses first, then close the old listeners.
+    private func rebind(port: Int) throws(ConfigError) {
+        let old = listeners.withLock { $0 }
+        do {
+            try bind(port: port)
+        } catch {
+            listeners.withLock { $0 = old }
+            throw ConfigError.invalid("Failed to bind to specified addresses.")
+        }
+        for channel in old { channel.close(promise: nil) }
+    }
+
+    // MARK: Shutdown
+
+    /// SIGTERM and SIGINT shut down cleanly; the returned sources must be kept alive.
+    private func installSignalHandlers() -> [DispatchSourceSignal] {
+        signal(SIGPIPE, SIG_IGN)
+        var sources: [DispatchSourceSignal] = []
+        for (number, name) in [(SIGTERM, "SIGTERM"), (SIGINT, "SIGINT")] {
+            signal(number, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
+            source.setEventHandler { [self] in
+                logger.warning("Received \(name) scheduling shutdown...")
+                _ = shutdown(ShutdownRequest())
+            }
+            source.resume()
+            sources.append(source)
+        }
+        return sources
+    }
+
+    public func shutdown(_ request: ShutdownRequest) -> String? {
+        if request.save == .save {
+            logger.warning("Error trying to save the DB: RDB persistence is not implemented yet.")
+            if !request.force { return "ERR Errors trying to SHUTDOWN. Check logs." }
+        }
+        let first = stopped.withLock { stopped in
+            defer { stopped = true }
+            return !stopped
+        }
+        guard first else { return nil }
+        DispatchQueue.global().async { [self] in stop() }
+        return nil
+    }
+
+    private func stop() {
+        logger.warning("User requested shutdown...")
+        if state.config["save"] != "" {
+            logger.notice("Not saving the final RDB snapshot: RDB persistence is not implemented yet.")
+        }
+        for channel in listeners.withLock({ $0 }) { try? channel.close().wait() }
+        for session in state.clients.all() { session.connection?.close() }
+        removePidFile()
+        logger.warning("Needletail is now ready to exit, bye bye...")
+        try? group.syncShutdownGracefully()
+        done.signal()
+    }
+
+    public func log(_ message: String) {
+        logger.notice("\(message)")
+    }
+
+    // MARK: Pid file
+
+    private func writePidFile() {
+        let path = state.config["pidfile"]
+        guard !path.isEmpty else { return }
+        let text = "\(getpid())\n"
+        let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+        guard fd >= 0 else {
+            logger.warning("Failed to write PID file: errno \(errno)")
+            return
+        }
+        _ = text.withCString { write(fd, $0, strlen($0)) }
+        close(fd)
+    }
+
+    private func removePidFile() {
+        let path = state.config["pidfile"]
+        guard !path.isEmpty else { return }
+        logger.notice("Removing the pid file.")
+        unlink(path)
+    }
+}

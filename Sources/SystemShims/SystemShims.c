@@ -1,0 +1,22 @@
+// The few C library facilities Swift's Glibc module does not expose.
+#define _GNU_SOURCE
+#include "SystemShims.h"
+#include <malloc.h>
+#include <sys/resource.h>
+
+size_t needletail_allocated_bytes(void) {
+    struct mallinfo2 info = mallinfo2();
+    return info.uordblks + info.hblkhd;
+}
+
+size_t needletail_allocator_active_bytes(void) {
+    struct mallinfo2 info = mallinfo2();
+    return info.arena + info.hblkhd;
+}
+
+void needletail_thread_cpu(double *user, double *system) {
+    struct rusage usage;
+    getrusage(RUSAGE_THREAD, &usage);
+    *user = usage.ru_utime.tv_sec + usage.ru_utime.tv_usec / 1e6;
+    *system = usage.ru_stime.tv_sec + usage.ru_stime.tv_usec / 1e6;
+}

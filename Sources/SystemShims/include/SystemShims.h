@@ -1,0 +1,15 @@
+#ifndef NEEDLETAIL_SYSTEM_SHIMS_H
+#define NEEDLETAIL_SYSTEM_SHIMS_H
+
+#include <stddef.h>
+
+/// Bytes the C allocator has handed out and not taken back (glibc mallinfo2: arena + mmapped in use).
+size_t needletail_allocated_bytes(void);
+
+/// Bytes the C allocator holds from the system (arena + mmapped).
+size_t needletail_allocator_active_bytes(void);
+
+/// CPU seconds of the calling thread, user and system.
+void needletail_thread_cpu(double *user, double *system);
+
+#endif
