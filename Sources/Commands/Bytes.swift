@@ -17,6 +17,13 @@ extension UnsafeRawBufferPointer {
         return true
     }
 
+    @inlinable
+    public func equalsIgnoringCase(_ word: UnsafeRawBufferPointer) -> Bool {
+        guard count == word.count else { return false }
+        for index in 0 ..< count where !Self.sameLetter(self[index], word[index]) { return false }
+        return true
+    }
+
     /// Equal bytes, or the same ASCII letter in either case.
     @inlinable @inline(__always)
     static func sameLetter(_ a: UInt8, _ b: UInt8) -> Bool {

@@ -2,7 +2,7 @@
 enum ClientList {
     /// One line (without the trailing newline). The current client is described from its live
     /// state; others from what their connection last published.
-    static func line(for session: ClientSession, now: Int64, current: ClientSession) -> String {
+    static func line(for session: ClientSession, now: Int64, current: ClientSession, commands: CommandTable) -> String {
         var info = session.published.withLock { $0 }
         if session === current {
             info.database = session.database
@@ -23,7 +23,7 @@ enum ClientList {
             + " argv-mem=\(memory.argumentsMemory) multi-mem=\(memory.multiMemory) rbs=\(memory.replyBufferSize)"
             + " rbp=\(memory.replyBufferPeak) obl=\(memory.outputBufferLength) oll=\(memory.outputListLength)"
             + " omem=\(memory.outputMemory) tot-mem=\(memory.total) events=\(memory.outputMemory > 0 ? "rw" : "r")"
-            + " cmd=\(info.lastCommand) user=\(info.user) redir=-1 resp=\(info.protocolVersion)"
+            + " cmd=\(info.lastCommand >= 0 ? commands.byOrdinal[info.lastCommand].fullName : "NULL") user=\(info.user) redir=-1 resp=\(info.protocolVersion)"
             + " lib-name=\(info.libraryName) lib-ver=\(info.libraryVersion)"
     }
 

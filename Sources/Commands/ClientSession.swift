@@ -36,7 +36,7 @@ public final class ClientSession: @unchecked Sendable {
         public var protocolVersion = 2
         public var flags: ClientFlags = []
         public var lastInteraction: Int64
-        public var lastCommand = "NULL"
+        public var lastCommand = -1
         public var multiCount = -1
         public var subscriptions = 0
         public var patternSubscriptions = 0
@@ -49,8 +49,8 @@ public final class ClientSession: @unchecked Sendable {
     public var protocolVersion = 2
     public var authenticated: Bool
     public var flags: ClientFlags = []
-    /// The last command executed, for CLIENT LIST `cmd=`.
-    public var lastCommand = "NULL"
+    /// The ordinal of the last command executed (-1 for none), for CLIENT LIST `cmd=`.
+    public var lastCommand = -1
     /// Set by QUIT: the connection closes once the reply is written.
     public var closeAfterReply = false
 

@@ -3,7 +3,11 @@ import RESP
 /// One entry of the command table: everything the dispatcher checks before a handler runs, and
 /// everything COMMAND INFO / DOCS / GETKEYS report. Families declare their commands in a table of
 /// these (see `StringCommands.table`), so a command's rules are read in one place.
-public struct Command: Sendable {
+///
+/// A class, so the dispatcher passes a reference instead of copying a dozen fields per request.
+/// `ordinal`, `fullName` and `hasSingleFirstKey` are set once while the table is built, before
+/// any connection exists; nothing changes afterwards.
+public final class Command: @unchecked Sendable {
     public typealias Handler = @Sendable (inout CommandContext) -> Void
 
     public let name: String
@@ -19,13 +23,16 @@ public struct Command: Sendable {
     public let since: String
     public let summary: String
     public let handler: Handler?
-    public var subcommands: [Command]
+    public let subcommands: [Command]
     /// Finds the keys where the key specs cannot (SORT's STORE, ZUNIONSTORE's numkeys …).
     public let keyFinder: (@Sendable (Arguments) -> [Int])?
-    /// Position in `CommandTable.all`, the index of its statistics.
+    /// Position in `CommandTable.byOrdinal`, the index of its statistics.
     public internal(set) var ordinal = 0
     /// `container|sub` for a subcommand.
     public internal(set) var fullName: String
+    /// True when the command has exactly one key, always at position 1 (GET, SET, INCR …): the
+    /// dispatcher's allocation-free path.
+    public internal(set) var hasSingleFirstKey = false
 
     public init(_ name: String, arity: Int, flags: CommandFlags = [], categories: ACLCategories = [],
                 keys: [KeySpec] = [], tips: [String] = [], group: String = "", since: String = "1.0.0",
@@ -44,6 +51,8 @@ public struct Command: Sendable {
         self.handler = handler
         self.subcommands = subcommands
         self.keyFinder = keyFinder
+        hasSingleFirstKey = keyFinder == nil && keys.count == 1 && keys[0].begin == .index(1)
+            && keys[0].find == .range(lastKey: 0, step: 1, limit: 0)
     }
 
     public var isContainer: Bool { !subcommands.isEmpty }
@@ -98,12 +107,6 @@ public struct Command: Sendable {
             positions += found
         }
         return positions
-    }
-
-    /// True when the command has exactly one key, always at position 1 (GET, SET, INCR …): the
-    /// dispatcher's allocation-free path.
-    var hasSingleFirstKey: Bool {
-        keyFinder == nil && keySpecs.count == 1 && keySpecs[0].begin == .index(1) && keySpecs[0].find == .range(lastKey: 0, step: 1, limit: 0)
     }
 }
 

@@ -7,9 +7,14 @@ import RESP
 /// buffer stays uniquely referenced and nothing is allocated per command.
 public struct CommandContext {
     public var reply: ReplyWriter
-    public let session: ClientSession
-    public let server: ServerState
-    public let statistics: LoopStatistics
+    // The connection owns its session, and the server's shared objects outlive every
+    // connection: holding them unowned keeps the request path free of reference counting (on
+    // cache lines all loops share, for the server's).
+    public unowned(unsafe) let session: ClientSession
+    public unowned(unsafe) let server: ServerState
+    public unowned(unsafe) let keyspace: Keyspace
+    public unowned(unsafe) let statistics: LoopStatistics
+    unowned(unsafe) let commandTable: CommandTable
     /// The request being executed; its bytes are valid only during the call.
     public internal(set) var arguments: Arguments
     /// Unix milliseconds, read once per command.
@@ -23,7 +28,9 @@ public struct CommandContext {
         self.reply = reply
         self.session = session
         self.server = server
+        self.keyspace = server.keyspace
         self.statistics = statistics
+        self.commandTable = server.commands
         self.arguments = Arguments(base: UnsafeRawBufferPointer(start: nil, count: 0), spans: UnsafeBufferPointer(start: nil, count: 0))
     }
 
@@ -31,7 +38,7 @@ public struct CommandContext {
 
     /// The client's selected database, at this command's time.
     public var database: Database {
-        var database = Database(keyspace: server.keyspace, index: session.database, now: now, holdsAllShards: holdsAllShards)
+        var database = Database(keyspace: keyspace, index: session.database, now: now, holdsAllShards: holdsAllShards)
         database.touches = !session.flags.contains(.noTouch)
         return database
     }

@@ -21,24 +21,30 @@ public final class CommandTable: Sendable {
     public let byOrdinal: [Command]
     /// Open-addressing index from lower-cased name to position in `commands` (-1 = empty).
     private let slots: [Int]
-    private let lowercasedNames: [[UInt8]]
+    /// Every command's lower-cased name, back to back; `nameStarts[i] ..< nameStarts[i + 1]` is command i's.
+    private let names: [UInt8]
+    private let nameStarts: [Int]
+    /// `commands`, unretained, for the request path (`commands` keeps them alive).
+    private let references: ContiguousArray<Unmanaged<Command>>
 
     public init() {
-        var commands = Self.families.flatMap { $0 }
+        let commands = Self.families.flatMap { $0 }
         var byOrdinal: [Command] = []
-        for index in commands.indices {
-            commands[index].ordinal = byOrdinal.count
-            byOrdinal.append(commands[index])
-            for sub in commands[index].subcommands.indices {
-                commands[index].subcommands[sub].ordinal = byOrdinal.count
-                commands[index].subcommands[sub].fullName = commands[index].name + "|" + commands[index].subcommands[sub].name
-                byOrdinal.append(commands[index].subcommands[sub])
+        for command in commands {
+            command.ordinal = byOrdinal.count
+            byOrdinal.append(command)
+            for sub in command.subcommands {
+                sub.ordinal = byOrdinal.count
+                sub.fullName = command.name + "|" + sub.name
+                byOrdinal.append(sub)
             }
-            byOrdinal[commands[index].ordinal] = commands[index]
         }
         self.commands = commands
         self.byOrdinal = byOrdinal
-        lowercasedNames = commands.map { Array($0.name.lowercased().utf8) }
+        references = ContiguousArray(commands.map { Unmanaged.passUnretained($0) })
+        let lowercasedNames = commands.map { Array($0.name.lowercased().utf8) }
+        names = lowercasedNames.flatMap { $0 }
+        nameStarts = lowercasedNames.reduce(into: [0]) { $0.append($0.last! + $1.count) }
         var capacity = 16
         while capacity < commands.count * 3 { capacity *= 2 }
         var slots = [Int](repeating: -1, count: capacity)
@@ -58,12 +64,21 @@ public final class CommandTable: Sendable {
         guard name.count <= 32 else { return nil }
         let mask = slots.count - 1
         var slot = Self.hash(name) & mask
-        while true {
-            let index = slots[slot]
-            if index < 0 { return nil }
-            if name.equalsIgnoringCase(lowercasedNames[index]) { return index }
-            slot = (slot + 1) & mask
+        return names.withUnsafeBytes { names in
+            while true {
+                let index = slots[slot]
+                if index < 0 { return nil }
+                let start = nameStarts[index], end = nameStarts[index + 1]
+                if name.equalsIgnoringCase(UnsafeRawBufferPointer(rebasing: names[start ..< end])) { return index }
+                slot = (slot + 1) & mask
+            }
         }
+    }
+
+    /// The command named `name`, borrowed without reference counting (the request path).
+    @inline(__always)
+    func find(_ name: UnsafeRawBufferPointer) -> Unmanaged<Command>? {
+        lookup(name).map { references[$0] }
     }
 
     public func lookup(_ name: String) -> Command? {

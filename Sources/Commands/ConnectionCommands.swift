@@ -221,7 +221,7 @@ enum ConnectionCommands {
     }
 
     static func clientInfo(_ c: inout CommandContext) {
-        c.reply.verbatim(ClientList.line(for: c.session, now: c.now, current: c.session) + "\n")
+        c.reply.verbatim(ClientList.line(for: c.session, now: c.now, current: c.session, commands: c.server.commands) + "\n")
     }
 
     static func clientList(_ c: inout CommandContext) {
@@ -257,7 +257,7 @@ enum ConnectionCommands {
         var text = ""
         for session in c.server.clients.all() {
             if let ids, !ids.contains(session.id) { continue }
-            let line = ClientList.line(for: session, now: c.now, current: c.session)
+            let line = ClientList.line(for: session, now: c.now, current: c.session, commands: c.server.commands)
             if let type, ClientList.type(of: session, current: c.session) != type { continue }
             text += line + "\n"
         }

@@ -48,7 +48,7 @@ enum Digest {
                 var mixedDatabase = false
                 for shard in keyspace.shards {
                     // Like Redis, every stored key counts, also one whose TTL passed but that is not deleted yet.
-                    shard.tables[db].forEach { entry in
+                    shard.table(db).forEach { entry in
                         if !mixedDatabase {
                             mix(&final, bigEndian(UInt32(db)))
                             mixedDatabase = true

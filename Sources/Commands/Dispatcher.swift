@@ -7,12 +7,16 @@ import RESP
 public enum Dispatcher {
     public static func execute(_ c: inout CommandContext, _ arguments: Arguments) {
         c.arguments = arguments
-        let table = c.server.commands
-        guard let index = table.lookup(arguments[0]) else {
+        guard let found = c.commandTable.find(arguments[0]) else {
             reject(&c, Errors.unknownCommand(arguments), ordinal: nil)
             return
         }
-        var command = table.commands[index]
+        found._withUnsafeGuaranteedRef { check($0, &c) }
+    }
+
+    private static func check(_ found: Command, _ c: inout CommandContext) {
+        let arguments = c.arguments
+        unowned(unsafe) var command = found
         if command.isContainer && !(arguments.count == 1 && command.handler != nil) {
             guard arguments.count >= 2 else {
                 reject(&c, Errors.wrongArity(command.fullName), ordinal: command.ordinal)
@@ -43,23 +47,23 @@ public enum Dispatcher {
     /// Executes a checked command with its keys' shards locked, and counts it.
     static func call(_ command: Command, _ c: inout CommandContext) {
         guard let handler = command.handler else { return }
-        let start = Clock.monotonicNanoseconds()
+        let start = Clock.nowNanoseconds()
         c.failed = false
-        c.now = Clock.now()
-        c.session.lastCommand = command.fullName
+        c.now = start / 1_000_000
+        c.session.lastCommand = command.ordinal
         withKeysLocked(command, &c) { handler(&$0) }
-        let elapsed = Int((Clock.monotonicNanoseconds() - start) / 1000)
-        let counters = c.statistics.commands[command.ordinal]
-        counters.calls.add(1)
-        counters.microseconds.add(elapsed)
-        if c.failed { counters.failed.add(1) }
-        c.statistics.count(.commandsProcessed)
+        let elapsed = Int((Clock.nowNanoseconds() - start) / 1000)
+        let statistics = c.statistics
+        statistics.count(.calls, of: command.ordinal)
+        statistics.count(.microseconds, of: command.ordinal, elapsed)
+        if c.failed { statistics.count(.failed, of: command.ordinal) }
+        statistics.count(.commandsProcessed)
     }
 
     /// Locks the shards of the command's keys (in ascending order) around `body`. Commands
     /// without fixed keys take their own locks (`keyspaceWide`), or need none.
     static func withKeysLocked(_ command: Command, _ c: inout CommandContext, _ body: (inout CommandContext) -> Void) {
-        let keyspace = c.server.keyspace
+        unowned(unsafe) let keyspace = c.keyspace
         if c.holdsAllShards || (command.keySpecs.isEmpty && command.keyFinder == nil) {
             body(&c)
         } else if command.hasSingleFirstKey {
@@ -77,7 +81,7 @@ public enum Dispatcher {
 
     static func reject(_ c: inout CommandContext, _ message: String, ordinal: Int?) {
         c.error(message)
-        if let ordinal { c.statistics.commands[ordinal].rejected.add(1) }
+        if let ordinal { c.statistics.count(.rejected, of: ordinal) }
     }
 
     /// `enable-debug-command`: `yes`, or `local` for connections from the loopback interface.

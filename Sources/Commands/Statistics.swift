@@ -14,7 +14,10 @@ public final class Statistics: Sendable {
     private let errors = Mutex<[String: Int]>([:])
     private let baseline = Mutex<Totals?>(nil)
 
+    private let commandCount: Int
+
     public init(loops: Int, commands: Int) {
+        commandCount = commands
         self.loops = (0 ..< loops).map { _ in LoopStatistics(commands: commands) }
         shared = LoopStatistics(commands: commands)
     }
@@ -63,17 +66,15 @@ public final class Statistics: Sendable {
         var totals = Totals()
         let slabs = loops + [shared]
         for counter in LoopStatistics.Counter.allCases {
-            totals.values[counter] = slabs.reduce(0) { $0 + $1.counters[counter.rawValue].load() }
+            totals.values[counter] = slabs.reduce(0) { $0 + $1.value(counter) }
         }
-        let commandCount = shared.commands.count
-        totals.commands = (0 ..< commandCount).map { index in
+        totals.commands = (0 ..< commandCount).map { ordinal in
             var sums = (calls: 0, microseconds: 0, rejected: 0, failed: 0)
             for slab in slabs {
-                let command = slab.commands[index]
-                sums.calls += command.calls.load()
-                sums.microseconds += command.microseconds.load()
-                sums.rejected += command.rejected.load()
-                sums.failed += command.failed.load()
+                sums.calls += slab.value(.calls, of: ordinal)
+                sums.microseconds += slab.value(.microseconds, of: ordinal)
+                sums.rejected += slab.value(.rejected, of: ordinal)
+                sums.failed += slab.value(.failed, of: ordinal)
             }
             return sums
         }
@@ -91,41 +92,65 @@ public final class LoopStatistics: Sendable {
         case readsProcessed, writesProcessed, errorReplies, dirty
     }
 
-    @usableFromInline let counters: [AtomicCounter]
-    public let commands: [CommandCounters]
+    /// Per command: calls, microseconds, rejected calls, failed calls.
+    public enum CommandCounter: Int, CaseIterable, Sendable {
+        case calls, microseconds, rejected, failed
+    }
+
+    @usableFromInline let counters: AtomicCounters
+    @usableFromInline let commands: AtomicCounters
 
     init(commands: Int) {
-        counters = Counter.allCases.map { _ in AtomicCounter() }
-        self.commands = (0 ..< commands).map { _ in CommandCounters() }
+        counters = AtomicCounters(count: Counter.allCases.count)
+        self.commands = AtomicCounters(count: commands * CommandCounter.allCases.count)
     }
 
     /// Adds to a counter. Only the owning loop calls this: a load and a store, no locked instruction.
     @inlinable
     public func count(_ counter: Counter, _ amount: Int = 1) {
-        counters[counter.rawValue].add(amount)
+        counters.add(counter.rawValue, amount)
+    }
+
+    @inlinable
+    public func count(_ counter: CommandCounter, of ordinal: Int, _ amount: Int = 1) {
+        commands.add(ordinal &* 4 &+ counter.rawValue, amount)
+    }
+
+    func value(_ counter: Counter) -> Int {
+        counters.load(counter.rawValue)
+    }
+
+    func value(_ counter: CommandCounter, of ordinal: Int) -> Int {
+        commands.load(ordinal * 4 + counter.rawValue)
     }
 }
 
-public final class CommandCounters: Sendable {
-    public let calls = AtomicCounter()
-    public let microseconds = AtomicCounter()
-    public let rejected = AtomicCounter()
-    public let failed = AtomicCounter()
-}
+/// A fixed block of atomic integers in one allocation.
+///
+/// `@unchecked Sendable`: the memory is only ever reached through the `Atomic` operations
+/// below, and is freed only when the last reference goes.
+public final class AtomicCounters: @unchecked Sendable {
+    @usableFromInline let base: UnsafeMutablePointer<Atomic<Int>>
+    let count: Int
 
-/// An atomic counter in its own object, so counters can live in arrays.
-public final class AtomicCounter: Sendable {
-    @usableFromInline let value = Atomic<Int>(0)
+    init(count: Int) {
+        self.count = count
+        base = .allocate(capacity: count)
+        for index in 0 ..< count { (base + index).initialize(to: Atomic(0)) }
+    }
 
-    public init() {}
+    deinit {
+        base.deinitialize(count: count)
+        base.deallocate()
+    }
 
     /// Single-writer add: only the owner writes, readers may read at any time.
     @inlinable
-    public func add(_ amount: Int) {
-        value.store(value.load(ordering: .relaxed) &+ amount, ordering: .relaxed)
+    func add(_ index: Int, _ amount: Int) {
+        base[index].store(base[index].load(ordering: .relaxed) &+ amount, ordering: .relaxed)
     }
 
-    public func load() -> Int {
-        value.load(ordering: .relaxed)
+    func load(_ index: Int) -> Int {
+        base[index].load(ordering: .relaxed)
     }
 }

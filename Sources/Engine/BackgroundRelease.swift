@@ -8,12 +8,13 @@ import Darwin
 /// replies without waiting for millions of deallocations.
 public enum BackgroundRelease {
     private final class Payload {
-        var storage: [ContiguousArray<Entry?>]
-        init(_ storage: [ContiguousArray<Entry?>]) { self.storage = storage }
+        let storage: [ContiguousArray<UInt64>]
+        init(_ storage: [ContiguousArray<UInt64>]) { self.storage = storage }
+        deinit { for slots in storage { KeyTable.release(slots) } }
     }
 
-    /// Moves the tables' slots out (leaving them empty) and frees them on a new thread: the
-    /// thread then holds the only reference, so the deallocations happen there.
+    /// Moves the tables' slots out (leaving them empty) and gives their references back on a new
+    /// thread, so the deallocations happen there.
     public static func release(_ tables: [KeyTable]) {
         let storage = tables.filter { $0.count > 0 }.map { $0.detachSlots() }
         guard !storage.isEmpty else { return }

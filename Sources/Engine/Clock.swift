@@ -14,6 +14,13 @@ public enum Clock {
         return Int64(spec.tv_sec) * 1000 + Int64(spec.tv_nsec) / 1_000_000
     }
 
+    /// Unix time in nanoseconds: one read serves both a command's time and its duration.
+    public static func nowNanoseconds() -> Int64 {
+        var spec = timespec()
+        clock_gettime(CLOCK_REALTIME, &spec)
+        return Int64(spec.tv_sec) * 1_000_000_000 + Int64(spec.tv_nsec)
+    }
+
     /// Unix time in microseconds.
     public static func nowMicroseconds() -> Int64 {
         var spec = timespec()

@@ -3,7 +3,8 @@
 /// takes them before a handler runs). Whole-database operations lock shard by shard
 /// themselves, unless `holdsAllShards` says the caller already holds every lock (EXEC).
 public struct Database {
-    public let keyspace: Keyspace
+    /// Unowned: the keyspace lives as long as the server, and a `Database` only for one command.
+    public unowned(unsafe) let keyspace: Keyspace
     public let index: Int
     /// The time the command runs at, Unix milliseconds: one clock read per command.
     public let now: Int64
@@ -32,26 +33,22 @@ public struct Database {
         return other
     }
 
-    @inlinable
-    public func table(_ key: Key) -> KeyTable {
-        keyspace.shards[Keyspace.shardIndex(of: key.hash)].tables[index]
-    }
-
     // MARK: Keys (shard locked by the caller)
 
     /// The live entry for `key`. An entry whose TTL passed counts as missing; it is deleted
     /// where this node may delete (a master, not paused), and kept hidden otherwise.
     @inlinable
     public func lookup(_ key: Key) -> Entry? {
-        let table = table(key)
-        guard let slot = table.find(key) else { return nil }
-        let entry = table.entry(at: slot)
-        if entry.expireAt != 0 && entry.expireAt <= now {
-            expire(table, slot)
-            return nil
+        keyspace.withTable(of: key, db: index) { table in
+            guard let slot = table.find(key) else { return nil }
+            let entry = table.entry(at: slot)
+            if entry.expireAt != 0 && entry.expireAt <= now {
+                expire(table, slot)
+                return nil
+            }
+            if touches { AccessTracking.touch(entry, stamp: access, now: now, keyspace: keyspace) }
+            return entry
         }
-        if touches { AccessTracking.touch(entry, stamp: access, now: now, keyspace: keyspace) }
-        return entry
     }
 
     @usableFromInline
@@ -68,32 +65,34 @@ public struct Database {
     /// Stores `entry` under its key, replacing what was there.
     @inlinable
     public func store(_ key: Key, _ entry: Entry) {
-        let table = table(key)
-        if let slot = table.find(key) {
-            table.replace(at: slot, with: entry)
-        } else {
-            table.insert(entry, hash: key.hash)
+        keyspace.withTable(of: key, db: index) { table in
+            if let slot = table.find(key) {
+                table.replace(at: slot, with: entry)
+            } else {
+                table.insert(entry, hash: key.hash)
+            }
         }
     }
 
     /// Deletes `key`; returns the live entry it held (nil when missing or already expired).
     @discardableResult
     public func remove(_ key: Key) -> Entry? {
-        let table = table(key)
-        guard let slot = table.find(key) else { return nil }
-        let entry = table.entry(at: slot)
-        if entry.expireAt != 0 && entry.expireAt <= now {
-            expire(table, slot)
-            return nil
+        keyspace.withTable(of: key, db: index) { table in
+            guard let slot = table.find(key) else { return nil }
+            let entry = table.remove(at: slot)
+            if entry.expireAt != 0 && entry.expireAt <= now {
+                keyspace.expiredKeys.add(1, ordering: .relaxed)
+                return nil
+            }
+            return entry
         }
-        table.remove(at: slot)
-        return entry
     }
 
     /// Sets or clears (0) the TTL of a live key.
     public func setExpiry(_ key: Key, at expireAt: Int64) {
-        let table = table(key)
-        if let slot = table.find(key) { table.setExpiry(at: slot, expireAt) }
+        keyspace.withTable(of: key, db: index) { table in
+            if let slot = table.find(key) { table.setExpiry(at: slot, expireAt) }
+        }
     }
 
     // MARK: Whole database (takes its own locks)
@@ -102,8 +101,8 @@ public struct Database {
         var keys = 0, volatile = 0
         for shard in keyspace.shards {
             keyspace.withLock(shard, locking: !holdsAllShards) {
-                keys += shard.tables[index].count
-                volatile += shard.tables[index].volatileCount
+                keys += shard.table(index).count
+                volatile += shard.table(index).volatileCount
             }
         }
         return (keys, volatile)
@@ -113,11 +112,7 @@ public struct Database {
     @discardableResult
     public func flush() -> [KeyTable] {
         keyspace.withAllShards(locking: !holdsAllShards) {
-            keyspace.shards.map { shard in
-                let old = shard.tables[index]
-                shard.tables[index] = KeyTable()
-                return old
-            }
+            keyspace.shards.map { shard in shard.replaceTable(index) }
         }
     }
 
@@ -127,8 +122,7 @@ public struct Database {
         keyspace.withAllShards(locking: !holdsAllShards) {
             var old: [KeyTable] = []
             for shard in keyspace.shards {
-                old += shard.tables
-                shard.tables = (0 ..< keyspace.databaseCount).map { _ in KeyTable() }
+                for db in 0 ..< keyspace.databaseCount { old.append(shard.replaceTable(db)) }
             }
             return old
         }
@@ -137,7 +131,7 @@ public struct Database {
     /// SWAPDB: two databases trade contents at one instant.
     public func swap(_ a: Int, _ b: Int) {
         keyspace.withAllShards(locking: !holdsAllShards) {
-            for shard in keyspace.shards { shard.tables.swapAt(a, b) }
+            for shard in keyspace.shards { shard.swapTables(a, b) }
         }
     }
 
@@ -145,7 +139,7 @@ public struct Database {
     public func forEachLive(_ body: (Entry) -> Void) {
         for shard in keyspace.shards {
             keyspace.withLock(shard, locking: !holdsAllShards) {
-                shard.tables[index].forEach { entry in
+                shard.table(index).forEach { entry in
                     if entry.expireAt == 0 || entry.expireAt > now { body(entry) }
                 }
             }
@@ -164,7 +158,7 @@ public struct Database {
         while visited < count && steps < count * 10 + 100 {
             let shard = keyspace.shards[shardIndex]
             bucketCursor = keyspace.withLock(shard, locking: !holdsAllShards) {
-                shard.tables[index].scanStep(cursor: bucketCursor) { entry in
+                shard.table(index).scanStep(cursor: bucketCursor) { entry in
                     visited += 1
                     body(entry)
                 }
@@ -183,7 +177,7 @@ public struct Database {
     public func randomKey() -> [UInt8]? {
         var generator = SystemRandomNumberGenerator()
         for _ in 0 ..< 100 {
-            let counts = keyspace.shards.map { shard in keyspace.withLock(shard, locking: !holdsAllShards) { shard.tables[index].count } }
+            let counts = keyspace.shards.map { shard in keyspace.withLock(shard, locking: !holdsAllShards) { shard.table(index).count } }
             let total = counts.reduce(0, +)
             guard total > 0 else { return nil }
             var pick = Int.random(in: 0 ..< total, using: &generator)
@@ -194,7 +188,7 @@ public struct Database {
             }) else { continue }
             let shard = keyspace.shards[shardIndex]
             let found: [UInt8]?? = keyspace.withLock(shard, locking: !holdsAllShards) {
-                let table = shard.tables[index]
+                let table = shard.table(index)
                 guard let slot = table.randomIndex(using: &generator) else { return .some(nil) }
                 let entry = table.entry(at: slot)
                 if entry.expireAt != 0 && entry.expireAt <= now {

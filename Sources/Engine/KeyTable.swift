@@ -1,7 +1,11 @@
 /// The keys of one database inside one shard: an open-addressing table with linear probing.
 ///
-/// - A parallel array of one-byte tags (7 hash bits + an occupied bit) lets a probe skip
-///   non-matching slots without touching their entries.
+/// - Each slot is one word: the entry's address in the low 48 bits and 16 bits of the key's
+///   hash above them (0 = empty). A probe compares those bits and touches an entry only when
+///   they match, so a lookup costs one cache line of slots and one entry.
+/// - The table owns one reference to each entry (taken on insert, given back on removal or
+///   deinit). Probes borrow entries without reference counting; that is why the slots are raw
+///   words and why nothing outside this file touches them.
 /// - Deletion shifts the following entries back instead of leaving tombstones, so every entry
 ///   sits between its home bucket and the first empty slot after it. That invariant is what SCAN
 ///   relies on: all entries of a home bucket are found by walking from it to the next empty slot.
@@ -10,8 +14,7 @@
 ///
 /// Not thread-safe: the owning shard's lock guards it.
 public final class KeyTable {
-    @usableFromInline var slots: ContiguousArray<Entry?> = []
-    @usableFromInline var tags: ContiguousArray<UInt8> = []
+    @usableFromInline var slots: ContiguousArray<UInt64> = []
     public private(set) var count = 0
     /// Keys with a TTL, for INFO keyspace and to let the expiry cycle skip tables without any.
     public internal(set) var volatileCount = 0
@@ -19,15 +22,42 @@ public final class KeyTable {
     var expiryCursor = 0
 
     static let minimumCapacity = 8
+    @usableFromInline static let addressMask: UInt64 = (1 << 48) - 1
 
     public init() {}
 
+    deinit {
+        Self.release(slots)
+    }
+
     public var capacity: Int { slots.count }
 
+    // MARK: Slots
+
+    /// The hash bits kept in a slot beside the address.
     @inlinable @inline(__always)
-    static func tag(_ hash: UInt64) -> UInt8 {
-        UInt8(truncatingIfNeeded: hash >> 48) | 0x80
+    static func tag(_ hash: UInt64) -> UInt64 {
+        (hash >> 32) << 48
     }
+
+    @inlinable @inline(__always)
+    static func unmanaged(_ slot: UInt64) -> Unmanaged<Entry> {
+        Unmanaged.fromOpaque(UnsafeRawPointer(bitPattern: UInt(slot & addressMask)).unsafelyUnwrapped)
+    }
+
+    /// The address of `entry`, with a new reference to it taken for the table.
+    static func address(retaining entry: Entry) -> UInt64 {
+        let address = UInt64(UInt(bitPattern: Unmanaged.passRetained(entry).toOpaque()))
+        precondition(address & ~addressMask == 0, "entry address above 48 bits")
+        return address
+    }
+
+    /// Gives back the references held by `slots` (a detached or dropped table).
+    static func release(_ slots: ContiguousArray<UInt64>) {
+        for slot in slots where slot != 0 { unmanaged(slot).release() }
+    }
+
+    // MARK: Lookups and changes
 
     @inlinable
     public func find(_ key: Key) -> Int? {
@@ -36,67 +66,67 @@ public final class KeyTable {
         let tag = Self.tag(key.hash)
         var index = Int(truncatingIfNeeded: key.hash) & mask
         while true {
-            let slotTag = tags[index]
-            if slotTag == 0 { return nil }
-            if slotTag == tag, let entry = slots[index], entry.keyEquals(key.bytes) { return index }
+            let slot = slots[index]
+            if slot == 0 { return nil }
+            if slot & ~Self.addressMask == tag && Self.unmanaged(slot)._withUnsafeGuaranteedRef({ $0.keyEquals(key.bytes) }) {
+                return index
+            }
             index = (index + 1) & mask
         }
     }
 
     @inlinable
     public func entry(at index: Int) -> Entry {
-        slots[index]!
+        Self.unmanaged(slots[index]).takeUnretainedValue()
     }
 
     /// Puts a new entry in at `index` (found by `find`) in place of the one there.
     public func replace(at index: Int, with entry: Entry) {
-        let old = slots[index]!
-        if old.expireAt != 0 { volatileCount -= 1 }
+        let old = Self.unmanaged(slots[index])
+        if old._withUnsafeGuaranteedRef({ $0.expireAt != 0 }) { volatileCount -= 1 }
         if entry.expireAt != 0 { volatileCount += 1 }
-        slots[index] = entry
+        slots[index] = slots[index] & ~Self.addressMask | Self.address(retaining: entry)
+        old.release()
     }
 
     /// Inserts an entry whose key is not in the table.
     public func insert(_ entry: Entry, hash: UInt64) {
         if (count + 1) * 4 > slots.count * 3 { resize(to: max(Self.minimumCapacity, slots.count * 2)) }
-        place(entry, hash: hash)
+        place(Self.tag(hash) | Self.address(retaining: entry), hash: hash)
         count += 1
         if entry.expireAt != 0 { volatileCount += 1 }
     }
 
-    private func place(_ entry: Entry, hash: UInt64) {
+    private func place(_ slot: UInt64, hash: UInt64) {
         let mask = slots.count - 1
         var index = Int(truncatingIfNeeded: hash) & mask
-        while tags[index] != 0 { index = (index + 1) & mask }
-        tags[index] = Self.tag(hash)
-        slots[index] = entry
+        while slots[index] != 0 { index = (index + 1) & mask }
+        slots[index] = slot
     }
 
-    /// Removes the entry at `index`, shifting later entries of the same cluster back.
+    /// Removes the entry at `index`, shifting later entries of the same cluster back, and hands
+    /// the table's reference to the caller.
     @discardableResult
     public func remove(at index: Int) -> Entry {
-        let removed = slots[index]!
+        let removed = Self.unmanaged(slots[index]).takeRetainedValue()
         let mask = slots.count - 1
         var hole = index
         var next = (index + 1) & mask
-        while tags[next] != 0 {
-            let home = Int(truncatingIfNeeded: Self.hashOf(slots[next]!)) & mask
+        while slots[next] != 0 {
+            let home = Int(truncatingIfNeeded: Self.hashOf(slots[next])) & mask
             // The entry at `next` may move into the hole unless its home lies cyclically in (hole, next].
             let homeAfterHole = hole <= next ? (home > hole && home <= next) : (home > hole || home <= next)
             if !homeAfterHole {
-                tags[hole] = tags[next]
                 slots[hole] = slots[next]
                 hole = next
             }
             next = (next + 1) & mask
         }
-        tags[hole] = 0
-        slots[hole] = nil
+        slots[hole] = 0
         count -= 1
         if removed.expireAt != 0 { volatileCount -= 1 }
         if count == 0 {
             slots = []
-            tags = []
         } else if slots.count > Self.minimumCapacity && count * 8 < slots.count {
             resize(to: slots.count / 2)
         }
@@ -105,17 +135,18 @@ public final class KeyTable {
 
     /// Changes an entry's TTL in place, keeping the volatile count right.
     public func setExpiry(at index: Int, _ expireAt: Int64) {
-        let entry = slots[index]!
-        if entry.expireAt == 0 && expireAt != 0 { volatileCount += 1 }
-        if entry.expireAt != 0 && expireAt == 0 { volatileCount -= 1 }
-        entry.expireAt = expireAt
+        Self.unmanaged(slots[index])._withUnsafeGuaranteedRef { entry in
+            if entry.expireAt == 0 && expireAt != 0 { volatileCount += 1 }
+            if entry.expireAt != 0 && expireAt == 0 { volatileCount -= 1 }
+            entry.expireAt = expireAt
+        }
     }
 
-    /// Empties the table and hands its slots to the caller (to be freed elsewhere).
-    func detachSlots() -> ContiguousArray<Entry?> {
+    /// Empties the table and hands its slots, with the references they hold, to the caller
+    /// (to be given back elsewhere with `release`).
+    func detachSlots() -> ContiguousArray<UInt64> {
         let detached = slots
         slots = []
-        tags = []
         count = 0
         volatileCount = 0
         return detached
@@ -123,33 +154,20 @@ public final class KeyTable {
 
     private func resize(to capacity: Int) {
         let old = slots
-        slots = ContiguousArray(repeating: nil, count: capacity)
-        tags = ContiguousArray(repeating: 0, count: capacity)
-        for case let entry? in old { place(entry, hash: Self.hashOf(entry)) }
+        slots = ContiguousArray(repeating: 0, count: capacity)
+        for slot in old where slot != 0 { place(slot, hash: Self.hashOf(slot)) }
     }
 
-    @usableFromInline
-    static func hashOf(_ entry: Entry) -> UInt64 {
-        entry.withKey { KeyHash.hash($0) }
+    /// The full hash of the key of the entry in `slot`.
+    static func hashOf(_ slot: UInt64) -> UInt64 {
+        unmanaged(slot)._withUnsafeGuaranteedRef { entry in entry.withKey { KeyHash.hash($0) } }
     }
 
     // MARK: Iteration
 
     /// Every entry, in slot order. The table must not change during the walk.
     public func forEach(_ body: (Entry) throws -> Void) rethrows {
-        for case let entry? in slots { try body(entry) }
-    }
-
-    /// Removes every entry that `shouldRemove` selects.
-    @discardableResult
-    public func removeAll(where shouldRemove: (Entry) -> Bool) -> [Entry] {
-        var doomed: [Entry] = []
-        for case let entry? in slots where shouldRemove(entry) { doomed.append(entry) }
-        for entry in doomed {
-            let found = entry.withKey { find(Key($0)) }
-            if let found { remove(at: found) }
-        }
-        return doomed
+        for slot in slots where slot != 0 { try body(Self.unmanaged(slot).takeUnretainedValue()) }
     }
 
     /// One step of a SCAN: every entry whose home bucket is `cursor & mask`, then the next cursor
@@ -161,9 +179,8 @@ public final class KeyTable {
         let mask = slots.count - 1
         let bucket = Int(truncatingIfNeeded: cursor) & mask
         var index = bucket
-        while tags[index] != 0 {
-            let entry = slots[index]!
-            if Int(truncatingIfNeeded: Self.hashOf(entry)) & mask == bucket { body(entry) }
+        while slots[index] != 0 {
+            if Int(truncatingIfNeeded: Self.hashOf(slots[index])) & mask == bucket { body(entry(at: index)) }
             index = (index + 1) & mask
             if index == bucket { break }
         }
@@ -180,7 +197,7 @@ public final class KeyTable {
         let mask = slots.count - 1
         while true {
             let index = Int.random(in: 0 ... mask, using: &generator)
-            if tags[index] != 0 { return index }
+            if slots[index] != 0 { return index }
         }
     }
 
@@ -191,18 +208,19 @@ public final class KeyTable {
         while sweep.looked < budget && volatileCount > 0 && !slots.isEmpty {
             if expiryCursor >= slots.count { expiryCursor = 0 }
             sweep.looked += 1
-            guard let entry = slots[expiryCursor], entry.expireAt != 0 else {
+            let slot = slots[expiryCursor]
+            let expireAt = slot == 0 ? 0 : Self.unmanaged(slot)._withUnsafeGuaranteedRef { $0.expireAt }
+            guard expireAt != 0 else {
                 expiryCursor += 1
                 continue
             }
             sweep.volatile += 1
-            if entry.expireAt <= now {
+            if expireAt <= now {
                 // Removal shifts the cluster back into this slot: look at it again.
-                remove(at: expiryCursor)
-                removed(entry)
+                removed(remove(at: expiryCursor))
                 sweep.expired += 1
             } else {
-                sweep.remainingTTL += Int(entry.expireAt - now)
+                sweep.remainingTTL += Int(expireAt - now)
                 expiryCursor += 1
             }
         }

@@ -11,6 +11,9 @@ public final class Keyspace: Sendable {
 
     public let shards: [Shard]
     public let databaseCount: Int
+    /// The same shards, unretained, for the request path: borrowing one costs no reference
+    /// count traffic (`shards` keeps them alive as long as the keyspace).
+    @usableFromInline let shardReferences: ContiguousArray<Unmanaged<Shard>>
 
     /// Whether reads and the expiry cycle may delete keys whose TTL passed. False on a replica
     /// (the master's DEL does it) and during a client pause; expired keys are hidden either way.
@@ -30,6 +33,7 @@ public final class Keyspace: Sendable {
         databaseCount = databases
         averageTTLs = Mutex([Int](repeating: 0, count: databases))
         shards = (0 ..< Self.shardCount).map { _ in Shard(databases: databases) }
+        shardReferences = ContiguousArray(shards.map { Unmanaged.passUnretained($0) })
     }
 
     @inlinable
@@ -41,30 +45,36 @@ public final class Keyspace: Sendable {
 
     /// Runs `body` with the shard of `key` locked.
     @inlinable
-    public func withShard<R, E: Error>(of key: Key, _ body: () throws(E) -> R) throws(E) -> R {
-        try shards[Self.shardIndex(of: key.hash)].withLock(body)
+    public func withShard<R>(of key: Key, _ body: () -> R) -> R {
+        shardReferences[Self.shardIndex(of: key.hash)]._withUnsafeGuaranteedRef { $0.withLock(body) }
+    }
+
+    /// Lends `body` the table of `key` in database `db` (its shard locked by the caller).
+    @inlinable
+    public func withTable<R>(of key: Key, db: Int, _ body: (KeyTable) -> R) -> R {
+        shardReferences[Self.shardIndex(of: key.hash)]._withUnsafeGuaranteedRef { $0.withTable(db, body) }
     }
 
     /// Runs `body` with the shards of all `keys` locked, taken in ascending order so that two
     /// multi-key commands can never wait for each other.
-    public func withShards<R>(of keys: [Key], _ body: () throws -> R) rethrows -> R {
-        if keys.count == 1 { return try withShard(of: keys[0], body) }
+    public func withShards<R>(of keys: [Key], _ body: () -> R) -> R {
+        if keys.count == 1 { return withShard(of: keys[0], body) }
         var indices = keys.map { Self.shardIndex(of: $0.hash) }
         indices.sort()
         var unique: [Int] = []
         unique.reserveCapacity(indices.count)
         for index in indices where unique.last != index { unique.append(index) }
-        return try withShards(unique[...], body)
+        return withShards(unique[...], body)
     }
 
     /// Runs `body` with every shard locked: the whole keyspace at one instant.
-    public func withAllShards<R>(_ body: () throws -> R) rethrows -> R {
-        try withShards(Array(0 ..< shards.count)[...], body)
+    public func withAllShards<R>(_ body: () -> R) -> R {
+        withShards(Array(0 ..< shards.count)[...], body)
     }
 
-    private func withShards<R>(_ indices: ArraySlice<Int>, _ body: () throws -> R) rethrows -> R {
-        guard let first = indices.first else { return try body() }
-        return try shards[first].withLock { try withShards(indices.dropFirst(), body) }
+    private func withShards<R>(_ indices: ArraySlice<Int>, _ body: () -> R) -> R {
+        guard let first = indices.first else { return body() }
+        return shards[first].withLock { withShards(indices.dropFirst(), body) }
     }
 
     /// Runs `body` with `shard` locked, unless the caller already holds every shard.
@@ -101,7 +111,7 @@ public final class Keyspace: Sendable {
             let shard = shards[cursor % shards.count]
             shard.withLock {
                 for db in 0 ..< databaseCount where total.looked < budget {
-                    let sweep = shard.tables[db].sweepExpired(now: now, budget: budget - total.looked) { removed(db, $0) }
+                    let sweep = shard.table(db).sweepExpired(now: now, budget: budget - total.looked) { removed(db, $0) }
                     perDatabase[db].add(sweep)
                     total.add(sweep)
                 }
@@ -122,21 +132,44 @@ public final class Keyspace: Sendable {
 
 /// One shard: a table per database and the lock that guards them.
 public final class Shard: @unchecked Sendable {
-    /// Guards `tables` and every entry in them. Held only for the duration of one command.
+    /// Guards the tables and every entry in them. Held only for the duration of one command.
     @usableFromInline let lock = Mutex<Void>(())
-    /// Index = database number. Touch only with `lock` held.
-    public var tables: [KeyTable]
+    /// Index = database number; the shard holds one reference to each table. Touch only with
+    /// `lock` held.
+    @usableFromInline var tables: ContiguousArray<Unmanaged<KeyTable>>
 
     init(databases: Int) {
-        tables = (0 ..< databases).map { _ in KeyTable() }
+        tables = ContiguousArray((0 ..< databases).map { _ in Unmanaged.passRetained(KeyTable()) })
+    }
+
+    deinit {
+        for table in tables { table.release() }
     }
 
     @inlinable
-    public func withLock<R, E: Error>(_ body: () throws(E) -> R) throws(E) -> R {
-        var result: Result<R, E>?
-        lock.withLock { _ in
-            result = Result { () throws(E) -> R in try body() }
-        }
-        return try result.unsafelyUnwrapped.get()
+    public func withLock<R>(_ body: () -> R) -> R {
+        var result: R?
+        lock.withLock { _ in result = body() }
+        return result.unsafelyUnwrapped
+    }
+
+    public func table(_ db: Int) -> KeyTable {
+        tables[db].takeUnretainedValue()
+    }
+
+    @inlinable
+    func withTable<R>(_ db: Int, _ body: (KeyTable) -> R) -> R {
+        tables[db]._withUnsafeGuaranteedRef(body)
+    }
+
+    /// Puts a new, empty table in place of database `db`'s and returns the old one.
+    public func replaceTable(_ db: Int) -> KeyTable {
+        let old = tables[db].takeRetainedValue()
+        tables[db] = Unmanaged.passRetained(KeyTable())
+        return old
+    }
+
+    public func swapTables(_ a: Int, _ b: Int) {
+        tables.swapAt(a, b)
     }
 }

@@ -14,6 +14,7 @@ final class ConnectionHandler: ChannelInboundHandler {
     typealias OutboundOut = ByteBuffer
 
     private let server: NeedletailServer
+    private let session: ClientSession
     private let statistics: LoopStatistics
     private var command: CommandContext
     private var parser: RequestParser
@@ -27,13 +28,12 @@ final class ConnectionHandler: ChannelInboundHandler {
 
     init(server: NeedletailServer, session: ClientSession, statistics: LoopStatistics, allocator: ByteBufferAllocator) {
         self.server = server
+        self.session = session
         self.statistics = statistics
         command = CommandContext(reply: ReplyWriter(buffer: allocator.buffer(capacity: 16 * 1024)), session: session,
                                  server: server.state, statistics: statistics)
         parser = RequestParser(limits: server.requestLimits())
     }
-
-    private var session: ClientSession { command.session }
 
     func channelActive(context: ChannelHandlerContext) {
         server.state.clients.register(session)

@@ -1,0 +1,180 @@
+#!/usr/bin/env python3
+"""Needletail against redis-server on this machine, in alternation (see ../shared/BENCHMARKING.md).
+
+Every figure is a ratio Needletail / Redis per round; the table shows the median and min-max
+over the rounds. Throughput above 1 is better for Needletail; latency, CPU per op, bytes per
+key and the worst request below 1 are better.
+
+    bench/compare.py                       # everything, threads 1, 3 rounds
+    bench/compare.py --threads 2 --rounds 5
+    bench/compare.py --only throughput     # or: memory, growth
+"""
+import argparse, csv, io, os, shutil, socket, statistics, subprocess, sys, tempfile, time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+TESTS = ["set", "get", "incr", "mset"]
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Server:
+    def __init__(self, name, argv_for_port):
+        self.name, self.dir, self.port = name, tempfile.mkdtemp(prefix=f"bench-{name}-"), free_port()
+        argv = argv_for_port(self.port, self.dir)
+        self.log = open(os.path.join(self.dir, "log"), "w")
+        self.process = subprocess.Popen(argv, cwd=self.dir, stdout=self.log, stderr=subprocess.STDOUT)
+        for _ in range(200):
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=0.2) as s:
+                    s.sendall(b"PING\r\n")
+                    if s.recv(16).startswith(b"+PONG"):
+                        return
+            except OSError:
+                time.sleep(0.05)
+        raise RuntimeError(f"{name} did not start")
+
+    def cpu_seconds(self):
+        fields = open(f"/proc/{self.process.pid}/stat").read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+    def rss(self):
+        for line in open(f"/proc/{self.process.pid}/status"):
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) * 1024
+        return 0
+
+    def cli(self, *args):
+        return subprocess.run(["redis-cli", "-p", str(self.port), *args], capture_output=True, text=True, timeout=120).stdout
+
+    def stop(self):
+        self.process.terminate()
+        try:
+            self.process.wait(10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def needletail(threads):
+    binary = os.path.join(ROOT, ".build/release/needletail")
+    return lambda port, d: [binary, "--port", str(port), "--dir", d, "--save", "", "--threads", str(threads)]
+
+
+def redis():
+    return lambda port, d: ["redis-server", "--port", str(port), "--dir", d, "--save", "", "--appendonly", "no"]
+
+
+def benchmark(server, tests, pipeline, requests, keyspace=100000, clients=50):
+    """redis-benchmark --csv; returns {test: row} and the server CPU seconds per op."""
+    before = server.cpu_seconds()
+    out = subprocess.run(["timeout", "300", "redis-benchmark", "-p", str(server.port), "-c", str(clients), "-n", str(requests),
+                          "-r", str(keyspace), "-P", str(pipeline), "-t", ",".join(tests), "--csv"],
+                         capture_output=True, text=True).stdout
+    cpu = server.cpu_seconds() - before
+    rows = {row["test"].split(" ")[0].lower(): row for row in csv.DictReader(io.StringIO(out))}
+    return rows, cpu / (requests * len(tests))
+
+
+def ratio_line(name, values, fmt="{:.2f}"):
+    values = [v for v in values if v is not None]
+    if not values:
+        return f"| {name} | n/a | |"
+    return f"| {name} | {fmt.format(statistics.median(values))} | {fmt.format(min(values))}–{fmt.format(max(values))} |"
+
+
+def throughput(threads, rounds, requests):
+    lines = []
+    for pipeline in (16, 1):
+        figures = {}
+        for _ in range(rounds):
+            results = {}
+            for name, factory in (("needletail", needletail(threads)), ("redis", redis())):
+                server = Server(name, factory)
+                try:
+                    results[name] = benchmark(server, TESTS, pipeline, requests)
+                finally:
+                    server.stop()
+            (nt_rows, nt_cpu), (rd_rows, rd_cpu) = results["needletail"], results["redis"]
+            for test in TESTS:
+                if test not in nt_rows or test not in rd_rows:
+                    continue
+                n, r = nt_rows[test], rd_rows[test]
+                figures.setdefault(f"P{pipeline} {test.upper()} throughput", []).append(float(n["rps"]) / float(r["rps"]))
+                figures.setdefault(f"P{pipeline} {test.upper()} p50", []).append(float(n["p50_latency_ms"]) / max(float(r["p50_latency_ms"]), 0.001))
+                figures.setdefault(f"P{pipeline} {test.upper()} p99", []).append(float(n["p99_latency_ms"]) / max(float(r["p99_latency_ms"]), 0.001))
+            figures.setdefault(f"P{pipeline} server CPU per op", []).append(nt_cpu / rd_cpu)
+            print(f"  round P{pipeline}: needletail {nt_cpu * 1e6:.2f} µs/op, redis {rd_cpu * 1e6:.2f} µs/op", file=sys.stderr)
+        lines += [ratio_line(name, values) for name, values in figures.items()]
+    return lines
+
+
+def load_keys(server, count):
+    """count keys `key:%012d` with 32-byte values through redis-cli --pipe."""
+    value = "v" * 32
+    payload = "".join(f"*3\r\n$3\r\nSET\r\n$16\r\nkey:{i:012d}\r\n$32\r\n{value}\r\n" for i in range(count))
+    subprocess.run(["redis-cli", "-p", str(server.port), "--pipe"], input=payload, capture_output=True, text=True, timeout=600)
+
+
+def memory(threads, rounds, keys):
+    per_key = {"needletail": [], "redis": []}
+    for _ in range(rounds):
+        for name, factory in (("needletail", needletail(threads)), ("redis", redis())):
+            server = Server(name, factory)
+            try:
+                time.sleep(0.3)
+                before = server.rss()
+                load_keys(server, keys)
+                assert server.cli("DBSIZE").strip() == str(keys), f"{name} did not load every key"
+                time.sleep(0.5)
+                per_key[name].append((server.rss() - before) / keys)
+            finally:
+                server.stop()
+    ratios = [n / r for n, r in zip(per_key["needletail"], per_key["redis"])]
+    return [ratio_line(f"bytes per key, {keys} keys (Needletail {statistics.median(per_key['needletail']):.0f} B, Redis {statistics.median(per_key['redis']):.0f} B)", ratios)]
+
+
+def growth(threads, rounds, requests):
+    worst = {"needletail": [], "redis": []}
+    for _ in range(rounds):
+        for name, factory in (("needletail", needletail(threads)), ("redis", redis())):
+            server = Server(name, factory)
+            try:
+                rows, _ = benchmark(server, ["set"], 16, requests, keyspace=1_000_000_000)
+                worst[name].append(float(rows["set"]["max_latency_ms"]))
+            finally:
+                server.stop()
+    ratios = [n / r for n, r in zip(worst["needletail"], worst["redis"])]
+    return [ratio_line(f"worst request growing to {requests // 1_000_000}M keys (Needletail {statistics.median(worst['needletail']):.1f} ms, "
+                       f"Redis {statistics.median(worst['redis']):.1f} ms)", ratios)]
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--requests", type=int, default=500000)
+    parser.add_argument("--keys", type=int, default=1_000_000)
+    parser.add_argument("--only", choices=["throughput", "memory", "growth"])
+    args = parser.parse_args()
+    if not os.path.exists(os.path.join(ROOT, ".build/release/needletail")):
+        subprocess.run(["swift", "build", "-c", "release"], cwd=ROOT, check=True)
+    print(f"Needletail / Redis {subprocess.run(['redis-server', '--version'], capture_output=True, text=True).stdout.split()[2][2:]}, "
+          f"threads {args.threads}, {args.rounds} rounds, commit {subprocess.run(['git', 'rev-parse', '--short', 'HEAD'], cwd=ROOT, capture_output=True, text=True).stdout.strip()}")
+    print("| figure | median ratio | min–max |\n|---|---|---|")
+    sections = [args.only] if args.only else ["throughput", "memory", "growth"]
+    for section in sections:
+        if section == "throughput":
+            lines = throughput(args.threads, args.rounds, args.requests)
+        elif section == "memory":
+            lines = memory(args.threads, args.rounds, args.keys)
+        else:
+            lines = growth(args.threads, args.rounds, 2 * args.keys)
+        print("\n".join(lines), flush=True)
+
+
+if __name__ == "__main__":
+    main()
