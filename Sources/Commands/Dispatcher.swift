@@ -47,12 +47,13 @@ public enum Dispatcher {
     /// Executes a checked command with its keys' shards locked, and counts it.
     static func call(_ command: Command, _ c: inout CommandContext) {
         guard let handler = command.handler else { return }
-        let start = Clock.nowNanoseconds()
+        let clock = c.server.clock
+        let start = clock()
         c.failed = false
         c.now = start / 1_000_000
         c.session.lastCommand = command.ordinal
         withKeysLocked(command, &c) { handler(&$0) }
-        let elapsed = Int((Clock.nowNanoseconds() - start) / 1000)
+        let elapsed = Int((clock() - start) / 1000)
         let statistics = c.statistics
         statistics.count(.calls, of: command.ordinal)
         statistics.count(.microseconds, of: command.ordinal, elapsed)

@@ -32,7 +32,7 @@ enum Info {
 
     static func text(_ sections: [String], _ c: CommandContext) -> String {
         sections.map { section in
-            let title = section == "commandstats" ? "Commandstats" : section == "errorstats" ? "Errorstats" : section.prefix(1).uppercased() + section.dropFirst()
+            let title = section == "cpu" ? "CPU" : section.prefix(1).uppercased() + section.dropFirst()
             let lines = fields(section, c).map { "\($0.0):\($0.1)\r\n" }.joined()
             return "# \(title)\r\n" + lines
         }.joined(separator: "\r\n")

@@ -26,11 +26,11 @@ enum ServerCommands {
 
     static func info(_ c: inout CommandContext) {
         let names = (1 ..< c.argumentCount).map { c.text($0) }
-        c.reply.verbatim(Info.text(Info.sections(for: names), c) + "\r\n")
+        c.reply.verbatim(Info.text(Info.sections(for: names), c))
     }
 
     static func time(_ c: inout CommandContext) {
-        let micros = Clock.nowMicroseconds()
+        let micros = c.server.clock() / 1000
         c.reply.arrayHeader(2)
         c.reply.bulk(String(micros / 1_000_000))
         c.reply.bulk(String(micros % 1_000_000))

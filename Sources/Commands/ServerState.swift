@@ -38,6 +38,8 @@ public final class ServerState: Sendable {
     public let startedAt: Int64
     public let executable: String
     public let eventLoops: Int
+    /// Unix time in nanoseconds; the dispatcher reads it once per command. Tests inject their own.
+    public let clock: @Sendable () -> Int64
     /// INFO replication `master_replid`.
     public let replicationID: String
     /// Allocated bytes once the server was ready (INFO `used_memory_startup`).
@@ -50,8 +52,10 @@ public final class ServerState: Sendable {
     /// Where the active expiry cycle resumes (touched only by the cron).
     private let expiryCursor = Mutex(0)
 
-    public init(config: Configuration, eventLoops: Int, executable: String = "", now: Int64 = Clock.now()) {
+    public init(config: Configuration, eventLoops: Int, executable: String = "",
+                clock: @escaping @Sendable () -> Int64 = Clock.nowNanoseconds) {
         self.config = config
+        self.clock = clock
         self.eventLoops = eventLoops
         self.executable = executable
         keyspace = Keyspace(databases: config.integer("databases"))
@@ -59,7 +63,7 @@ public final class ServerState: Sendable {
         statistics = Statistics(loops: eventLoops, commands: commands.count)
         runID = Self.randomHex()
         replicationID = Self.randomHex()
-        startedAt = now
+        startedAt = clock() / 1_000_000
         startupMemory = ProcessMetrics.allocatedBytes()
     }
 

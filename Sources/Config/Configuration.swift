@@ -85,6 +85,11 @@ public final class Configuration: Sendable {
         public enum Cause: Equatable, Sendable { case unknown, duplicate, rejected(ConfigError) }
         public let name: String
         public let cause: Cause
+
+        public init(name: String, cause: Cause) {
+            self.name = name
+            self.cause = cause
+        }
     }
 
     /// CONFIG SET: validates every pair, stores them, then applies them through the observers.

@@ -21,13 +21,6 @@ public enum Clock {
         return Int64(spec.tv_sec) * 1_000_000_000 + Int64(spec.tv_nsec)
     }
 
-    /// Unix time in microseconds.
-    public static func nowMicroseconds() -> Int64 {
-        var spec = timespec()
-        clock_gettime(CLOCK_REALTIME, &spec)
-        return Int64(spec.tv_sec) * 1_000_000 + Int64(spec.tv_nsec) / 1000
-    }
-
     /// A monotonic reading in nanoseconds, for measuring durations.
     public static func monotonicNanoseconds() -> Int64 {
         var spec = timespec()
