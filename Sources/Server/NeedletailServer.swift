@@ -18,7 +18,11 @@ import Darwin
 public final class NeedletailServer: ServerControl, Sendable {
     public let state: ServerState
     public let logger: Logger
+    /// The event loops that own client connections.
     private let group: MultiThreadedEventLoopGroup
+    /// One loop for the listening sockets only, so a CONFIG SET port issued on a client loop
+    /// can wait for the new listener without waiting on its own loop.
+    private let acceptor = MultiThreadedEventLoopGroup(numberOfThreads: 1)
     /// Event loop → index of its statistics slab.
     private let loopIndexes: [ObjectIdentifier: Int]
     private let listeners = Mutex<[Channel]>([])
@@ -52,6 +56,7 @@ public final class NeedletailServer: ServerControl, Sendable {
         } catch {
             logger.warning("Failed listening on port \(port) (tcp), aborting.")
             try? group.syncShutdownGracefully()
+            try? acceptor.syncShutdownGracefully()
             return 1
         }
         let signals = installSignalHandlers()
@@ -74,11 +79,11 @@ public final class NeedletailServer: ServerControl, Sendable {
             if host == "*" { host = "0.0.0.0" }
             if host == "::*" { host = "::" }
             do {
-                bound.append(try bootstrap().bind(host: host, port: port).wait())
+                bound.append(try Self.waitWithoutLoop(bootstrap().bind(host: host, port: port)))
             } catch {
                 if optional { continue }
                 logger.warning("Warning: Could not create server TCP listening socket \(host):\(port): \(error)")
-                for channel in bound { try? channel.close().wait() }
+                for channel in bound { channel.close(promise: nil) }
                 throw error
             }
         }
@@ -86,9 +91,23 @@ public final class NeedletailServer: ServerControl, Sendable {
         listeners.withLock { $0 = bound }
     }
 
+    /// Waits for a future of the acceptor loop from any thread but that loop. (NIO refuses
+    /// `wait()` on every event loop; waiting here from a client loop is safe because the future
+    /// completes on the acceptor.)
+    private static func waitWithoutLoop<Value: Sendable>(_ future: EventLoopFuture<Value>) throws -> Value {
+        let done = DispatchSemaphore(value: 0)
+        let result = Mutex<Result<Value, any Error>?>(nil)
+        future.whenComplete { outcome in
+            result.withLock { $0 = outcome }
+            done.signal()
+        }
+        done.wait()
+        return try result.withLock { $0! }.get()
+    }
+
     private func bootstrap() -> ServerBootstrap {
         let keepalive = state.config.integer("tcp-keepalive")
-        return ServerBootstrap(group: group)
+        return ServerBootstrap(group: acceptor, childGroup: group)
             .serverChannelOption(ChannelOptions.backlog, value: Int32(clamping: state.config.integer("tcp-backlog")))
             .serverChannelOption(ChannelOptions.socketOption(.so_reuseaddr), value: 1)
             .childChannelOption(ChannelOptions.tcpOption(.tcp_nodelay), value: 1)
@@ -233,6 +252,7 @@ public final class NeedletailServer: ServerControl, Sendable {
         removePidFile()
         logger.warning("Needletail is now ready to exit, bye bye...")
         try? group.syncShutdownGracefully()
+        try? acceptor.syncShutdownGracefully()
         done.signal()
     }
 

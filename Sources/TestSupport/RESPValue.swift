@@ -16,7 +16,19 @@ public indirect enum RESPValue: Equatable, Sendable, CustomStringConvertible {
     case bigNumber(String)
 
     public static func == (lhs: RESPValue, rhs: RESPValue) -> Bool {
-        lhs.description == rhs.description
+        switch (lhs, rhs) {
+        case (.simple(let a), .simple(let b)), (.error(let a), .error(let b)), (.double(let a), .double(let b)),
+             (.bigNumber(let a), .bigNumber(let b)):
+            return a == b
+        case (.integer(let a), .integer(let b)): return a == b
+        case (.bulk(let a), .bulk(let b)): return a == b
+        case (.null, .null), (.nullArray, .nullArray): return true
+        case (.array(let a), .array(let b)), (.set(let a), .set(let b)), (.push(let a), .push(let b)): return a == b
+        case (.map(let a), .map(let b)): return a.count == b.count && zip(a, b).allSatisfy { $0.0 == $1.0 && $0.1 == $1.1 }
+        case (.boolean(let a), .boolean(let b)): return a == b
+        case (.verbatim(let f1, let t1), .verbatim(let f2, let t2)): return f1 == f2 && t1 == t2
+        default: return false
+        }
     }
 
     public static func bulk(_ text: String) -> RESPValue { .bulk(Array(text.utf8)) }

@@ -42,8 +42,10 @@ public final class ServerProcess: @unchecked Sendable {
             if !process.isRunning { break }
             Thread.sleep(forTimeInterval: 0.02)
         }
+        let output = log
         stop()
-        throw RESPClient.Failure(description: "server did not start:\n\(self.log)")
+        try? FileManager.default.removeItem(atPath: directory)
+        throw RESPClient.Failure(description: "server did not start:\n\(output)")
     }
 
     private func log_contains(_ text: String) -> Bool {
@@ -67,7 +69,7 @@ public final class ServerProcess: @unchecked Sendable {
         return process.isRunning ? nil : process.terminationStatus
     }
 
-    /// SIGTERM, then SIGKILL if it does not exit within five seconds.
+    /// SIGTERM, then SIGKILL if it does not exit within five seconds. The log stays readable.
     public func stop() {
         if process.isRunning {
             process.terminate()
@@ -76,11 +78,11 @@ public final class ServerProcess: @unchecked Sendable {
                 _ = waitForExit(timeout: 5)
             }
         }
-        try? FileManager.default.removeItem(atPath: directory)
     }
 
     deinit {
         stop()
+        try? FileManager.default.removeItem(atPath: directory)
     }
 
     /// A port nobody listens on right now.

@@ -22,15 +22,17 @@ struct NeedletailCommand: ParsableCommand {
         version: "Needletail server v=\(needletailVersion) redis-compatible=7.0.15 bits=\(Int.bitWidth)"
     )
 
-    @Flag(name: .customShort("v"), help: "Print the version and exit.")
-    var shortVersion = false
-
     @Argument(parsing: .captureForPassthrough, help: "An optional configuration file, then --directive value pairs.")
     var arguments: [String] = []
 
     func run() throws {
-        if shortVersion || arguments.first == "-v" {
+        // Everything is passed through as directives, so the few real options are read here.
+        if ["-v", "--version"].contains(arguments.first) {
             print(Self.configuration.version)
+            return
+        }
+        if ["-h", "--help"].contains(arguments.first) {
+            print(Self.helpMessage())
             return
         }
         var words = arguments
