@@ -17,16 +17,21 @@ enum BitmapCommands {
                 group: "bitmap", since: "2.6.0", summary: "Combines keys bitwise into a destination key.", handler: bitOperation),
         Command("bitfield", arity: -2, flags: [.write, .denyOOM], categories: [.bitmap], keys: [.key(1, "RW access update variable_flags")],
                 group: "bitmap", since: "3.2.0", summary: "Reads and writes integer fields of arbitrary width in a key's value.",
-                handler: bitField),
+                variableKeyFlags: { arguments in
+                    (2 ..< arguments.count).contains { arguments[$0].equalsIgnoringCase("SET") || arguments[$0].equalsIgnoringCase("INCRBY") }
+                        ? ["RW", "access", "update"] : ["RO", "access"]
+                }, handler: bitField),
         Command("bitfield_ro", arity: -2, flags: [.readonly, .fast], categories: [.bitmap], keys: [.key(1, "RO access")],
                 group: "bitmap", since: "6.0.0", summary: "Reads integer fields of arbitrary width in a key's value.", handler: bitFieldReadOnly),
     ]
 
-    /// Bit offsets reach at most 2^32 - 1: a 512 MB string.
-    static let maxBitOffset = (1 << 32) - 1
+    /// The largest bit offset: one inside a string of `proto-max-bulk-len` bytes.
+    static func maxBitOffset(_ c: CommandContext) -> Int {
+        c.server.config.integer("proto-max-bulk-len") * 8 - 1
+    }
 
     static func bitOffset(_ c: inout CommandContext, _ index: Int) -> Int? {
-        guard let offset = c.integer(index), offset >= 0, offset <= maxBitOffset else {
+        guard let offset = c.integer(index), offset >= 0, offset <= maxBitOffset(c) else {
             c.error(Errors.bitOffset)
             return nil
         }
@@ -297,7 +302,7 @@ enum BitmapCommands {
                 c.error(Errors.bitfieldType)
                 return
             }
-            guard let offset = fieldOffset(c.arguments[index + 2], bits: bits) else {
+            guard let offset = fieldOffset(c.arguments[index + 2], bits: bits, limit: maxBitOffset(c)) else {
                 c.error(Errors.bitOffset)
                 return
             }
@@ -354,14 +359,14 @@ enum BitmapCommands {
         }
     }
 
-    /// A bit offset, or `#n` meaning n fields of this width; the field must end within 2^32 bits.
-    private static func fieldOffset(_ bytes: UnsafeRawBufferPointer, bits: Int) -> Int? {
+    /// A bit offset, or `#n` meaning n fields of this width; the field must start at most at `limit`.
+    private static func fieldOffset(_ bytes: UnsafeRawBufferPointer, bits: Int, limit: Int) -> Int? {
         let multiplied = bytes.first == UInt8(ascii: "#")
         guard let value = StrictInteger.parse(multiplied ? UnsafeRawBufferPointer(rebasing: bytes.dropFirst()) : bytes), value >= 0 else {
             return nil
         }
         let (offset, overflow) = multiplied ? value.multipliedReportingOverflow(by: bits) : (value, false)
-        guard !overflow, offset <= maxBitOffset - bits + 1 else { return nil }
+        guard !overflow, offset <= limit else { return nil }
         return offset
     }
 
@@ -413,7 +418,7 @@ enum BitmapCommands {
         if operation.signed {
             return operation.bits == 64 ? (Int.min, Int.max) : (-(1 << (operation.bits - 1)), (1 << (operation.bits - 1)) - 1)
         }
-        return (0, (1 << operation.bits) - 1)
+        return (0, Int(truncatingIfNeeded: (UInt64(1) << UInt64(operation.bits)) &- 1))
     }
 
     /// A value brought into the field's range by the overflow rule; nil for FAIL.

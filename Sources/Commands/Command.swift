@@ -26,6 +26,8 @@ public final class Command: @unchecked Sendable {
     public let subcommands: [Command]
     /// Finds the keys where the key specs cannot (SORT's STORE, ZUNIONSTORE's numkeys …).
     public let keyFinder: (@Sendable (Arguments) -> [Int])?
+    /// The access flags of a `variable_flags` key spec for one request (SET with or without GET).
+    public let variableKeyFlags: (@Sendable (Arguments) -> [String])?
     /// Position in `CommandTable.byOrdinal`, the index of its statistics.
     public internal(set) var ordinal = 0
     /// `container|sub` for a subcommand.
@@ -37,6 +39,7 @@ public final class Command: @unchecked Sendable {
     public init(_ name: String, arity: Int, flags: CommandFlags = [], categories: ACLCategories = [],
                 keys: [KeySpec] = [], tips: [String] = [], group: String = "", since: String = "1.0.0",
                 summary: String, keyFinder: (@Sendable (Arguments) -> [Int])? = nil,
+                variableKeyFlags: (@Sendable (Arguments) -> [String])? = nil,
                 subcommands: [Command] = [], handler: Handler? = nil) {
         self.name = name
         self.fullName = name
@@ -51,6 +54,7 @@ public final class Command: @unchecked Sendable {
         self.handler = handler
         self.subcommands = subcommands
         self.keyFinder = keyFinder
+        self.variableKeyFlags = variableKeyFlags
         hasSingleFirstKey = keyFinder == nil && keys.count == 1 && keys[0].begin == .index(1)
             && keys[0].find == .range(lastKey: 0, step: 1, limit: 0)
     }

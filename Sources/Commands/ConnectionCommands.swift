@@ -241,7 +241,7 @@ enum ConnectionCommands {
                 var list: [Int] = []
                 index += 1
                 while index < c.argumentCount {
-                    guard let id = c.integer(index), id > 0 else {
+                    guard let id = c.integer(index) else {
                         c.error("ERR Invalid client ID")
                         return
                     }

@@ -75,7 +75,7 @@ enum IntrospectionCommands {
             if let command = find(c.text(index), in: c.server.commands) {
                 describe(command, &c.reply)
             } else {
-                c.reply.nullArray()
+                c.reply.null()
             }
         }
     }
@@ -107,9 +107,9 @@ enum IntrospectionCommands {
         for category in categories { reply.simpleString(category) }
         reply.setHeader(command.tips.count)
         for tip in command.tips { reply.bulk(tip) }
-        reply.arrayHeader(command.keySpecs.count)
+        reply.setHeader(command.keySpecs.count)
         for spec in command.keySpecs { describe(spec, &reply) }
-        reply.arrayHeader(command.subcommands.count)
+        reply.setHeader(command.subcommands.count)
         for sub in command.subcommands { describe(sub, &reply) }
     }
 
@@ -256,6 +256,7 @@ enum IntrospectionCommands {
     private static func flags(of position: Int, in command: Command, arguments: Arguments) -> [String] {
         let inner = Arguments(base: arguments.base, spans: UnsafeBufferPointer(rebasing: arguments.spans[2...]))
         for spec in command.keySpecs where spec.positions(in: inner)?.contains(position - 2) == true {
+            if spec.flags.contains("variable_flags"), let variable = command.variableKeyFlags { return variable(inner) }
             return spec.flags
         }
         return command.keySpecs.first?.flags ?? []

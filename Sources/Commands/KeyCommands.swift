@@ -162,10 +162,15 @@ enum KeyCommands {
         for key in found { c.reply.bulk(key) }
     }
 
-    /// SCAN cursors are unsigned 64-bit decimals.
+    /// SCAN cursors are read as C's `strtoul` reads them, as Redis does: an optional sign
+    /// (`-1` is 2^64 - 1), decimal digits, nothing else, within 64 bits.
     static func parseCursor(_ bytes: UnsafeRawBufferPointer) -> UInt64? {
-        guard !bytes.isEmpty, bytes.count <= 20, bytes.allSatisfy({ $0 >= 48 && $0 <= 57 }) else { return nil }
-        return UInt64(bytes.text)
+        var digits = bytes[...]
+        let negative = digits.first == UInt8(ascii: "-")
+        if negative || digits.first == UInt8(ascii: "+") { digits = digits.dropFirst() }
+        guard !digits.isEmpty, digits.allSatisfy({ $0 >= 48 && $0 <= 57 }),
+              let value = UInt64(String(decoding: digits, as: UTF8.self)) else { return nil }
+        return negative ? 0 &- value : value
     }
 
     static func randomKey(_ c: inout CommandContext) {

@@ -8,7 +8,10 @@ enum StringCommands {
         Command("get", arity: 2, flags: [.readonly, .fast], categories: [.string], keys: [.key(1, "RO access")], group: "string",
                 summary: "Returns a key's string value.", handler: get),
         Command("set", arity: -3, flags: [.write, .denyOOM], categories: [.string], keys: [.key(1, "RW access update variable_flags")],
-                group: "string", summary: "Sets a key's string value, optionally with a TTL or a condition.", handler: set),
+                group: "string", summary: "Sets a key's string value, optionally with a TTL or a condition.",
+                variableKeyFlags: { arguments in
+                    (3 ..< arguments.count).contains { arguments[$0].equalsIgnoringCase("GET") } ? ["RW", "access", "update"] : ["OW", "update"]
+                }, handler: set),
         Command("setnx", arity: 3, flags: [.write, .denyOOM, .fast], categories: [.string], keys: [.key(1, "OW insert")], group: "string",
                 summary: "Sets a key's value unless the key exists.", handler: setNX),
         Command("setex", arity: 4, flags: [.write, .denyOOM], categories: [.string], keys: [.key(1, "OW update")], group: "string",

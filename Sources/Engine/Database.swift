@@ -155,15 +155,18 @@ public struct Database {
         var bucketCursor = cursor >> UInt64(Keyspace.shardBits)
         var visited = 0
         var steps = 0
-        while visited < count && steps < count * 10 + 100 {
+        // Empty tables cost no step, so a small database is covered in one call, as in Redis.
+        while visited < count && steps < count * 10 {
             let shard = keyspace.shards[shardIndex]
             bucketCursor = keyspace.withLock(shard, locking: !holdsAllShards) {
-                shard.table(index).scanStep(cursor: bucketCursor) { entry in
+                let table = shard.table(index)
+                guard table.count > 0 else { return 0 }
+                steps += 1
+                return table.scanStep(cursor: bucketCursor) { entry in
                     visited += 1
                     body(entry)
                 }
             }
-            steps += 1
             if bucketCursor == 0 {
                 shardIndex += 1
                 if shardIndex == Keyspace.shardCount { return 0 }

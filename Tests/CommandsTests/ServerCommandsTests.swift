@@ -105,7 +105,7 @@ import Testing
         let h = Harness()
         let info = h.run("COMMAND", "INFO", "get", "nosuch", "client|id").elements
         #expect(info.count == 3)
-        #expect(info[1] == .nullArray)
+        #expect(info[1] == .null)
         let get = info[0].elements
         #expect(get[0] == .bulk("get") && get[1] == .integer(2) && get[2] == .array([.simple("readonly"), .simple("fast")]))
         #expect(get[3] == .integer(1) && get[4] == .integer(1) && get[5] == .integer(1))

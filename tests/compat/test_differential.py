@@ -1,0 +1,298 @@
+"""The same commands to Needletail and to redis-server 7.0; every reply compared byte for byte.
+
+Each scenario runs on flushed servers over fresh connections. A command wrapped in `unordered`
+has its array reply compared as a multiset (KEYS, SCAN pages), `shape` compares only that an
+error or non-error came back (values that legitimately differ, such as TIME).
+"""
+import pytest
+
+from raw import RawClient
+
+
+def unordered(*args):
+    return ("unordered", args)
+
+
+def shape(*args):
+    return ("shape", args)
+
+
+def scan(*args):
+    """A SCAN reply: same cursor, same keys in any order."""
+    return ("scan", args)
+
+
+def pairs(*args):
+    """A map reply whose pair order is the server's hash order (CONFIG GET)."""
+    return ("pairs", args)
+
+
+def split_array(reply):
+    """The raw elements of a flat RESP array reply (one level)."""
+    client = RawClient.__new__(RawClient)
+    client.buffer = reply
+    header_end = reply.index(b"\r\n")
+    count = int(reply[1:header_end])
+    position, elements = header_end + 2, []
+    for _ in range(count):
+        end = client._reply_end(position)
+        elements.append(reply[position:end])
+        position = end
+    return sorted(elements)
+
+
+def scan_result(reply):
+    """(cursor, sorted keys) of a SCAN reply."""
+    cursor_start = reply.index(b"\r\n") + 2
+    client = RawClient.__new__(RawClient)
+    client.buffer = reply
+    cursor_end = client._reply_end(cursor_start)
+    return reply[cursor_start:cursor_end], split_array(reply[cursor_end:])
+
+
+def split_pairs(reply):
+    """The key-value pairs of a map (RESP3) or flat array (RESP2) reply, sorted."""
+    if reply[:1] == b"%":
+        header_end = reply.index(b"\r\n")
+        flat = b"*%d" % (2 * int(reply[1:header_end])) + reply[header_end:]
+    else:
+        flat = reply
+    client = RawClient.__new__(RawClient)
+    client.buffer = flat
+    header_end = flat.index(b"\r\n")
+    position, elements = header_end + 2, []
+    for _ in range(int(flat[1:header_end])):
+        end = client._reply_end(position)
+        elements.append(flat[position:end])
+        position = end
+    return sorted(zip(elements[::2], elements[1::2]))
+
+
+SCENARIOS = {
+    "strings": [
+        ("SET", "k", "v"), ("GET", "k"), ("GET", "missing"), ("SET", "k", "v2", "NX"), ("SET", "k", "v3", "XX", "GET"),
+        ("SET", "n", "10", "GET"), ("SET", "k", "v", "EX", "0"), ("SET", "k", "v", "EX", "-5"), ("SET", "k", "v", "PX", "abc"),
+        ("SET", "k", "v", "NX", "XX"), ("SET", "k", "v", "KEEPTTL", "EX", "10"), ("SET", "k", "v", "EX", "10", "KEEPTTL"),
+        ("SET", "k", "v", "EX"), ("SET", "k"), ("SET", "k", "v", "FOO"), ("SET", "t", "v", "EX", "100"), ("TTL", "t"),
+        ("SET", "t", "w", "KEEPTTL"), ("TTL", "t"), ("SET", "t", "x"), ("TTL", "t"),
+        ("SETNX", "k", "x"), ("SETNX", "new", "x"), ("SETEX", "k", "100", "v"), ("SETEX", "k", "0", "v"),
+        ("SETEX", "k", "abc", "v"), ("PSETEX", "k", "100000", "v"), ("PSETEX", "k", "-1", "v"),
+        ("GETSET", "k", "g"), ("GETSET", "nothing", "g"), ("GETDEL", "k"), ("GETDEL", "k"),
+        ("SET", "e", "1"), ("GETEX", "e"), ("GETEX", "e", "EX", "100"), ("TTL", "e"), ("GETEX", "e", "PERSIST"), ("TTL", "e"),
+        ("GETEX", "e", "PERSIST", "EX", "1"), ("GETEX", "e", "EX", "0"), ("GETEX", "e", "FOO"), ("GETEX", "nothing", "EX", "10"),
+        ("MSET", "a", "1", "b", "2", "c", "3"), ("MGET", "a", "b", "zz", "c"), ("MSET", "a"), ("MSET", "a", "1", "b"),
+        ("MSETNX", "a", "1", "d", "4"), ("MSETNX", "d", "4", "e2", "5"), ("MGET", "d", "e2"),
+        ("APPEND", "s", "Hello"), ("APPEND", "s", " World"), ("STRLEN", "s"), ("STRLEN", "missing"), ("APPEND", "a", "0"),
+        ("GET", "a"), ("INCR", "a"), ("GETRANGE", "s", "0", "4"), ("GETRANGE", "s", "-5", "-1"), ("GETRANGE", "s", "0", "-100"),
+        ("GETRANGE", "s", "-100", "100"), ("GETRANGE", "s", "5", "2"), ("GETRANGE", "s", "-1", "-5"), ("GETRANGE", "s", "a", "1"),
+        ("GETRANGE", "missing", "0", "10"), ("SUBSTR", "s", "1", "3"), ("SETRANGE", "s", "6", "Redis"), ("GET", "s"),
+        ("SETRANGE", "pad", "5", "x"), ("GET", "pad"), ("SETRANGE", "none", "0", ""), ("EXISTS", "none"),
+        ("SETRANGE", "s", "0", ""), ("SETRANGE", "s", "-1", "x"), ("SETRANGE", "s", "536870912", "x"),
+        ("SET", "lcs1", "ohmytext"), ("SET", "lcs2", "mynewtext"), ("LCS", "lcs1", "lcs2"), ("LCS", "lcs1", "lcs2", "LEN"),
+        ("LCS", "lcs1", "lcs2", "IDX"), ("LCS", "lcs1", "lcs2", "IDX", "MINMATCHLEN", "4", "WITHMATCHLEN"),
+        ("LCS", "lcs1", "lcs2", "IDX", "WITHMATCHLEN"), ("LCS", "lcs1", "lcs2", "LEN", "IDX"), ("LCS", "lcs1", "missing"),
+        ("LCS", "lcs1", "lcs2", "FOO"), ("SET", "lcs3", "aaaabbbb"), ("SET", "lcs4", "bbbbaaaa"), ("LCS", "lcs3", "lcs4", "IDX"),
+        ("LCS", "lcs3", "lcs4"),
+    ],
+    "counters": [
+        ("INCR", "n"), ("INCRBY", "n", "10"), ("DECR", "n"), ("DECRBY", "n", "-5"), ("INCRBY", "n", "abc"),
+        ("INCRBY", "n", "1.5"), ("SET", "n", "9223372036854775807"), ("INCR", "n"), ("SET", "n", "-9223372036854775808"),
+        ("DECR", "n"), ("DECRBY", "n", "-9223372036854775808"), ("SET", "s", "abc"), ("INCR", "s"), ("SET", "s", " 1"),
+        ("INCR", "s"), ("SET", "s", "01"), ("INCR", "s"), ("SET", "f", "10.5"), ("INCRBYFLOAT", "f", "0.1"),
+        ("INCRBYFLOAT", "f", "1e3"), ("INCRBYFLOAT", "f", "-1010.6"), ("INCRBYFLOAT", "f", "abc"), ("INCRBYFLOAT", "f", "inf"),
+        ("INCRBYFLOAT", "f", " 1"), ("SET", "g", "3.0e3"), ("INCRBYFLOAT", "g", "0"), ("INCRBYFLOAT", "h", "1.23456789012345678"),
+        ("INCRBYFLOAT", "h", "-0.000000000000000001"), ("SET", "big", "1e308"), ("INCRBYFLOAT", "big", "1e308"),
+        ("INCRBYFLOAT", "new", "5"), ("OBJECT", "ENCODING", "new"), ("INCRBYFLOAT", "s", "1"),
+        ("SET", "x", "0x10"), ("INCRBYFLOAT", "x", "1"),
+    ],
+    "encodings": [
+        ("SET", "a", "123"), ("OBJECT", "ENCODING", "a"), ("SET", "a", "12345678901234567890"), ("OBJECT", "ENCODING", "a"),
+        ("SET", "a", "-1"), ("OBJECT", "ENCODING", "a"), ("SET", "a", "9223372036854775808"), ("OBJECT", "ENCODING", "a"),
+        ("SET", "a", "x" * 44), ("OBJECT", "ENCODING", "a"), ("SET", "a", "x" * 45), ("OBJECT", "ENCODING", "a"),
+        ("MSET", "b", "7"), ("OBJECT", "ENCODING", "b"), ("APPEND", "b", "1"), ("OBJECT", "ENCODING", "b"),
+        ("SETRANGE", "c", "0", "abc"), ("OBJECT", "ENCODING", "c"), ("OBJECT", "ENCODING", "missing"),
+        ("OBJECT", "FOO", "a"), ("OBJECT"), ("OBJECT", "ENCODING"), ("OBJECT", "FREQ", "a"), ("OBJECT", "HELP", "extra"),
+    ],
+    "keys": [
+        ("MSET", "a", "1", "b", "2", "c", "3"), ("EXISTS", "a", "b", "a", "zz"), ("TYPE", "a"), ("TYPE", "zz"),
+        ("TOUCH", "a", "zz"), ("DEL", "a", "zz", "a"), ("UNLINK", "b"), ("DBSIZE"), ("RENAME", "c", "c"),
+        ("RENAME", "zz", "y"), ("RENAME", "c", "d"), ("GET", "d"), ("SET", "e", "5"), ("RENAMENX", "d", "e"),
+        ("RENAMENX", "d", "d"), ("RENAMENX", "d", "f"), ("RENAMENX", "zz", "g"), ("COPY", "f", "f"), ("COPY", "f", "e"),
+        ("COPY", "f", "e", "REPLACE"), ("GET", "e"), ("COPY", "f", "h", "DB", "99"), ("COPY", "f", "h", "DB", "x"),
+        ("COPY", "f", "h", "FOO"), ("COPY", "f", "f", "DB", "1"), ("COPY", "zz", "h"), ("MOVE", "f", "0"),
+        ("MOVE", "f", "x"), ("MOVE", "f", "16"), ("MOVE", "f", "-1"), ("MOVE", "f", "1"), ("MOVE", "f", "1"),
+        ("MOVE", "zz", "1"), ("SELECT", "1"), ("GET", "f"), ("DBSIZE"), ("SWAPDB", "0", "1"), ("GET", "e"),
+        ("SWAPDB", "0", "16"), ("SWAPDB", "x", "1"), ("SWAPDB", "1", "y"), ("SWAPDB", "0", "0"), ("SELECT", "16"),
+        ("SELECT", "-1"), ("SELECT", "x"), ("SELECT", "0"), unordered("KEYS", "*"), ("KEYS", "nomatch*"),
+        ("FLUSHDB", "ASYNC", "SYNC"), ("FLUSHDB", "FOO"), ("FLUSHALL", "FOO"), ("FLUSHDB", "ASYNC"), ("DBSIZE"),
+        ("RANDOMKEY"), ("SET", "only", "1"), ("RANDOMKEY"), ("FLUSHALL", "SYNC"), ("DBSIZE"),
+    ],
+    "scan": [
+        ("MSET", "k1", "1", "k2", "2", "k3", "3", "x1", "1"), ("SCAN", "abc"), shape("SCAN", "-1"), scan("SCAN", "+0"), scan("SCAN", "0", "MATCH", "k*"), ("SCAN", " 1"), ("SCAN", "18446744073709551616"), ("SCAN", "0", "COUNT", "0"),
+        ("SCAN", "0", "COUNT", "x"), ("SCAN", "0", "MATCH"), ("SCAN", "0", "FOO", "bar"), ("SCAN", "0", "TYPE", "list", "COUNT", "1000"),
+        ("SCAN", "0", "TYPE", "hash", "COUNT", "1000"), ("SCAN", "0", "MATCH", "nomatch*", "COUNT", "1000"),
+    ],
+    "expiry": [
+        ("SET", "k", "v"), ("EXPIRE", "k", "100", "XX"), ("EXPIRE", "k", "100", "NX"), ("TTL", "k"), ("EXPIRE", "k", "50", "GT"),
+        ("EXPIRE", "k", "150", "GT"), ("TTL", "k"), ("EXPIRE", "k", "200", "LT"), ("EXPIRE", "k", "120", "LT"), ("TTL", "k"),
+        ("EXPIRE", "k", "1", "NX", "XX"), ("EXPIRE", "k", "1", "GT", "LT"), ("EXPIRE", "k", "1", "NX", "GT"), ("EXPIRE", "k", "1", "FOO"),
+        ("EXPIRE", "k", "abc"), ("EXPIRE", "k", "9223372036854775807"), ("PEXPIRE", "k", "9223372036854775807"),
+        ("EXPIREAT", "k", "9223372036854775807"), ("EXPIRE", "missing", "10"), ("PERSIST", "k"), ("PERSIST", "k"),
+        ("PERSIST", "missing"), ("TTL", "k"), ("PTTL", "k"), ("TTL", "missing"), ("PTTL", "missing"), ("EXPIRETIME", "k"),
+        ("EXPIRETIME", "missing"), ("PEXPIRETIME", "missing"), ("EXPIREAT", "k", "4102444800"), ("EXPIRETIME", "k"),
+        ("PEXPIREAT", "k", "4102444800123"), ("PEXPIRETIME", "k"), ("EXPIRETIME", "k"), ("EXPIRE", "k", "-1"), ("EXISTS", "k"),
+        ("SET", "k", "v"), ("PEXPIREAT", "k", "1"), ("GET", "k"), ("SET", "k", "v"), ("EXPIRE", "k", "0"), ("EXISTS", "k"),
+        ("SET", "k", "v", "EX", "100"), ("EXPIRE", "k", "100", "LT"), ("EXPIRE", "k", "1000", "LT"),
+    ],
+    "bitmaps": [
+        ("SETBIT", "b", "7", "1"), ("SETBIT", "b", "7", "0"), ("GETBIT", "b", "7"), ("GETBIT", "b", "1000"),
+        ("GETBIT", "missing", "0"), ("SETBIT", "b", "-1", "1"), ("SETBIT", "b", "4294967296", "1"), ("SETBIT", "b", "1", "2"),
+        ("SETBIT", "b", "x", "1"), ("GETBIT", "b", "-1"), ("SET", "s", "foobar"), ("BITCOUNT", "s"), ("BITCOUNT", "s", "1", "1"),
+        ("BITCOUNT", "s", "0", "-1"), ("BITCOUNT", "s", "-2", "-1"), ("BITCOUNT", "s", "5", "30", "BIT"),
+        ("BITCOUNT", "s", "1", "1", "BYTE"), ("BITCOUNT", "s", "0"), ("BITCOUNT", "s", "0", "1", "FOO"), ("BITCOUNT", "nokey", "0"),
+        ("BITCOUNT", "s", "a", "b"), ("BITCOUNT", "s", "-1", "-2"), ("BITCOUNT", "s", "10", "5"),
+        ("BITPOS", "s", "1"), ("BITPOS", "s", "0"), ("BITPOS", "s", "1", "2"), ("BITPOS", "s", "0", "2", "-1", "BIT"),
+        ("BITPOS", "s", "1", "2", "-1", "BYTE"), ("BITPOS", "s", "1", "100"), ("BITPOS", "s", "2"), ("BITPOS", "nokey", "0"),
+        ("BITPOS", "nokey", "1"), ("BITPOS", "s", "1", "0", "1", "FOO"), ("SET", "ones", "\xff\xff"), ("BITPOS", "ones", "0"),
+        ("BITPOS", "ones", "0", "0", "-1"), ("BITPOS", "ones", "0", "0"), ("BITPOS", "ones", "1", "-1"),
+        ("BITOP", "AND", "dst", "s", "ones"), ("GET", "dst"), ("BITOP", "OR", "dst", "s", "nokey"), ("GET", "dst"),
+        ("BITOP", "XOR", "dst", "s", "s"), ("GET", "dst"), ("BITOP", "NOT", "dst", "s"), ("GET", "dst"),
+        ("BITOP", "NOT", "dst", "s", "ones"), ("BITOP", "XOR", "dst", "nokey"), ("EXISTS", "dst"), ("BITOP", "FOO", "dst", "s"),
+        ("BITFIELD", "x", "SET", "i8", "0", "-1", "GET", "u8", "0", "GET", "i4", "#1"),
+        ("BITFIELD", "y", "INCRBY", "u2", "100", "1", "OVERFLOW", "SAT", "INCRBY", "u2", "102", "1"),
+        ("BITFIELD", "z", "OVERFLOW", "FAIL", "INCRBY", "i8", "0", "200", "GET", "u4", "0"),
+        ("BITFIELD", "z", "INCRBY", "i8", "0", "-300"), ("BITFIELD", "w", "OVERFLOW", "WRAP", "INCRBY", "i4", "0", "7", "INCRBY", "i4", "0", "1"),
+        ("BITFIELD", "v", "SET", "u8", "0", "300", "OVERFLOW", "SAT", "SET", "u8", "8", "300", "OVERFLOW", "FAIL", "SET", "u8", "16", "300"),
+        ("GET", "v"), ("BITFIELD", "v", "SET", "i64", "0", "-9223372036854775808", "GET", "i64", "0", "INCRBY", "i64", "0", "-1"),
+        ("BITFIELD", "v", "OVERFLOW", "SAT", "INCRBY", "i64", "0", "-1", "INCRBY", "u63", "0", "9223372036854775807"),
+        ("BITFIELD", "x", "GET", "u64", "0"), ("BITFIELD", "x", "GET", "i65", "0"), ("BITFIELD", "x", "GET", "x8", "0"),
+        ("BITFIELD", "x", "OVERFLOW", "foo"), ("BITFIELD", "x", "SET", "u8", "-1", "1"), ("BITFIELD", "x", "SET", "u8", "#x", "1"),
+        ("BITFIELD", "x", "SET", "u8", "0"), ("BITFIELD", "x", "SET", "u8", "0", "x"), ("BITFIELD", "x", "FOO"),
+        ("BITFIELD", "x"), ("BITFIELD_RO", "x", "GET", "i8", "0"), ("BITFIELD_RO", "x", "SET", "i8", "0", "1"),
+        ("BITFIELD", "nokey", "GET", "u8", "0"), ("BITFIELD_RO", "nokey", "GET", "u8", "0"), ("EXISTS", "nokey"),
+        ("BITFIELD", "x", "GET", "u8", "4294967288"), ("BITFIELD", "x", "GET", "u8", "4294967289"),
+    ],
+    "connection": [
+        ("PING"), ("PING", "hello"), ("PING", "a", "b"), ("ECHO", "x"), ("ECHO"), ("ECHO", "a", "b"),
+        ("AUTH", "x"), ("AUTH", "a", "b", "c"), ("AUTH", "default", "x"), ("AUTH", "nobody", "x"),
+        ("HELLO", "4"), ("HELLO", "abc"), ("HELLO", "3", "foo"), ("HELLO", "2", "AUTH", "default"),
+        ("HELLO", "2", "SETNAME", "bad name"), ("CLIENT", "SETNAME", "bad name"), ("CLIENT", "SETNAME", "good"),
+        ("CLIENT", "GETNAME"), ("CLIENT", "SETNAME", ""), ("CLIENT", "GETNAME"), ("CLIENT", "FOO"), ("CLIENT"),
+        ("CLIENT", "LIST", "TYPE", "foo"), ("CLIENT", "LIST", "ID", "abc"), ("CLIENT", "LIST", "ID", "0"),
+        ("CLIENT", "LIST", "FOO"), ("CLIENT", "LIST", "ID", "99999999"), ("SELECT", "3"), ("SELECT", "0"),
+    ],
+    "unknown": [
+        ("FOO",), ("FOO", "bar", "baz"), ("FOO", "x" * 200), ("FOO", "a" * 100, "b" * 100), ("GET",), ("CONFIG",),
+        ("CONFIG", "FOO"), ("config", "foo", "bar"), ("CONFIG", "GET"), ("CONFIG", "SET", "hz"), ("COMMAND", "FOO"),
+        ("OBJECT", "FOO"), ("DEBUG",), ("DEBUG", "FOO"), ("DEBUG", "SLEEP"), ("FUNCTION", "FLUSH", "x"), ("FUNCTION", "FLUSH"),
+        ("FUNCTION", "FLUSH", "ASYNC"), ("SHUTDOWN", "ABORT"), ("SHUTDOWN", "FOO"), ("SHUTDOWN", "ABORT", "NOW"),
+    ],
+    "config": [
+        ("CONFIG", "GET", "maxmemory"), pairs("CONFIG", "GET", "hz", "timeout"), ("CONFIG", "SET", "hz", "abc"),
+        ("CONFIG", "SET", "hz", "1000"), ("CONFIG", "GET", "hz"), ("CONFIG", "SET", "hz", "0"), ("CONFIG", "GET", "hz"),
+        ("CONFIG", "SET", "hz", "10"), ("CONFIG", "SET", "maxmemory", "1xb"), ("CONFIG", "SET", "appendfsync", "maybe"),
+        ("CONFIG", "SET", "foo", "bar"), ("CONFIG", "SET", "port", "99999"), ("CONFIG", "SET", "hz", "5", "hz", "6"),
+        ("CONFIG", "SET", "daemonize", "yes"), ("CONFIG", "SET", "maxmemory-policy", "bad"), ("CONFIG", "SET", "loglevel", "foo"),
+        ("CONFIG", "SET", "timeout", "-1"), ("CONFIG", "SET", "maxclients", "0"), ("CONFIG", "SET", "databases", "3"),
+        ("CONFIG", "SET", "dir", "/tmp"), ("CONFIG", "SET", "save", "100 a"), ("CONFIG", "SET", "client-output-buffer-limit", "normal 1 2"),
+        ("CONFIG", "SET", "notify-keyspace-events", "KEA"), ("CONFIG", "GET", "notify-keyspace-events"),
+        ("CONFIG", "SET", "notify-keyspace-events", "nmKlg"), ("CONFIG", "GET", "notify-keyspace-events"),
+        ("CONFIG", "SET", "notify-keyspace-events", "Q"), ("CONFIG", "SET", "notify-keyspace-events", ""),
+        ("CONFIG", "SET", "maxmemory", "2gb", "maxmemory-policy", "ALLKEYS-LRU"), pairs("CONFIG", "GET", "maxmemory*"),
+        ("CONFIG", "SET", "maxmemory", "0", "maxmemory-policy", "noeviction"), ("CONFIG", "SET", "proto-max-bulk-len", "1k"),
+        ("CONFIG", "SET", "client-output-buffer-limit", "pubsub 64mb 16mb 90"), ("CONFIG", "GET", "client-output-buffer-limit"),
+        ("CONFIG", "SET", "client-output-buffer-limit", "pubsub 33554432 8388608 60"), ("CONFIG", "GET", "slave-read-only"),
+        ("CONFIG", "SET", "slave-read-only", "no"), ("CONFIG", "GET", "replica-read-only"), ("CONFIG", "SET", "replica-read-only", "yes"),
+        ("CONFIG", "GET", "lua-time-limit"), ("CONFIG", "GET", "nomatch*"), ("CONFIG", "RESETSTAT"), ("CONFIG", "REWRITE"),
+        ("CONFIG", "SET", "maxmemory-clients", "10%"), ("CONFIG", "GET", "maxmemory-clients"), ("CONFIG", "SET", "maxmemory-clients", "0"),
+    ],
+    "debug": [
+        ("DEBUG", "DIGEST"), ("SET", "a", "1"), ("SET", "b", "hello"), ("DEBUG", "DIGEST"), ("DEBUG", "DIGEST-VALUE", "a", "b", "nokey"),
+        ("SET", "t", "v", "EX", "1000"), ("DEBUG", "DIGEST-VALUE", "t"), ("DEBUG", "DIGEST"), ("SELECT", "3"), ("SET", "a", "1"),
+        ("DEBUG", "DIGEST"), ("SELECT", "0"), ("DEBUG", "POPULATE", "5"), ("DEBUG", "POPULATE", "2", "p", "5"), ("GET", "p:1"),
+        ("DEBUG", "POPULATE", "2", "q", "20"), ("GET", "q:1"), ("DEBUG", "POPULATE", "abc"), ("DEBUG", "POPULATE", "-1"),
+        ("DEBUG", "DIGEST"), ("DBSIZE"), ("DEBUG", "SET-ACTIVE-EXPIRE", "1"), ("DEBUG", "SLEEP", "0"), ("DEBUG", "SLEEP", "abc"),
+        ("DEBUG", "LOG", "hello"), ("APPEND", "r", "x" * 50), ("DEBUG", "DIGEST-VALUE", "r"), ("INCR", "n"),
+        ("DEBUG", "DIGEST-VALUE", "n"), ("DEBUG", "DIGEST"),
+    ],
+    "introspection": [
+        ("COMMAND", "GETKEYS", "GET", "a"), ("COMMAND", "GETKEYS", "SET", "a", "b"), ("COMMAND", "GETKEYS", "MSET", "a", "1", "b", "2"),
+        ("COMMAND", "GETKEYS", "MSET", "a", "1", "b"), ("COMMAND", "GETKEYS", "PING", "x"), ("COMMAND", "GETKEYS", "NOPE", "x"),
+        ("COMMAND", "GETKEYS", "GET", "a", "b"), ("COMMAND", "GETKEYS", "OBJECT", "ENCODING", "x"), ("COMMAND", "GETKEYS", "CONFIG", "GET", "x"),
+        ("COMMAND", "GETKEYS", "BITOP", "AND", "d", "a", "b"), ("COMMAND", "GETKEYS", "LCS", "a", "b"), ("COMMAND", "GETKEYS", "RENAME", "a", "b"),
+        ("COMMAND", "GETKEYSANDFLAGS", "SET", "a", "b"), ("COMMAND", "GETKEYSANDFLAGS", "BITOP", "AND", "d", "a", "b"),
+        ("COMMAND", "GETKEYSANDFLAGS", "COPY", "a", "b"), ("COMMAND", "INFO", "get", "nosuch", "client|setname", "incr"),
+        ("COMMAND", "COUNT", "x"), ("COMMAND", "LIST", "FILTERBY"), ("COMMAND", "LIST", "FOO"),
+        ("COMMAND", "LIST", "FILTERBY", "MODULE", "x"), ("COMMAND", "DOCS", "nosuch"), ("TIME", "x"),
+    ],
+}
+
+# Replies that depend on the moment or the process, compared for kind only.
+SCENARIOS["connection"] += [shape("TIME"), shape("CLIENT", "ID"), shape("LOLWUT-IS-NOT-HERE")]
+
+
+@pytest.mark.parametrize("protocol", [2, 3])
+@pytest.mark.parametrize("scenario", sorted(SCENARIOS))
+def test_replies_match_redis(pair, scenario, protocol):
+    ours, theirs = pair
+    clients = [RawClient(server.port) for server in pair]
+    try:
+        for client in clients:
+            client.command("FLUSHALL")
+            client.command("CONFIG", "SET", "hz", "10")
+            if protocol == 3:
+                client.command("HELLO", "3")
+        for step in SCENARIOS[scenario]:
+            mode, args = "exact", step
+            if isinstance(step, tuple) and len(step) == 2 and step[0] in ("unordered", "shape", "pairs", "scan") and isinstance(step[1], tuple):
+                mode, args = step
+            if isinstance(args, str):
+                args = (args,)
+            mine, reference = (client.command(*args) for client in clients)
+            if mode == "unordered":
+                assert split_array(mine) == split_array(reference), f"{args}"
+            elif mode == "scan":
+                assert scan_result(mine) == scan_result(reference), f"{args}"
+            elif mode == "pairs":
+                assert mine[:1] == reference[:1] and split_pairs(mine) == split_pairs(reference), f"{args}"
+            elif mode == "shape":
+                assert mine[:1] == reference[:1], f"{args}: {mine!r} vs {reference!r}"
+            else:
+                assert mine == reference, f"{args}: Needletail {mine!r} != Redis {reference!r}"
+    finally:
+        for client in clients:
+            client.close()
+
+
+PROTOCOL_INPUTS = [
+    b"*abc\r\n", b"*-1\r\nPING\r\n", b"*1\r\n$abc\r\n", b"*1\r\n+PING\r\n", b"*99999999999\r\n", b"*1\r\n$600000000\r\n",
+    b'SET "a b\r\n', b"*2\r\n$3\r\nGET\r\n$-5\r\n", b"*0\r\nPING\r\n", b"\r\n\r\nPING\r\n", b"*1\r\n$3\r\nPINGXX\r\n",
+    b"PING\nPING\n", b"*3000000000\r\n", b"*2\r\n$3\r\nfoo\r\n$3\r\nbar\r\n", b"GET\r\n", b"set a\r\n",
+    b'ECHO "a\\x41b\\n\\t"\r\n', b"ECHO 'it\\'s'\r\n", b'ECHO a"b"\r\n', b'ECHO ""\r\n', b'ECHO "abc"def\r\n', b"   PING   \r\n",
+    b"*1\r\n\r\n", b"*1\r\n$\r\n", b"*1\r\n$-1\r\n", b"*1\r\n$0\r\n\r\n", b"*1\r\n$ 4\r\nPING\r\n", b"*+1\r\n$4\r\nPING\r\n",
+    b"*1 \r\n$4\r\nPING\r\n", b"*01\r\n$04\r\nPING\r\n", b"*1\r\n$4a\r\nPING\r\n", b"x" * 70000, b"*1\r\n$" + b"1" * 70000,
+    b"*" + b"1" * 70000, b"PING\r\nQUIT\r\nPING\r\n",
+]
+
+
+@pytest.mark.parametrize("data", PROTOCOL_INPUTS, ids=lambda d: repr(d[:24]))
+def test_protocol_edge_cases_match_redis(pair, data):
+    """Raw bytes on a fresh connection: the reply, and whether the connection closes, match Redis."""
+    import socket
+    results = []
+    for server in pair:
+        with socket.create_connection(("127.0.0.1", server.port), timeout=5) as s:
+            s.sendall(data)
+            s.settimeout(0.3)
+            received = b""
+            try:
+                while True:
+                    chunk = s.recv(65536)
+                    if not chunk:
+                        received += b"<closed>"
+                        break
+                    received += chunk
+            except (socket.timeout, ConnectionResetError):
+                pass
+            results.append(received)
+    assert results[0] == results[1]
