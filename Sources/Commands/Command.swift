@@ -101,6 +101,24 @@ public final class Command: @unchecked Sendable {
         return (first, last, step, movable)
     }
 
+    /// Calls `body` with the position of every key argument, without building arrays when the
+    /// specs are plain index ranges (the common case).
+    func forEachKeyPosition(_ arguments: Arguments, _ body: (Int) -> Void) {
+        guard keyFinder == nil else {
+            for position in keyFinder!(arguments) { body(position) }
+            return
+        }
+        for spec in keySpecs {
+            if case .index(let start) = spec.begin, case .range(let lastKey, let step, _) = spec.find {
+                let last = lastKey >= 0 ? start + lastKey : arguments.count + lastKey
+                guard start < arguments.count, last < arguments.count, last >= start else { continue }
+                for position in stride(from: start, through: last, by: step) { body(position) }
+            } else {
+                for position in spec.positions(in: arguments) ?? [] { body(position) }
+            }
+        }
+    }
+
     /// The positions of the key arguments in a request (COMMAND GETKEYS, and the shards the
     /// dispatcher locks). Nil when the arguments do not fit the specs.
     public func keyPositions(_ arguments: Arguments) -> [Int]? {

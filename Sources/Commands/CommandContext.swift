@@ -15,6 +15,7 @@ public struct CommandContext {
     public unowned(unsafe) let keyspace: Keyspace
     public unowned(unsafe) let statistics: LoopStatistics
     unowned(unsafe) let commandTable: CommandTable
+    unowned(unsafe) let clock: ClockSource
     /// The request being executed; its bytes are valid only during the call.
     public internal(set) var arguments: Arguments
     /// Unix milliseconds, read once per command.
@@ -23,6 +24,8 @@ public struct CommandContext {
     public internal(set) var failed = false
     /// True while EXEC holds every shard's lock.
     public internal(set) var holdsAllShards = false
+    /// The clock reading that ended the last command of the current read batch (0 at its start).
+    var lastClockReading: Int64 = 0
 
     public init(reply: ReplyWriter, session: ClientSession, server: ServerState, statistics: LoopStatistics) {
         self.reply = reply
@@ -31,7 +34,13 @@ public struct CommandContext {
         self.keyspace = server.keyspace
         self.statistics = statistics
         self.commandTable = server.commands
+        self.clock = server.clock
         self.arguments = Arguments(base: UnsafeRawBufferPointer(start: nil, count: 0), spans: UnsafeBufferPointer(start: nil, count: 0))
+    }
+
+    /// Called by the connection before each read batch: the next command reads the clock afresh.
+    public mutating func beginBatch() {
+        lastClockReading = 0
     }
 
     // MARK: Keys and the keyspace

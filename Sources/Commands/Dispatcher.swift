@@ -11,25 +11,33 @@ public enum Dispatcher {
             reject(&c, Errors.unknownCommand(arguments), ordinal: nil)
             return
         }
-        found._withUnsafeGuaranteedRef { check($0, &c) }
+        found._withUnsafeGuaranteedRef { command in
+            if command.isContainer && !(arguments.count == 1 && command.handler != nil) {
+                resolveSubcommand(of: command, &c)
+            } else {
+                check(command, &c)
+            }
+        }
     }
 
-    private static func check(_ found: Command, _ c: inout CommandContext) {
+    /// CONFIG GET, CLIENT LIST …: the subcommand named by the second argument.
+    private static func resolveSubcommand(of container: Command, _ c: inout CommandContext) {
         let arguments = c.arguments
-        unowned(unsafe) var command = found
-        if command.isContainer && !(arguments.count == 1 && command.handler != nil) {
-            guard arguments.count >= 2 else {
-                reject(&c, Errors.wrongArity(command.fullName), ordinal: command.ordinal)
-                return
-            }
-            let name = arguments[1]
-            guard let sub = command.subcommands.first(where: { name.equalsIgnoringCase(Array($0.name.utf8)) }) else {
-                reject(&c, Errors.unknownSubcommand(name.text, of: command.name), ordinal: nil)
-                return
-            }
-            command = sub
+        guard arguments.count >= 2 else {
+            reject(&c, Errors.wrongArity(container.fullName), ordinal: container.ordinal)
+            return
         }
-        guard command.arityAccepts(arguments.count) else {
+        let name = arguments[1]
+        guard let sub = container.subcommands.first(where: { name.equalsIgnoringCase(Array($0.name.utf8)) }) else {
+            reject(&c, Errors.unknownSubcommand(name.text, of: container.name), ordinal: nil)
+            return
+        }
+        check(sub, &c)
+    }
+
+    /// The checks every command passes before it runs, in Redis's order.
+    private static func check(_ command: Command, _ c: inout CommandContext) {
+        guard command.arityAccepts(c.arguments.count) else {
             reject(&c, Errors.wrongArity(command.fullName), ordinal: command.ordinal)
             return
         }
@@ -47,13 +55,17 @@ public enum Dispatcher {
     /// Executes a checked command with its keys' shards locked, and counts it.
     static func call(_ command: Command, _ c: inout CommandContext) {
         guard let handler = command.handler else { return }
-        let clock = c.server.clock
-        let start = clock()
+        let clock = c.clock
+        // Within one read batch the reading that ended the previous command starts this one:
+        // one clock read per command.
+        let start = c.lastClockReading != 0 ? c.lastClockReading : clock.nanoseconds()
         c.failed = false
         c.now = start / 1_000_000
         c.session.lastCommand = command.ordinal
         withKeysLocked(command, &c) { handler(&$0) }
-        let elapsed = Int((clock() - start) / 1000)
+        let end = clock.nanoseconds()
+        c.lastClockReading = end
+        let elapsed = Int((end - start) / 1000)
         let statistics = c.statistics
         statistics.count(.calls, of: command.ordinal)
         statistics.count(.microseconds, of: command.ordinal, elapsed)
@@ -71,11 +83,17 @@ public enum Dispatcher {
             keyspace.withShard(of: Key(c.arguments[1])) { body(&c) }
         } else {
             let arguments = c.arguments
-            let keys = (command.keyPositions(arguments) ?? []).map { Key(arguments[$0]) }
-            if keys.isEmpty {
-                body(&c)
-            } else {
-                keyspace.withShards(of: keys) { body(&c) }
+            withUnsafeTemporaryAllocation(of: Int.self, capacity: arguments.count) { shards in
+                var count = 0
+                command.forEachKeyPosition(arguments) { position in
+                    shards[count] = Keyspace.shardIndex(of: KeyHash.hash(arguments[position]))
+                    count += 1
+                }
+                if count == 0 {
+                    body(&c)
+                } else {
+                    keyspace.withShards(UnsafeMutableBufferPointer(rebasing: shards[..<count])) { body(&c) }
+                }
             }
         }
     }

@@ -30,7 +30,7 @@ enum ServerCommands {
     }
 
     static func time(_ c: inout CommandContext) {
-        let micros = c.server.clock() / 1000
+        let micros = c.server.clock.nanoseconds() / 1000
         c.reply.arrayHeader(2)
         c.reply.bulk(String(micros / 1_000_000))
         c.reply.bulk(String(micros % 1_000_000))

@@ -38,8 +38,8 @@ public final class ServerState: Sendable {
     public let startedAt: Int64
     public let executable: String
     public let eventLoops: Int
-    /// Unix time in nanoseconds; the dispatcher reads it once per command. Tests inject their own.
-    public let clock: @Sendable () -> Int64
+    /// The dispatcher reads it once per command. Tests inject a manual one.
+    public let clock: ClockSource
     /// INFO replication `master_replid`.
     public let replicationID: String
     /// Allocated bytes once the server was ready (INFO `used_memory_startup`).
@@ -53,7 +53,7 @@ public final class ServerState: Sendable {
     private let expiryCursor = Mutex(0)
 
     public init(config: Configuration, eventLoops: Int, executable: String = "",
-                clock: @escaping @Sendable () -> Int64 = Clock.nowNanoseconds) {
+                clock: ClockSource = .system) {
         self.config = config
         self.clock = clock
         self.eventLoops = eventLoops
@@ -63,7 +63,7 @@ public final class ServerState: Sendable {
         statistics = Statistics(loops: eventLoops, commands: commands.count)
         runID = Self.randomHex()
         replicationID = Self.randomHex()
-        startedAt = clock() / 1_000_000
+        startedAt = clock.nanoseconds() / 1_000_000
         startupMemory = ProcessMetrics.allocatedBytes()
     }
 

@@ -4,6 +4,39 @@ import Glibc
 import Darwin
 #endif
 
+import Synchronization
+
+/// Where the server reads the time: the system clock, or a manual clock a test moves.
+public final class ClockSource: Sendable {
+    private let manual: Atomic<Int64>?
+
+    public static let system = ClockSource(manual: nil)
+
+    private init(manual: Int64?) {
+        self.manual = manual.map { Atomic($0) }
+    }
+
+    /// A clock that stands still at `nanoseconds` until `advance` moves it.
+    public static func manual(startingAt nanoseconds: Int64) -> ClockSource {
+        ClockSource(manual: nanoseconds)
+    }
+
+    /// Unix time in nanoseconds.
+    @inlinable
+    public func nanoseconds() -> Int64 {
+        manualReading ?? Clock.nowNanoseconds()
+    }
+
+    @usableFromInline
+    var manualReading: Int64? {
+        manual?.load(ordering: .relaxed)
+    }
+
+    public func advance(milliseconds: Int64) {
+        manual?.add(milliseconds * 1_000_000, ordering: .relaxed)
+    }
+}
+
 /// Wall-clock and monotonic time. Engine code never reads a clock itself: it is handed `now`,
 /// so tests choose the time.
 public enum Clock {

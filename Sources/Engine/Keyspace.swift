@@ -55,26 +55,31 @@ public final class Keyspace: Sendable {
         shardReferences[Self.shardIndex(of: key.hash)]._withUnsafeGuaranteedRef { $0.withTable(db, body) }
     }
 
-    /// Runs `body` with the shards of all `keys` locked, taken in ascending order so that two
-    /// multi-key commands can never wait for each other.
-    public func withShards<R>(of keys: [Key], _ body: () -> R) -> R {
-        if keys.count == 1 { return withShard(of: keys[0], body) }
-        var indices = keys.map { Self.shardIndex(of: $0.hash) }
+    /// Runs `body` with the given shards locked. `indices` may hold repeats in any order: it
+    /// is sorted and deduplicated in place, and the locks are taken in ascending order so that
+    /// two multi-key commands can never wait for each other.
+    public func withShards<R>(_ indices: UnsafeMutableBufferPointer<Int>, _ body: () -> R) -> R {
+        var indices = indices
         indices.sort()
-        var unique: [Int] = []
-        unique.reserveCapacity(indices.count)
-        for index in indices where unique.last != index { unique.append(index) }
-        return withShards(unique[...], body)
+        var unique = 0
+        for index in indices where unique == 0 || indices[unique - 1] != index {
+            indices[unique] = index
+            unique += 1
+        }
+        return withSortedShards(UnsafeBufferPointer(rebasing: indices[..<unique]), from: 0, body)
     }
 
     /// Runs `body` with every shard locked: the whole keyspace at one instant.
     public func withAllShards<R>(_ body: () -> R) -> R {
-        withShards(Array(0 ..< shards.count)[...], body)
+        let all = Array(0 ..< shards.count)
+        return all.withUnsafeBufferPointer { withSortedShards($0, from: 0, body) }
     }
 
-    private func withShards<R>(_ indices: ArraySlice<Int>, _ body: () -> R) -> R {
-        guard let first = indices.first else { return body() }
-        return shards[first].withLock { withShards(indices.dropFirst(), body) }
+    private func withSortedShards<R>(_ indices: UnsafeBufferPointer<Int>, from position: Int, _ body: () -> R) -> R {
+        guard position < indices.count else { return body() }
+        return shardReferences[indices[position]]._withUnsafeGuaranteedRef { shard in
+            shard.withLock { withSortedShards(indices, from: position + 1, body) }
+        }
     }
 
     /// Runs `body` with `shard` locked, unless the caller already holds every shard.

@@ -49,13 +49,37 @@ public struct ReplyWriter {
         buffer.writeStaticString("\r\n")
     }
 
+    /// `$<count>\r\n<bytes>\r\n`, written with one capacity check.
     @inlinable
     public mutating func bulk(_ bytes: UnsafeRawBufferPointer) {
-        buffer.writeInteger(UInt8(ascii: "$"))
-        writeDecimal(bytes.count)
-        buffer.writeStaticString("\r\n")
-        buffer.writeBytes(bytes)
-        buffer.writeStaticString("\r\n")
+        let count = bytes.count
+        let digits = Self.decimalDigits(count)
+        let total = 1 + digits + 2 + count + 2
+        buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: total) { raw in
+            let out = raw.baseAddress!.assumingMemoryBound(to: UInt8.self)
+            out[0] = UInt8(ascii: "$")
+            var value = count
+            var index = digits
+            repeat {
+                out[index] = UInt8(truncatingIfNeeded: 48 + value % 10)
+                value /= 10
+                index -= 1
+            } while value > 0
+            out[digits + 1] = 13
+            out[digits + 2] = 10
+            if count > 0 { (out + digits + 3).update(from: bytes.baseAddress!.assumingMemoryBound(to: UInt8.self), count: count) }
+            out[total - 2] = 13
+            out[total - 1] = 10
+            return total
+        }
+    }
+
+    @inlinable
+    static func decimalDigits(_ value: Int) -> Int {
+        var digits = 1
+        var rest = value
+        while rest >= 10 { rest /= 10; digits += 1 }
+        return digits
     }
 
     @inlinable

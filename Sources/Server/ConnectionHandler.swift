@@ -80,6 +80,7 @@ final class ConnectionHandler: ChannelInboundHandler {
     }
 
     private func process(_ buffer: inout ByteBuffer, context: ChannelHandlerContext) {
+        command.beginBatch()
         while buffer.readableBytes > 0 && !closing {
             let authenticated = session.authenticated
             let outcome = buffer.withUnsafeReadableBytes { parser.parse($0, authenticated: authenticated) }

@@ -6,20 +6,13 @@ import RESP
 import Synchronization
 import TestSupport
 
-/// A clock the test moves by hand.
-final class ManualClock: Sendable {
-    let nanoseconds = Atomic<Int64>(1_700_000_000_000 * 1_000_000)
-
-    func advance(milliseconds: Int64) {
-        nanoseconds.add(milliseconds * 1_000_000, ordering: .relaxed)
-    }
-
-    var milliseconds: Int64 { nanoseconds.load(ordering: .relaxed) / 1_000_000 }
+extension ClockSource {
+    var milliseconds: Int64 { nanoseconds() / 1_000_000 }
 }
 
 /// Runs commands in process, through the real dispatcher, and parses their replies.
 final class Harness {
-    let clock = ManualClock()
+    let clock = ClockSource.manual(startingAt: 1_700_000_000_000 * 1_000_000)
     let server: ServerState
     let session: ClientSession
     private var context: CommandContext
@@ -27,8 +20,7 @@ final class Harness {
     init(_ directives: [String: String] = [:]) {
         let config = Configuration()
         try! ConfigFile.load(ConfigFile.commandLine(directives.flatMap { ["--" + $0.key, $0.value] }), into: config)
-        let clock = self.clock
-        server = ServerState(config: config, eventLoops: 1, clock: { clock.nanoseconds.load(ordering: .relaxed) })
+        server = ServerState(config: config, eventLoops: 1, clock: clock)
         session = ClientSession(id: server.clients.makeID(), address: "127.0.0.1:5000", localAddress: "127.0.0.1:6379", fd: 9,
                                 createdAt: clock.milliseconds, authenticated: !server.requiresPassword)
         server.clients.register(session)
@@ -45,6 +37,7 @@ final class Harness {
     @discardableResult
     func run(_ arguments: [[UInt8]]) -> RESPValue {
         let request = OwnedRequest(arguments)
+        context.beginBatch()
         request.withArguments { Dispatcher.execute(&context, $0) }
         let bytes = Array(context.reply.buffer.readableBytesView)
         context.reply.buffer.clear()
@@ -56,6 +49,7 @@ final class Harness {
 
     /// The raw bytes of the reply, for byte-exact checks.
     func raw(_ arguments: String...) -> String {
+        context.beginBatch()
         OwnedRequest(arguments.map { Array($0.utf8) }).withArguments { Dispatcher.execute(&context, $0) }
         defer { context.reply.buffer.clear() }
         return String(buffer: context.reply.buffer)
