@@ -55,7 +55,7 @@ public enum Dispatcher {
     /// Executes a checked command with its keys' shards locked, and counts it.
     static func call(_ command: Command, _ c: inout CommandContext) {
         guard let handler = command.handler else { return }
-        let clock = c.clock
+        unowned(unsafe) let clock = c.clock
         // Within one read batch the reading that ended the previous command starts this one:
         // one clock read per command.
         let start = c.lastClockReading != 0 ? c.lastClockReading : clock.nanoseconds()

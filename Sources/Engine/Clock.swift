@@ -8,12 +8,14 @@ import Synchronization
 
 /// Where the server reads the time: the system clock, or a manual clock a test moves.
 public final class ClockSource: Sendable {
-    private let manual: Atomic<Int64>?
+    @usableFromInline let isManual: Bool
+    @usableFromInline let manualNanoseconds: Atomic<Int64>
 
     public static let system = ClockSource(manual: nil)
 
     private init(manual: Int64?) {
-        self.manual = manual.map { Atomic($0) }
+        isManual = manual != nil
+        manualNanoseconds = Atomic(manual ?? 0)
     }
 
     /// A clock that stands still at `nanoseconds` until `advance` moves it.
@@ -24,16 +26,11 @@ public final class ClockSource: Sendable {
     /// Unix time in nanoseconds.
     @inlinable
     public func nanoseconds() -> Int64 {
-        manualReading ?? Clock.nowNanoseconds()
-    }
-
-    @usableFromInline
-    var manualReading: Int64? {
-        manual?.load(ordering: .relaxed)
+        isManual ? manualNanoseconds.load(ordering: .relaxed) : Clock.nowNanoseconds()
     }
 
     public func advance(milliseconds: Int64) {
-        manual?.add(milliseconds * 1_000_000, ordering: .relaxed)
+        manualNanoseconds.add(milliseconds * 1_000_000, ordering: .relaxed)
     }
 }
 

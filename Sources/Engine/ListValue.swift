@@ -1,0 +1,22 @@
+import DequeModule
+
+/// A list: a double-ended queue of elements, O(1) at both ends at any length. A class, so a
+/// push changes it in place instead of copying it (DESIGN.md §5).
+public final class ListValue {
+    public var items: Deque<Element>
+
+    public init(_ items: Deque<Element> = []) {
+        self.items = items
+    }
+
+    public var count: Int { items.count }
+
+    /// OBJECT ENCODING: what Needletail uses (Redis 7.0 would say `quicklist`).
+    public var encodingName: String { "deque" }
+
+    /// A list index, negative from the end, as a position; nil when outside.
+    public func position(_ index: Int) -> Int? {
+        let position = index < 0 ? count + index : index
+        return position >= 0 && position < count ? position : nil
+    }
+}
