@@ -1,3 +1,5 @@
+import Engine
+import NIOCore
 import Synchronization
 
 /// What the server layer provides for one client connection: the only way command code reaches
@@ -7,6 +9,9 @@ public protocol ClientConnection: AnyObject, Sendable {
     func close()
     /// Runs `work` on the connection's event loop.
     func execute(_ work: @escaping @Sendable () -> Void)
+    /// Sends bytes that are not a reply to the client's own request (Pub/Sub messages),
+    /// from any thread; they go out after the replies already written, in `deliver` order.
+    func deliver(_ bytes: ByteBuffer)
 }
 
 /// One client's state as commands see it.
@@ -53,6 +58,15 @@ public final class ClientSession: @unchecked Sendable {
     public var lastCommand = -1
     /// Set by QUIT: the connection closes once the reply is written.
     public var closeAfterReply = false
+    /// Pub/Sub subscriptions: channels, patterns, shard channels.
+    public var channels: Set<Element> = []
+    public var patterns: Set<Element> = []
+    public var shardChannels: Set<Element> = []
+
+    /// In RESP2 a subscribed client may only (un)subscribe, PING, QUIT or RESET.
+    public var isSubscribed: Bool {
+        !channels.isEmpty || !patterns.isEmpty || !shardChannels.isEmpty
+    }
 
     public init(id: Int, address: String, localAddress: String, fd: Int, createdAt: Int64,
                 authenticated: Bool, isUnixSocket: Bool = false, connection: (any ClientConnection)? = nil) {
@@ -74,7 +88,10 @@ public final class ClientSession: @unchecked Sendable {
 
     /// Copies the loop-confined state that CLIENT LIST shows into `published`.
     public func publish(now: Int64, memory: ClientMemory) {
-        let database = database, protocolVersion = protocolVersion, flags = flags, lastCommand = lastCommand
+        let database = database, protocolVersion = protocolVersion, lastCommand = lastCommand
+        var flags = flags
+        if isSubscribed { flags.insert(.pubsub) }
+        let counts = (channels.count, patterns.count, shardChannels.count)
         published.withLock {
             $0.database = database
             $0.protocolVersion = protocolVersion
@@ -82,6 +99,7 @@ public final class ClientSession: @unchecked Sendable {
             $0.lastCommand = lastCommand
             $0.lastInteraction = now
             $0.memory = memory
+            ($0.subscriptions, $0.patternSubscriptions, $0.shardSubscriptions) = counts
         }
     }
 

@@ -125,6 +125,8 @@ public struct CommandContext {
             reply.bulkDecimal(Int(value))
         case .raw(let raw):
             raw.bytes.withUnsafeBytes { reply.bulk($0) }
+        default:
+            preconditionFailure("callers check isString first")
         }
     }
 }

@@ -9,10 +9,14 @@ public final class CommandTable: Sendable {
         ExpiryCommands.table,
         StringCommands.table,
         BitmapCommands.table,
+        ListCommands.table,
+        HashCommands.table,
+        SetCommands.table,
         ServerCommands.table,
         ConfigCommands.table,
         DebugCommands.table,
         IntrospectionCommands.table,
+        PubSubCommands.table,
     ]
 
     /// Top-level commands, in table order.

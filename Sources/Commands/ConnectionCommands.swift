@@ -48,6 +48,11 @@ enum ConnectionCommands {
     static func ping(_ c: inout CommandContext) {
         if c.argumentCount > 2 {
             c.error(Errors.wrongArity("ping"))
+        } else if c.session.isSubscribed && c.session.protocolVersion == 2 {
+            // A subscribed RESP2 client reads PING's answer as a Pub/Sub message.
+            c.reply.arrayHeader(2)
+            c.reply.bulk("pong")
+            if c.argumentCount == 2 { c.reply.bulk(c.arguments[1]) } else { c.reply.bulk("") }
         } else if c.argumentCount == 2 {
             c.reply.bulk(c.arguments[1])
         } else {
@@ -71,6 +76,7 @@ enum ConnectionCommands {
         c.reply.protocolVersion = 2
         session.authenticated = !c.server.requiresPassword
         session.flags.subtract([.readonly, .noEvict, .noTouch])
+        PubSubCommands.unsubscribeAll(session, hub: c.server.pubsub)
         c.reply.simpleString("RESET")
     }
 

@@ -1,4 +1,5 @@
 import Engine
+import RESP
 
 /// DEBUG DIGEST and DIGEST-VALUE, computed exactly as Redis computes them, so a Needletail
 /// node and a Redis node holding the same data report the same digest:
@@ -30,14 +31,35 @@ enum Digest {
         return digest
     }
 
-    /// Mixes in the value's type and contents, then the TTL marker.
+    /// Mixes in the value's type and contents, then the TTL marker. Strings and lists mix their
+    /// bytes in order; sets xor each member; hashes and sorted sets xor, per member, the mix of
+    /// the field and its value (a score as `%.17g`).
     private static func addValue(of entry: Entry, to digest: inout [UInt8]) {
         mix(&digest, bigEndian(entry.value.typeCode))
         switch entry.value {
         case .embedded, .integer, .raw:
             StringValues.withBytes(entry) { mix(&digest, $0) }
+        case .list(let list):
+            for item in list.items { item.withBytes { mix(&digest, $0) } }
+        case .set(let set):
+            set.forEach { member in member.withBytes { xor(&digest, $0) } }
+        case .hash(let hash):
+            hash.forEach { field, value in xor(&digest, pair(field, value.bytes)) }
+        case .sortedSet(let sortedSet):
+            sortedSet.forEach(ranks: 0 ..< sortedSet.count) { member, score in
+                xor(&digest, pair(member, Array(ReplyWriter.formatDouble(score).utf8)))
+                return true
+            }
         }
         if entry.expireAt != 0 { xor(&digest, Array("!!expire!!".utf8)) }
+    }
+
+    /// The digest of one field and its value: mix(mix(zero, field), value).
+    private static func pair(_ field: Element, _ value: [UInt8]) -> [UInt8] {
+        var digest = [UInt8](repeating: 0, count: 20)
+        field.withBytes { mix(&digest, $0) }
+        mix(&digest, value)
+        return digest
     }
 
     /// DEBUG DIGEST: every database at one instant.

@@ -49,6 +49,12 @@ public enum Dispatcher {
             reject(&c, Errors.noAuth, ordinal: command.ordinal)
             return
         }
+        if c.session.protocolVersion == 2 && c.session.isSubscribed
+            && !PubSubCommands.allowedWhileSubscribed.contains(command.fullName) {
+            reject(&c, "ERR Can't execute '\(command.fullName)': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context",
+                   ordinal: command.ordinal)
+            return
+        }
         call(command, &c)
     }
 

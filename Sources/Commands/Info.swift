@@ -65,6 +65,7 @@ enum Info {
                 ("client_recent_max_input_buffer", String(published.map(\.memory.queryBuffer).max() ?? 0)),
                 ("client_recent_max_output_buffer", String(published.map(\.memory.outputMemory).max() ?? 0)),
                 ("blocked_clients", String(published.filter { $0.flags.contains(.blocked) }.count)),
+                ("pubsub_clients", String(published.filter { $0.flags.contains(.pubsub) }.count)),
                 ("tracking_clients", String(published.filter { $0.flags.contains(.tracking) }.count)),
                 ("clients_in_timeout_table", "0"),
             ]
@@ -133,8 +134,8 @@ enum Info {
                 ("expire_cycle_cpu_milliseconds", String(server.expireCycleMilliseconds)),
                 ("evicted_keys", "0"), ("evicted_clients", "0"), ("total_eviction_exceeded_time", "0"),
                 ("current_eviction_exceeded_time", "0"), ("keyspace_hits", String(totals[.keyspaceHits])),
-                ("keyspace_misses", String(totals[.keyspaceMisses])), ("pubsub_channels", "0"), ("pubsub_patterns", "0"),
-                ("pubsubshard_channels", "0"), ("latest_fork_usec", "0"), ("total_forks", "0"), ("migrate_cached_sockets", "0"),
+                ("keyspace_misses", String(totals[.keyspaceMisses])), ("pubsub_channels", String(server.pubsub.counts.channels)),
+                ("pubsub_patterns", String(server.pubsub.counts.patterns)), ("pubsubshard_channels", String(server.pubsub.counts.shardChannels)), ("latest_fork_usec", "0"), ("total_forks", "0"), ("migrate_cached_sockets", "0"),
                 ("slave_expires_tracked_keys", "0"), ("active_defrag_hits", "0"), ("active_defrag_misses", "0"),
                 ("active_defrag_key_hits", "0"), ("active_defrag_key_misses", "0"), ("total_active_defrag_time", "0"),
                 ("current_active_defrag_time", "0"), ("tracking_total_keys", "0"), ("tracking_total_items", "0"),

@@ -116,50 +116,16 @@ enum KeyCommands {
     }
 
     static func scan(_ c: inout CommandContext) {
-        guard let cursor = parseCursor(c.arguments[1]) else {
-            c.error(Errors.invalidCursor)
-            return
-        }
-        var count = 10
-        var pattern: [UInt8]?
-        var type: String?
-        var index = 2
-        while index < c.argumentCount {
-            guard index + 1 < c.argumentCount else {
-                c.error(Errors.syntax)
-                return
-            }
-            if c.argument(index, is: "COUNT") {
-                guard let value = c.integerOrReply(index + 1) else { return }
-                guard value >= 1 else {
-                    c.error(Errors.syntax)
-                    return
-                }
-                count = value
-            } else if c.argument(index, is: "MATCH") {
-                pattern = c.bytes(index + 1)
-            } else if c.argument(index, is: "TYPE") {
-                type = c.text(index + 1).lowercased()
-            } else {
-                c.error(Errors.syntax)
-                return
-            }
-            index += 2
-        }
+        guard let options = ScanOptions.parse(&c, cursorAt: 1, allowType: true) else { return }
         let db = c.database
-        var found: [[UInt8]] = []
-        let next = db.scan(cursor: cursor, count: count) { entry in
+        var found: [Element] = []
+        let next = db.scan(cursor: options.cursor, count: options.count) { entry in
             if entry.expireAt != 0 && entry.expireAt <= db.now { return }
-            if let type, entry.value.typeName != type { return }
-            entry.withKey { key in
-                if let pattern, !pattern.withUnsafeBytes({ Glob.matches($0, key) }) { return }
-                found.append(Array(key))
-            }
+            if let type = options.type, entry.value.typeName != type { return }
+            let key = entry.withKey { Element($0) }
+            if options.matches(key) { found.append(key) }
         }
-        c.reply.arrayHeader(2)
-        c.reply.bulk(String(next))
-        c.reply.arrayHeader(found.count)
-        for key in found { c.reply.bulk(key) }
+        ScanOptions.reply(&c, cursor: next, found)
     }
 
     /// SCAN cursors are read as C's `strtoul` reads them, as Redis does: an optional sign
@@ -244,7 +210,7 @@ enum KeyCommands {
                 return
             }
         }
-        destinationDB.store(destination, entry.copied(as: destination.bytes))
+        destinationDB.store(destination, entry.copied(as: destination.bytes, limits: c.keyspace.encodingLimits))
         c.dirty()
         c.reply.integer(1)
     }

@@ -31,6 +31,8 @@ public final class ServerState: Sendable {
     public let config: Configuration
     public let commands: CommandTable
     public let clients = ClientRegistry()
+    public let pubsub = PubSubHub()
+    let keyspaceEvents: KeyspaceEvents
     public let statistics: Statistics
     /// 40 random hex characters, new at every start (INFO `run_id`).
     public let runID: String
@@ -58,13 +60,44 @@ public final class ServerState: Sendable {
         self.clock = clock
         self.eventLoops = eventLoops
         self.executable = executable
-        keyspace = Keyspace(databases: config.integer("databases"))
+        let events = KeyspaceEvents(hub: pubsub)
+        keyspaceEvents = events
+        keyspace = Keyspace(databases: config.integer("databases")) { db, key in
+            events.notify(.expired, "expired", key: key, db: db)
+        }
         commands = CommandTable()
         statistics = Statistics(loops: eventLoops, commands: commands.count)
         runID = Self.randomHex()
         replicationID = Self.randomHex()
         startedAt = clock.nanoseconds() / 1_000_000
         startupMemory = ProcessMetrics.allocatedBytes()
+        followKeyspaceSettings()
+    }
+
+    /// Keeps the keyspace's tunables (LFU, encoding limits) in step with the configuration.
+    private func followKeyspaceSettings() {
+        let keyspace = keyspace
+        let limits = keyspace.encodingLimits
+        let integers: [(String, @Sendable (Int) -> Void)] = [
+            ("lfu-log-factor", { keyspace.lfuLogFactor.store($0, ordering: .relaxed) }),
+            ("lfu-decay-time", { keyspace.lfuDecayMinutes.store($0, ordering: .relaxed) }),
+            ("hash-max-listpack-entries", { limits.hashEntries.store($0, ordering: .relaxed) }),
+            ("hash-max-listpack-value", { limits.hashValue.store($0, ordering: .relaxed) }),
+            ("set-max-intset-entries", { limits.setIntegers.store($0, ordering: .relaxed) }),
+            ("zset-max-listpack-entries", { limits.sortedSetEntries.store($0, ordering: .relaxed) }),
+            ("zset-max-listpack-value", { limits.sortedSetValue.store($0, ordering: .relaxed) }),
+        ]
+        for (name, apply) in integers {
+            apply(config.integer(name))
+            config.observe(name) { value in apply(Int(value) ?? 0) }
+        }
+        let events = keyspaceEvents
+        let eventFlags: @Sendable (String) -> Void = { events.flags.store(KeyspaceEventFlags($0)?.rawValue ?? 0, ordering: .relaxed) }
+        eventFlags(config["notify-keyspace-events"])
+        config.observe("notify-keyspace-events") { eventFlags($0) }
+        let usesLFU: @Sendable (String) -> Void = { keyspace.usesLFU.store($0.hasSuffix("-lfu"), ordering: .relaxed) }
+        usesLFU(config["maxmemory-policy"])
+        config.observe("maxmemory-policy") { usesLFU($0) }
     }
 
     public var control: (any ServerControl)? {
@@ -85,6 +118,22 @@ public final class ServerState: Sendable {
             peak = original
         }
         return peak
+    }
+
+    /// `client-output-buffer-limit`, parsed.
+    public var outputBufferLimits: OutputBufferLimits {
+        OutputBufferLimits(config["client-output-buffer-limit"])
+    }
+
+    /// Writes a line to the server log (notice level).
+    public func log(_ message: String) {
+        control?.log(message)
+    }
+
+    /// A client went away: it leaves the registry and every channel it listened to.
+    public func disconnected(_ session: ClientSession) {
+        clients.unregister(session)
+        PubSubCommands.unsubscribeAll(session, hub: pubsub)
     }
 
     /// INFO `expire_cycle_cpu_milliseconds`.

@@ -357,6 +357,9 @@ enum StringCommands {
                     return
                 }
                 current = parsed
+            default:
+                c.error(Errors.wrongType)
+                return
             }
         }
         let (result, overflow) = current.addingReportingOverflow(amount)

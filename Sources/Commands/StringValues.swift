@@ -28,6 +28,8 @@ enum StringValues {
             return text.withUTF8 { body(UnsafeRawBufferPointer($0)) }
         case .raw(let raw):
             return raw.bytes.withUnsafeBytes(body)
+        default:
+            preconditionFailure("callers check isString first")
         }
     }
 
@@ -40,6 +42,7 @@ enum StringValues {
         case .embedded(let count): Int(count)
         case .integer(let value): String(value).utf8.count
         case .raw(let raw): raw.bytes.count
+        default: preconditionFailure("callers check isString first")
         }
     }
 
@@ -52,6 +55,8 @@ enum StringValues {
             return Entry.make(key: key.bytes, value: entry.value, expireAt: expireAt, access: entry.access)
         case .raw(let raw):
             return Entry.make(key: key.bytes, value: .raw(RawString(raw.bytes)), expireAt: expireAt, access: entry.access)
+        default:
+            preconditionFailure("callers check isString first")
         }
     }
 }

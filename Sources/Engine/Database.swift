@@ -39,11 +39,11 @@ public struct Database {
     /// where this node may delete (a master, not paused), and kept hidden otherwise.
     @inlinable
     public func lookup(_ key: Key) -> Entry? {
-        keyspace.withTable(of: key, db: index) { table in
+        keyspace.withTable(of: key, db: index) { shard, table in
             guard let slot = table.find(key) else { return nil }
             let entry = table.entry(at: slot)
             if entry.expireAt != 0 && entry.expireAt <= now {
-                expire(table, slot)
+                expire(shard, table, slot)
                 return nil
             }
             if touches { AccessTracking.touch(entry, stamp: access, now: now, keyspace: keyspace) }
@@ -52,36 +52,65 @@ public struct Database {
     }
 
     @usableFromInline
-    func expire(_ table: KeyTable, _ slot: Int) {
+    func expire(_ shard: Shard, _ table: KeyTable, _ slot: Int) {
         guard keyspace.deletesExpiredKeys.load(ordering: .relaxed) else { return }
-        table.remove(at: slot)
+        let entry = table.remove(at: slot)
         keyspace.expiredKeys.add(1, ordering: .relaxed)
+        entry.withKey { bytes in
+            shard.touch(Key(bytes), db: index)
+            keyspace.expiredObserver(index, bytes)
+        }
     }
 
     public func exists(_ key: Key) -> Bool {
         lookup(key) != nil
     }
 
-    /// Stores `entry` under its key, replacing what was there.
-    @inlinable
-    public func store(_ key: Key, _ entry: Entry) {
-        keyspace.withTable(of: key, db: index) { table in
+    /// Stores `entry` under its key, replacing what was there; returns true when the key is new.
+    /// Marks the key's WATCHes dirty, and the key ready when clients wait for a list or sorted
+    /// set to appear there.
+    @inlinable @discardableResult
+    public func store(_ key: Key, _ entry: Entry) -> Bool {
+        keyspace.withTable(of: key, db: index) { shard, table in
+            shard.touch(key, db: index)
             if let slot = table.find(key) {
                 table.replace(at: slot, with: entry)
-            } else {
-                table.insert(entry, hash: key.hash)
+                return false
             }
+            table.insert(entry, hash: key.hash)
+            if shard.interest != nil { noteNewKey(shard, key, entry) }
+            return true
         }
+    }
+
+    /// A new key appeared in a shard where clients wait: a list or sorted set there may serve them.
+    @usableFromInline
+    func noteNewKey(_ shard: Shard, _ key: Key, _ entry: Entry) {
+        guard let interest = shard.interest, !interest.waiters.isEmpty else { return }
+        switch entry.value {
+        case .list, .sortedSet:
+            let waited = DatabaseKey(db: index, key: Element(key.bytes))
+            if interest.hasWaiters(waited) { keyspace.markReady(waited) }
+        default:
+            break
+        }
+    }
+
+    /// An entry's value changed in place (a collection grew or shrank): its WATCHes become dirty.
+    public func modified(_ key: Key) {
+        keyspace.withTable(of: key, db: index) { shard, _ in shard.touch(key, db: index) }
     }
 
     /// Deletes `key`; returns the live entry it held (nil when missing or already expired).
     @discardableResult
     public func remove(_ key: Key) -> Entry? {
-        keyspace.withTable(of: key, db: index) { table in
+        keyspace.withTable(of: key, db: index) { shard, table in
             guard let slot = table.find(key) else { return nil }
+            shard.touch(key, db: index)
             let entry = table.remove(at: slot)
             if entry.expireAt != 0 && entry.expireAt <= now {
                 keyspace.expiredKeys.add(1, ordering: .relaxed)
+                entry.withKey { keyspace.expiredObserver(index, $0) }
                 return nil
             }
             return entry
@@ -90,8 +119,10 @@ public struct Database {
 
     /// Sets or clears (0) the TTL of a live key.
     public func setExpiry(_ key: Key, at expireAt: Int64) {
-        keyspace.withTable(of: key, db: index) { table in
-            if let slot = table.find(key) { table.setExpiry(at: slot, expireAt) }
+        keyspace.withTable(of: key, db: index) { shard, table in
+            guard let slot = table.find(key) else { return }
+            shard.touch(key, db: index)
+            table.setExpiry(at: slot, expireAt)
         }
     }
 
@@ -121,6 +152,7 @@ public struct Database {
     public func flushAll() -> [KeyTable] {
         keyspace.withAllShards(locking: !holdsAllShards) {
             var old: [KeyTable] = []
+            for shard in keyspace.shards { shard.interest?.touchAll(db: nil) }
             for shard in keyspace.shards {
                 for db in 0 ..< keyspace.databaseCount { old.append(shard.replaceTable(db)) }
             }
@@ -196,7 +228,7 @@ public struct Database {
                 let entry = table.entry(at: slot)
                 if entry.expireAt != 0 && entry.expireAt <= now {
                     // Deleting it changes the counts; when this node may not delete, try another.
-                    expire(table, slot)
+                    expire(shard, table, slot)
                     return nil
                 }
                 return .some(entry.keyBytes)

@@ -41,9 +41,9 @@ public final class Entry: ManagedBuffer<EntryHeader, UInt8> {
     }
 
     /// An independent copy of the value and TTL under `key` (COPY).
-    public func copied(as key: UnsafeRawBufferPointer) -> Entry {
+    public func copied(as key: UnsafeRawBufferPointer, limits: EncodingLimits) -> Entry {
         let copy = rekeyed(key)
-        copy.value = value.deepCopy()
+        copy.value = value.deepCopy(limits: limits)
         return copy
     }
 
@@ -134,11 +134,19 @@ public enum Value {
     case integer(Int64)
     /// A longer string, or one grown in place by APPEND, SETRANGE or SETBIT.
     case raw(RawString)
+    case list(ListValue)
+    case hash(HashValue)
+    case set(SetValue)
+    case sortedSet(SortedSetValue)
 
     /// The name TYPE replies with.
     public var typeName: String {
         switch self {
         case .embedded, .integer, .raw: "string"
+        case .list: "list"
+        case .hash: "hash"
+        case .set: "set"
+        case .sortedSet: "zset"
         }
     }
 
@@ -147,6 +155,10 @@ public enum Value {
     public var typeCode: UInt32 {
         switch self {
         case .embedded, .integer, .raw: 0
+        case .list: 1
+        case .set: 2
+        case .sortedSet: 3
+        case .hash: 4
         }
     }
 
@@ -156,20 +168,34 @@ public enum Value {
         case .embedded: "embstr"
         case .integer: "int"
         case .raw: "raw"
+        case .list(let list): list.encodingName
+        case .hash(let hash): hash.encodingName
+        case .set(let set): set.encodingName
+        case .sortedSet(let sortedSet): sortedSet.encodingName
         }
     }
 
     public var isString: Bool {
         switch self {
         case .embedded, .integer, .raw: true
+        default: false
         }
     }
 
+    public var list: ListValue? { if case .list(let list) = self { list } else { nil } }
+    public var hash: HashValue? { if case .hash(let hash) = self { hash } else { nil } }
+    public var set: SetValue? { if case .set(let set) = self { set } else { nil } }
+    public var sortedSet: SortedSetValue? { if case .sortedSet(let sortedSet) = self { sortedSet } else { nil } }
+
     /// A copy that shares no mutable object with this value.
-    public func deepCopy() -> Value {
+    public func deepCopy(limits: EncodingLimits) -> Value {
         switch self {
         case .embedded, .integer: self
         case .raw(let raw): .raw(RawString(raw.bytes))
+        case .list(let list): .list(ListValue(list.items))
+        case .hash(let hash): .hash(hash.copy())
+        case .set(let set): .set(set.copy())
+        case .sortedSet(let sortedSet): .sortedSet(sortedSet.copy(limits: limits))
         }
     }
 }

@@ -25,12 +25,18 @@ public final class Keyspace: Sendable {
     /// Whether an LFU `maxmemory-policy` is set: entries then keep an access frequency instead
     /// of a last-access time (see `AccessTracking`).
     public let usesLFU = Atomic<Bool>(false)
+    /// When small collections leave their compact encodings.
+    public let encodingLimits = EncodingLimits()
     /// `lfu-log-factor` and `lfu-decay-time`.
     public let lfuLogFactor = Atomic<Int>(10)
     public let lfuDecayMinutes = Atomic<Int>(1)
 
-    public init(databases: Int) {
+    /// Called, with the key's shard locked, for every key deleted because its TTL passed.
+    let expiredObserver: @Sendable (_ db: Int, _ key: UnsafeRawBufferPointer) -> Void
+
+    public init(databases: Int, expired: @escaping @Sendable (_ db: Int, _ key: UnsafeRawBufferPointer) -> Void = { _, _ in }) {
         databaseCount = databases
+        expiredObserver = expired
         averageTTLs = Mutex([Int](repeating: 0, count: databases))
         shards = (0 ..< Self.shardCount).map { _ in Shard(databases: databases) }
         shardReferences = ContiguousArray(shards.map { Unmanaged.passUnretained($0) })
@@ -49,10 +55,36 @@ public final class Keyspace: Sendable {
         shardReferences[Self.shardIndex(of: key.hash)]._withUnsafeGuaranteedRef { $0.withLock(body) }
     }
 
-    /// Lends `body` the table of `key` in database `db` (its shard locked by the caller).
+    /// Lends `body` the shard of `key` and its table for database `db` (locked by the caller).
     @inlinable
-    public func withTable<R>(of key: Key, db: Int, _ body: (KeyTable) -> R) -> R {
-        shardReferences[Self.shardIndex(of: key.hash)]._withUnsafeGuaranteedRef { $0.withTable(db, body) }
+    public func withTable<R>(of key: Key, db: Int, _ body: (Shard, KeyTable) -> R) -> R {
+        shardReferences[Self.shardIndex(of: key.hash)]._withUnsafeGuaranteedRef { shard in shard.withTable(db) { body(shard, $0) } }
+    }
+
+    // MARK: Blocked clients
+
+    /// Keys that gained a list or sorted set while clients wait on them, to be served after the
+    /// command that created them.
+    private let readyKeys = Mutex<[DatabaseKey]>([])
+    /// How many entries `readyKeys` holds: the dispatcher's cheap check after each command.
+    public let readyKeyCount = Atomic<Int>(0)
+
+    func markReady(_ key: DatabaseKey) {
+        readyKeys.withLock { keys in
+            if !keys.contains(key) { keys.append(key) }
+            readyKeyCount.store(keys.count, ordering: .relaxed)
+        }
+    }
+
+    /// Hands the ready keys to whoever serves their waiters.
+    public func takeReadyKeys() -> [DatabaseKey] {
+        readyKeys.withLock { keys in
+            defer {
+                keys = []
+                readyKeyCount.store(0, ordering: .relaxed)
+            }
+            return keys
+        }
     }
 
     /// Runs `body` with the given shards locked. `indices` may hold repeats in any order: it
@@ -116,7 +148,13 @@ public final class Keyspace: Sendable {
             let shard = shards[cursor % shards.count]
             shard.withLock {
                 for db in 0 ..< databaseCount where total.looked < budget {
-                    let sweep = shard.table(db).sweepExpired(now: now, budget: budget - total.looked) { removed(db, $0) }
+                    let sweep = shard.table(db).sweepExpired(now: now, budget: budget - total.looked) { entry in
+                        entry.withKey { bytes in
+                            shard.touch(Key(bytes), db: db)
+                            expiredObserver(db, bytes)
+                        }
+                        removed(db, entry)
+                    }
                     perDatabase[db].add(sweep)
                     total.add(sweep)
                 }
@@ -142,6 +180,8 @@ public final class Shard: @unchecked Sendable {
     /// Index = database number; the shard holds one reference to each table. Touch only with
     /// `lock` held.
     @usableFromInline var tables: ContiguousArray<Unmanaged<KeyTable>>
+    /// WATCHes and blocked clients on this shard's keys, created on first use. Guarded by `lock`.
+    @usableFromInline var interest: KeyInterest?
 
     init(databases: Int) {
         tables = ContiguousArray((0 ..< databases).map { _ in Unmanaged.passRetained(KeyTable()) })
@@ -169,12 +209,22 @@ public final class Shard: @unchecked Sendable {
 
     /// Puts a new, empty table in place of database `db`'s and returns the old one.
     public func replaceTable(_ db: Int) -> KeyTable {
+        interest?.touchAll(db: db)
         let old = tables[db].takeRetainedValue()
         tables[db] = Unmanaged.passRetained(KeyTable())
         return old
     }
 
     public func swapTables(_ a: Int, _ b: Int) {
+        interest?.touchAll(db: a)
+        interest?.touchAll(db: b)
         tables.swapAt(a, b)
+    }
+
+    /// A write to `key` happened: its WATCHes become dirty.
+    @inlinable
+    public func touch(_ key: Key, db: Int) {
+        guard let interest else { return }
+        interest.touch(DatabaseKey(db: db, key: Element(key.bytes)))
     }
 }

@@ -125,7 +125,7 @@ public final class NeedletailServer: ServerControl, Sendable {
         let session = ClientSession(id: state.clients.makeID(), address: Self.describe(channel.remoteAddress),
                                     localAddress: Self.describe(channel.localAddress), fd: Self.descriptor(of: channel),
                                     createdAt: Clock.now(), authenticated: !state.requiresPassword,
-                                    connection: ConnectionLink(channel: channel))
+                                    connection: ConnectionLink(channel: channel, state: state))
         return ConnectionHandler(server: self, session: session, statistics: state.statistics.loops[loopIndex],
                                  allocator: channel.allocator)
     }
@@ -181,20 +181,12 @@ public final class NeedletailServer: ServerControl, Sendable {
     private func observeConfiguration() {
         let config = state.config
         config.observe("loglevel") { RedisLogHandler.output.setLevel($0) }
-        config.observe("maxmemory-policy") { [state] policy in
-            state.keyspace.usesLFU.store(policy.hasSuffix("-lfu"), ordering: .relaxed)
-        }
-        config.observe("lfu-log-factor") { [state] value in state.keyspace.lfuLogFactor.store(Int(value) ?? 10, ordering: .relaxed) }
-        config.observe("lfu-decay-time") { [state] value in state.keyspace.lfuDecayMinutes.store(Int(value) ?? 1, ordering: .relaxed) }
         config.observe("port") { [self] value throws(ConfigError) in
             try rebind(port: Int(value) ?? 0)
         }
         config.observe("bind") { [self] _ throws(ConfigError) in
             try rebind(port: state.config.integer("port"))
         }
-        state.keyspace.usesLFU.store(config["maxmemory-policy"].hasSuffix("-lfu"), ordering: .relaxed)
-        state.keyspace.lfuLogFactor.store(config.integer("lfu-log-factor"), ordering: .relaxed)
-        state.keyspace.lfuDecayMinutes.store(config.integer("lfu-decay-time"), ordering: .relaxed)
     }
 
     /// CONFIG SET port / bind: listen on the new addresses first, then close the old listeners.

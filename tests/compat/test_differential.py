@@ -227,6 +227,76 @@ SCENARIOS = {
     ],
 }
 
+SCENARIOS["lists"] = [
+    ("RPUSH", "l", "a", "b", "c", "a", "d"), ("LPUSH", "l", "z"), ("LLEN", "l"), ("LRANGE", "l", "0", "-1"), ("LRANGE", "l", "-3", "100"),
+    ("LRANGE", "l", "5", "2"), ("LRANGE", "l", "-100", "-50"), ("LRANGE", "l", "x", "1"), ("LRANGE", "missing", "0", "-1"),
+    ("LINDEX", "l", "0"), ("LINDEX", "l", "-1"), ("LINDEX", "l", "99"), ("LINDEX", "l", "x"), ("LSET", "l", "1", "q"), ("LSET", "l", "99", "q"),
+    ("LSET", "nl", "0", "x"), ("LINSERT", "l", "BEFORE", "a", "x"), ("LINSERT", "l", "after", "d", "y"), ("LINSERT", "l", "BEFORE", "zz", "x"),
+    ("LINSERT", "nl", "BEFORE", "a", "x"), ("LINSERT", "l", "middle", "a", "x"), ("LRANGE", "l", "0", "-1"),
+    ("LPOS", "l", "a"), ("LPOS", "l", "a", "RANK", "2"), ("LPOS", "l", "a", "RANK", "-1"), ("LPOS", "l", "a", "COUNT", "0"),
+    ("LPOS", "l", "a", "RANK", "-1", "COUNT", "2"), ("LPOS", "l", "a", "MAXLEN", "2"), ("LPOS", "l", "nope"), ("LPOS", "l", "nope", "COUNT", "2"),
+    ("LPOS", "l", "a", "RANK", "0"), ("LPOS", "l", "a", "COUNT", "-1"), ("LPOS", "l", "a", "MAXLEN", "-1"), ("LPOS", "l", "a", "FOO", "1"),
+    ("LPOS", "l", "a", "RANK"), ("LPOS", "l", "a", "RANK", "-9223372036854775808"), ("LPOS", "missing", "a"), ("LPOS", "missing", "a", "COUNT", "1"),
+    ("LREM", "l", "1", "a"), ("LREM", "l", "-1", "x"), ("LREM", "l", "0", "nope"), ("LREM", "l", "x", "a"), ("LRANGE", "l", "0", "-1"),
+    ("LTRIM", "l", "1", "-2"), ("LRANGE", "l", "0", "-1"), ("LTRIM", "l", "a", "1"), ("LTRIM", "missing", "0", "1"),
+    ("LPOP", "l"), ("RPOP", "l"), ("LPOP", "l", "0"), ("LPOP", "l", "2"), ("RPOP", "l", "10"), ("EXISTS", "l"), ("LPOP", "l"),
+    ("LPOP", "l", "2"), ("LPOP", "l", "-1"), ("LPOP", "l", "x"), ("LPOP", "l", "1", "2"), ("RPUSHX", "l", "x"), ("LPUSHX", "l", "x"),
+    ("RPUSH", "src", "1", "2", "3"), ("LMOVE", "src", "dst", "LEFT", "RIGHT"), ("LMOVE", "src", "dst", "RIGHT", "LEFT"),
+    ("LMOVE", "src", "src", "LEFT", "RIGHT"), ("LRANGE", "src", "0", "-1"), ("LRANGE", "dst", "0", "-1"), ("LMOVE", "src", "dst", "UP", "LEFT"),
+    ("RPOPLPUSH", "src", "dst"), ("RPOPLPUSH", "src", "dst"), ("EXISTS", "src"), ("SET", "str", "x"), ("RPOPLPUSH", "dst", "str"),
+    ("RPOPLPUSH", "str", "dst"), ("LPUSH", "str", "a"), ("LRANGE", "str", "0", "1"), ("LLEN", "str"),
+    ("RPUSH", "m1", "a", "b"), ("RPUSH", "m2", "c"), ("LMPOP", "2", "none", "m1", "LEFT"), ("LMPOP", "2", "m1", "m2", "RIGHT", "COUNT", "5"),
+    ("LMPOP", "1", "none", "LEFT"), ("LMPOP", "0", "m2", "LEFT"), ("LMPOP", "1", "m2", "MIDDLE"), ("LMPOP", "1", "m2", "LEFT", "COUNT", "0"),
+    ("LMPOP", "2", "m2"), ("LMPOP", "x", "m2", "LEFT"), ("LMPOP", "2", "m2", "LEFT"), ("LMPOP", "1", "m2", "LEFT", "COUNT"),
+    ("LMPOP", "1", "m2", "LEFT", "COUNT", "1", "COUNT", "1"), ("LMPOP", "1", "str", "LEFT"), ("TYPE", "m2"),
+    ("RPUSH", "big", *[str(i) for i in range(300)]), ("LRANGE", "big", "100", "110"), ("LINDEX", "big", "-150"),
+    ("DEBUG", "DIGEST-VALUE", "big"), ("OBJECT", "ENCODING", "missing"),
+]
+
+SCENARIOS["hashes"] = [
+    ("HSET", "h", "f1", "v1", "f2", "v2"), ("HSET", "h", "f1", "x", "f3", "v3"), ("HSET", "h", "a"), ("HGET", "h", "f1"), ("HGET", "h", "no"),
+    ("HGET", "missing", "f"), ("HMGET", "h", "f1", "no", "f3"), ("HMGET", "missing", "a", "b"), ("HLEN", "h"), ("HLEN", "missing"),
+    ("HSTRLEN", "h", "f2"), ("HSTRLEN", "h", "no"), ("HEXISTS", "h", "f2"), ("HEXISTS", "h", "no"), ("HKEYS", "h"), ("HVALS", "h"),
+    ("HGETALL", "h"), ("HGETALL", "missing"), ("HKEYS", "missing"), ("HSETNX", "h", "f1", "y"), ("HSETNX", "h", "f4", "y"),
+    ("HMSET", "h", "m", "1", "n", "2"), ("HMSET", "h", "a"), ("HDEL", "h", "m", "n", "no"), ("HDEL", "missing", "a"),
+    ("HINCRBY", "h", "c", "5"), ("HINCRBY", "h", "c", "-10"), ("HINCRBY", "h", "f1", "1"), ("HINCRBY", "h", "c", "x"),
+    ("HINCRBY", "h", "c", "9223372036854775807"), ("HINCRBY", "newh", "c", "1"), ("HINCRBYFLOAT", "h", "fl", "1.5"),
+    ("HINCRBYFLOAT", "h", "fl", "0.1"), ("HINCRBYFLOAT", "h", "f1", "1"), ("HINCRBYFLOAT", "h", "fl", "inf"),
+    ("HINCRBYFLOAT", "h", "fl", "x"), ("HINCRBYFLOAT", "h", "c", "1e2"), ("HGETALL", "h"), ("OBJECT", "ENCODING", "h"),
+    ("HSCAN", "h", "0"), ("HSCAN", "h", "0", "MATCH", "f*"), ("HSCAN", "h", "x"), ("HSCAN", "missing", "0"), ("HSCAN", "h", "0", "COUNT", "0"),
+    ("HRANDFIELD", "missing"), ("HRANDFIELD", "missing", "2"), ("HRANDFIELD", "h", "x"), ("HRANDFIELD", "h", "2", "foo"),
+    ("HRANDFIELD", "h", "-9223372036854775808", "WITHVALUES"), ("HRANDFIELD", "h", "0"), unordered("HRANDFIELD", "h", "100"),
+    ("HSET", "big", *[x for i in range(600) for x in (f"field{i}", str(i))]), ("OBJECT", "ENCODING", "big"), ("HLEN", "big"),
+    ("HGET", "big", "field599"), ("HSET", "long", "f", "x" * 65), ("OBJECT", "ENCODING", "long"), ("HSET", "short", "f", "x" * 64),
+    ("OBJECT", "ENCODING", "short"), ("DEBUG", "DIGEST-VALUE", "h", "big", "long"), ("HDEL", "short", "f"), ("EXISTS", "short"),
+    ("SET", "str", "x"), ("HSET", "str", "a", "b"), ("HGET", "str", "a"), ("HGETALL", "str"), ("HLEN", "str"),
+]
+
+SCENARIOS["sets"] = [
+    ("SADD", "s", "a", "b", "c", "a"), ("SADD", "s", "d"), ("SCARD", "s"), ("SCARD", "missing"), ("SISMEMBER", "s", "a"),
+    ("SISMEMBER", "s", "z"), ("SISMEMBER", "missing", "a"), ("SMISMEMBER", "s", "a", "z", "b"), ("SMISMEMBER", "missing", "a"),
+    unordered("SMEMBERS", "s"), ("SMEMBERS", "missing"), ("SREM", "s", "a", "z"), ("SREM", "missing", "a"),
+    ("SADD", "i", "3", "1", "2", "10", "-5"), ("OBJECT", "ENCODING", "i"), ("SMEMBERS", "i"), ("SADD", "i", "x"), ("OBJECT", "ENCODING", "i"),
+    ("SADD", "j", "01"), ("OBJECT", "ENCODING", "j"), ("SADD", "k", *[str(n) for n in range(600)]), ("OBJECT", "ENCODING", "k"),
+    ("SADD", "t1", "a", "b", "c", "1", "2"), ("SADD", "t2", "b", "c", "d", "2"), ("SADD", "t3", "c", "2", "z"),
+    unordered("SINTER", "t1", "t2", "t3"), unordered("SINTER", "t1", "missing"), unordered("SUNION", "t1", "t2", "missing"),
+    unordered("SDIFF", "t1", "t2"), unordered("SDIFF", "missing", "t1"), unordered("SDIFF", "t1", "missing", "t3"),
+    ("SINTERSTORE", "d1", "t1", "t2"), unordered("SMEMBERS", "d1"), ("SUNIONSTORE", "d2", "t1", "t3"), ("SCARD", "d2"),
+    ("SDIFFSTORE", "d3", "t1", "t2", "t3"), unordered("SMEMBERS", "d3"), ("SINTERSTORE", "d1", "t1", "missing"), ("EXISTS", "d1"),
+    ("SINTERCARD", "2", "t1", "t2"), ("SINTERCARD", "2", "t1", "t2", "LIMIT", "1"), ("SINTERCARD", "0", "t1"),
+    ("SINTERCARD", "3", "t1", "t2"), ("SINTERCARD", "1", "t1", "LIMIT", "-1"), ("SINTERCARD", "1", "t1", "FOO"),
+    ("SINTERCARD", "x", "t1"), ("SINTERCARD", "1", "t1", "LIMIT"), ("SINTERCARD", "1", "missing"),
+    ("SMOVE", "t1", "t2", "a"), ("SMOVE", "t1", "t2", "zz"), ("SMOVE", "missing", "t2", "a"), ("SMOVE", "t1", "t1", "b"),
+    ("SMOVE", "t1", "t1", "zz"), unordered("SMEMBERS", "t2"), ("SPOP", "missing"), ("SPOP", "missing", "2"), ("SPOP", "t3", "-1"),
+    ("SPOP", "t3", "x"), ("SPOP", "t3", "1", "2"), ("SPOP", "t3", "0"), unordered("SPOP", "t3", "10"), ("EXISTS", "t3"),
+    ("SRANDMEMBER", "missing"), ("SRANDMEMBER", "missing", "3"), ("SRANDMEMBER", "t2", "x"), ("SRANDMEMBER", "t2", "1", "2"),
+    ("SRANDMEMBER", "t2", "-9223372036854775808"), ("SRANDMEMBER", "t2", "0"), unordered("SRANDMEMBER", "t2", "100"),
+    scan("SSCAN", "i", "0", "COUNT", "100"), ("SSCAN", "missing", "0"), ("SSCAN", "i", "x"), scan("SSCAN", "i", "0", "MATCH", "1*", "COUNT", "100"),
+    ("SSCAN", "j", "0"),
+    ("DEBUG", "DIGEST-VALUE", "i", "k", "t2"), ("SET", "str", "x"), ("SADD", "str", "a"), ("SINTER", "t1", "str"),
+    ("SUNIONSTORE", "str", "t1"), ("TYPE", "str"), ("SMOVE", "t1", "str", "b"), ("SMOVE", "t2", "h", "b"),
+]
+
 # Replies that depend on the moment or the process, compared for kind only.
 SCENARIOS["connection"] += [shape("TIME"), shape("CLIENT", "ID"), shape("LOLWUT-IS-NOT-HERE")]
 

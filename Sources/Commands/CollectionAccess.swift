@@ -1,0 +1,57 @@
+import Config
+import Engine
+
+/// A key looked up as a particular kind of value.
+enum Fetched<T> {
+    case found(T)
+    case missing
+    /// The key holds another kind of value; WRONGTYPE was replied.
+    case wrongType
+}
+
+extension CommandContext {
+    /// The value at `key` if `extract` accepts its kind. Replies WRONGTYPE when the key holds
+    /// something else; counts a keyspace hit or miss.
+    mutating func fetch<T>(_ key: Key, in db: Database, _ extract: (Value) -> T?) -> Fetched<T> {
+        guard let entry = read(key, in: db) else { return .missing }
+        guard let value = extract(entry.value) else {
+            error(Errors.wrongType)
+            return .wrongType
+        }
+        return .found(value)
+    }
+
+    /// The value at `key`, or a new empty one stored there (emitting the `new` event). Nil
+    /// after a WRONGTYPE reply.
+    mutating func fetchOrCreate<T>(_ key: Key, in db: Database, _ extract: (Value) -> T?, make: () -> Value) -> T? {
+        if let entry = db.lookup(key) {
+            guard let value = extract(entry.value) else {
+                error(Errors.wrongType)
+                return nil
+            }
+            return value
+        }
+        let value = make()
+        store(key, Entry.make(key: key.bytes, value: value, expireAt: 0, access: db.access), in: db)
+        return extract(value)
+    }
+
+    /// Stores an entry under `key`; a new key emits the `new` keyspace event.
+    @discardableResult
+    mutating func store(_ key: Key, _ entry: Entry, in db: Database) -> Bool {
+        let isNew = db.store(key, entry)
+        if isNew { notify(.newKey, "new", key.bytes, db: db.index) }
+        return isNew
+    }
+
+    /// After a change to a collection in place: WATCHes see it; an emptied collection is
+    /// deleted (Redis keeps no empty collections) with a `del` event.
+    mutating func changed(_ key: Key, count: Int, in db: Database) {
+        if count == 0 {
+            db.remove(key)
+            notify(.generic, "del", key.bytes, db: db.index)
+        } else {
+            db.modified(key)
+        }
+    }
+}
