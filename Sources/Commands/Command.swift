@@ -26,6 +26,9 @@ public final class Command: @unchecked Sendable {
     public let subcommands: [Command]
     /// Finds the keys where the key specs cannot (SORT's STORE, ZUNIONSTORE's numkeys …).
     public let keyFinder: (@Sendable (Arguments) -> [Int])?
+    /// True for a call that reaches keys its arguments do not name (SORT with a BY or GET
+    /// pattern): the dispatcher then locks every shard.
+    public let locksWholeKeyspace: (@Sendable (Arguments) -> Bool)?
     /// The access flags of a `variable_flags` key spec for one request (SET with or without GET).
     public let variableKeyFlags: (@Sendable (Arguments) -> [String])?
     /// Position in `CommandTable.byOrdinal`, the index of its statistics.
@@ -39,6 +42,7 @@ public final class Command: @unchecked Sendable {
     public init(_ name: String, arity: Int, flags: CommandFlags = [], categories: ACLCategories = [],
                 keys: [KeySpec] = [], tips: [String] = [], group: String = "", since: String = "1.0.0",
                 summary: String, keyFinder: (@Sendable (Arguments) -> [Int])? = nil,
+                locksWholeKeyspace: (@Sendable (Arguments) -> Bool)? = nil,
                 variableKeyFlags: (@Sendable (Arguments) -> [String])? = nil,
                 subcommands: [Command] = [], handler: Handler? = nil) {
         self.name = name
@@ -54,6 +58,7 @@ public final class Command: @unchecked Sendable {
         self.handler = handler
         self.subcommands = subcommands
         self.keyFinder = keyFinder
+        self.locksWholeKeyspace = locksWholeKeyspace
         self.variableKeyFlags = variableKeyFlags
         hasSingleFirstKey = keyFinder == nil && keys.count == 1 && keys[0].begin == .index(1)
             && keys[0].find == .range(lastKey: 0, step: 1, limit: 0)

@@ -12,6 +12,8 @@ public final class CommandTable: Sendable {
         ListCommands.table,
         HashCommands.table,
         SetCommands.table,
+        SortedSetCommands.table,
+        SortCommands.table,
         ServerCommands.table,
         ConfigCommands.table,
         DebugCommands.table,

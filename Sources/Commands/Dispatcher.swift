@@ -85,6 +85,12 @@ public enum Dispatcher {
         unowned(unsafe) let keyspace = c.keyspace
         if c.holdsAllShards || (command.keySpecs.isEmpty && command.keyFinder == nil) {
             body(&c)
+        } else if let wide = command.locksWholeKeyspace, wide(c.arguments) {
+            keyspace.withAllShards {
+                c.holdsAllShards = true
+                body(&c)
+                c.holdsAllShards = false
+            }
         } else if command.hasSingleFirstKey {
             keyspace.withShard(of: Key(c.arguments[1])) { body(&c) }
         } else {

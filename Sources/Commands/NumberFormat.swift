@@ -20,6 +20,22 @@ public enum NumberFormat {
         }
     }
 
+    /// A double read by plain `strtod` over the whole argument, as Redis reads score-range
+    /// bounds (ZRANGEBYSCORE) and SORT scores: leading spaces pass and an empty string is 0;
+    /// NaN and trailing garbage are refused, and overflow is refused only when asked (SORT),
+    /// otherwise it reads as ±inf.
+    public static func parseLenientDouble(_ bytes: UnsafeRawBufferPointer, refusingOverflow: Bool) -> Double? {
+        guard !bytes.isEmpty else { return 0 }
+        return withCString(bytes) { text in
+            var end: UnsafeMutablePointer<CChar>?
+            errno = 0
+            let value = strtod(text, &end)
+            guard let end, end - UnsafeMutablePointer(mutating: text) == bytes.count, !value.isNaN else { return nil }
+            if refusingOverflow && errno == ERANGE { return nil }
+            return value
+        }
+    }
+
     /// Redis's `getLongDoubleFromObject` (INCRBYFLOAT, HINCRBYFLOAT): like `parseDouble`, in
     /// the x87 80-bit precision Redis computes with.
     public static func parseLongDouble(_ bytes: UnsafeRawBufferPointer) -> Float80? {

@@ -301,8 +301,7 @@ enum SetCommands {
                 c.error(Errors.syntax)
                 return
             }
-            guard let value = c.integerOrReply(index + 1) else { return }
-            guard value >= 0 else {
+            guard let value = c.integer(index + 1), value >= 0 else {
                 c.error("ERR LIMIT can't be negative")
                 return
             }
