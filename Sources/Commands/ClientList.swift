@@ -7,10 +7,12 @@ enum ClientList {
         if session === current {
             info.database = session.database
             info.protocolVersion = session.protocolVersion
-            info.flags = session.flags
+            info.flags = session.currentFlags
             info.lastCommand = session.lastCommand
             info.lastInteraction = now
+            info.multiCount = session.transaction?.commands.count ?? -1
         }
+        if session.blocked.withLock({ $0 != nil }) { info.flags.insert(.blocked) }
         let memory = info.memory
         let age = max(0, (now - session.createdAt) / 1000)
         let idle = max(0, (now - info.lastInteraction) / 1000)
@@ -29,6 +31,6 @@ enum ClientList {
 
     /// CLIENT LIST TYPE's class of a client.
     static func type(of session: ClientSession, current: ClientSession) -> String {
-        (session === current ? session.flags : session.published.withLock { $0.flags }).typeName
+        (session === current ? session.currentFlags : session.published.withLock { $0.flags }).typeName
     }
 }

@@ -12,6 +12,9 @@ public protocol ClientConnection: AnyObject, Sendable {
     /// Sends bytes that are not a reply to the client's own request (Pub/Sub messages),
     /// from any thread; they go out after the replies already written, in `deliver` order.
     func deliver(_ bytes: ByteBuffer)
+    /// Ends a blocking command's wait (from any thread): the connection writes the outcome
+    /// and goes on with the requests it held back.
+    func resume(_ outcome: BlockedOutcome)
 }
 
 /// One client's state as commands see it.
@@ -63,6 +66,26 @@ public final class ClientSession: @unchecked Sendable {
     public var patterns: Set<Element> = []
     public var shardChannels: Set<Element> = []
 
+    /// MULTI: the commands queued for EXEC; nil outside a transaction.
+    public var transaction: Transaction?
+    /// WATCHed keys. Each is registered with its shard under `watchToken`, which any change
+    /// to one of them marks dirty.
+    public var watchedKeys: [DatabaseKey] = []
+    public let watchToken = WatchToken()
+
+    /// The blocking command (BLPOP …) this client waits in, if any. Shared: CLIENT UNBLOCK and
+    /// CLIENT LIST read it from other loops.
+    public let blocked = Mutex<BlockedClient?>(nil)
+
+    /// The flags CLIENT LIST shows, from the live state (loop-confined).
+    public var currentFlags: ClientFlags {
+        var flags = flags
+        if isSubscribed { flags.insert(.pubsub) }
+        if transaction != nil { flags.insert(.multi) }
+        if watchToken.dirty.load(ordering: .relaxed) { flags.insert(.dirtyCAS) }
+        return flags
+    }
+
     /// In RESP2 a subscribed client may only (un)subscribe, PING, QUIT or RESET.
     public var isSubscribed: Bool {
         !channels.isEmpty || !patterns.isEmpty || !shardChannels.isEmpty
@@ -89,14 +112,15 @@ public final class ClientSession: @unchecked Sendable {
     /// Copies the loop-confined state that CLIENT LIST shows into `published`.
     public func publish(now: Int64, memory: ClientMemory) {
         let database = database, protocolVersion = protocolVersion, lastCommand = lastCommand
-        var flags = flags
-        if isSubscribed { flags.insert(.pubsub) }
+        let flags = currentFlags
+        let multiCount = transaction?.commands.count ?? -1
         let counts = (channels.count, patterns.count, shardChannels.count)
         published.withLock {
             $0.database = database
             $0.protocolVersion = protocolVersion
             $0.flags = flags
             $0.lastCommand = lastCommand
+            $0.multiCount = multiCount
             $0.lastInteraction = now
             $0.memory = memory
             ($0.subscriptions, $0.patternSubscriptions, $0.shardSubscriptions) = counts

@@ -22,8 +22,16 @@ public struct CommandContext {
     public internal(set) var now: Int64 = 0
     /// Set when the handler replied with an error (INFO commandstats `failed_calls`).
     public internal(set) var failed = false
-    /// True while EXEC holds every shard's lock.
+    /// True while every shard is locked (EXEC of a keyspace-wide command, SORT with patterns).
     public internal(set) var holdsAllShards = false
+    /// True while EXEC holds the shards of every key its commands name.
+    var holdsKeyLocks = false
+    /// Whether a blocking command may block here (see `BlockingMode`).
+    public internal(set) var blocking = BlockingMode.mayBlock
+    /// Set by a blocking command that parked the client: the connection then waits.
+    public var parked: BlockedClient?
+    /// Set when a client being served still has nothing to take.
+    var stillBlocked = false
     /// The clock reading that ended the last command of the current read batch (0 at its start).
     var lastClockReading: Int64 = 0
 

@@ -5,6 +5,7 @@ public final class CommandTable: Sendable {
     /// The families, each one file declaring its commands.
     static let families: [[Command]] = [
         ConnectionCommands.table,
+        ClientCommands.table,
         KeyCommands.table,
         ExpiryCommands.table,
         StringCommands.table,
@@ -14,6 +15,8 @@ public final class CommandTable: Sendable {
         SetCommands.table,
         SortedSetCommands.table,
         SortCommands.table,
+        BlockingCommands.table,
+        TransactionCommands.table,
         ServerCommands.table,
         ConfigCommands.table,
         DebugCommands.table,

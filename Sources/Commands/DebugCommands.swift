@@ -35,7 +35,7 @@ enum DebugCommands {
             c.server.control?.log("DEBUG LOG: " + c.text(2))
             c.reply.ok()
         default:
-            c.error("ERR unknown subcommand or wrong number of arguments for '\(c.text(1))'. Try DEBUG HELP.")
+            c.error(Errors.subcommandSyntax(c.text(1), of: "debug"))
         }
     }
 

@@ -8,7 +8,7 @@ public enum Dispatcher {
     public static func execute(_ c: inout CommandContext, _ arguments: Arguments) {
         c.arguments = arguments
         guard let found = c.commandTable.find(arguments[0]) else {
-            reject(&c, Errors.unknownCommand(arguments), ordinal: nil)
+            reject(&c, Errors.unknownCommand(arguments), command: nil)
             return
         }
         found._withUnsafeGuaranteedRef { command in
@@ -18,18 +18,23 @@ public enum Dispatcher {
                 check(command, &c)
             }
         }
+        // A write that fed a key some client waits on serves that client now, before this
+        // client's next request.
+        if c.keyspace.readyKeyCount.load(ordering: .relaxed) > 0 {
+            BlockedClients.serveReadyKeys(&c)
+        }
     }
 
     /// CONFIG GET, CLIENT LIST …: the subcommand named by the second argument.
     private static func resolveSubcommand(of container: Command, _ c: inout CommandContext) {
         let arguments = c.arguments
         guard arguments.count >= 2 else {
-            reject(&c, Errors.wrongArity(container.fullName), ordinal: container.ordinal)
+            reject(&c, Errors.wrongArity(container.fullName), command: container)
             return
         }
         let name = arguments[1]
         guard let sub = container.subcommands.first(where: { name.equalsIgnoringCase(Array($0.name.utf8)) }) else {
-            reject(&c, Errors.unknownSubcommand(name.text, of: container.name), ordinal: nil)
+            reject(&c, Errors.unknownSubcommand(name.text, of: container.name), command: nil)
             return
         }
         check(sub, &c)
@@ -38,21 +43,29 @@ public enum Dispatcher {
     /// The checks every command passes before it runs, in Redis's order.
     private static func check(_ command: Command, _ c: inout CommandContext) {
         guard command.arityAccepts(c.arguments.count) else {
-            reject(&c, Errors.wrongArity(command.fullName), ordinal: command.ordinal)
+            reject(&c, Errors.wrongArity(command.fullName), command: command)
             return
         }
         if command.flags.contains(.protectedDebug) && !debugAllowed(c) {
-            reject(&c, Errors.debugNotAllowed, ordinal: command.ordinal)
+            reject(&c, Errors.debugNotAllowed, command: command)
             return
         }
         if !c.session.authenticated && !command.flags.contains(.noAuth) {
-            reject(&c, Errors.noAuth, ordinal: command.ordinal)
+            reject(&c, Errors.noAuth, command: command)
             return
         }
         if c.session.protocolVersion == 2 && c.session.isSubscribed
             && !PubSubCommands.allowedWhileSubscribed.contains(command.fullName) {
             reject(&c, "ERR Can't execute '\(command.fullName)': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context",
-                   ordinal: command.ordinal)
+                   command: command)
+            return
+        }
+        if c.session.transaction != nil && !TransactionCommands.runImmediately.contains(command.fullName) {
+            guard !command.flags.contains(.noMulti) else {
+                reject(&c, "ERR Command not allowed inside a transaction", command: command)
+                return
+            }
+            TransactionCommands.enqueue(command, &c)
             return
         }
         call(command, &c)
@@ -67,7 +80,9 @@ public enum Dispatcher {
         let start = c.lastClockReading != 0 ? c.lastClockReading : clock.nanoseconds()
         c.failed = false
         c.now = start / 1_000_000
-        c.session.lastCommand = command.ordinal
+        // Unchanged when serving a blocked client from another loop, which must not write
+        // that client's loop-confined state.
+        if c.session.lastCommand != command.ordinal { c.session.lastCommand = command.ordinal }
         withKeysLocked(command, &c) { handler(&$0) }
         let end = clock.nanoseconds()
         c.lastClockReading = end
@@ -83,7 +98,7 @@ public enum Dispatcher {
     /// without fixed keys take their own locks (`keyspaceWide`), or need none.
     static func withKeysLocked(_ command: Command, _ c: inout CommandContext, _ body: (inout CommandContext) -> Void) {
         unowned(unsafe) let keyspace = c.keyspace
-        if c.holdsAllShards || (command.keySpecs.isEmpty && command.keyFinder == nil) {
+        if c.holdsAllShards || c.holdsKeyLocks || (command.keySpecs.isEmpty && command.keyFinder == nil) {
             body(&c)
         } else if let wide = command.locksWholeKeyspace, wide(c.arguments) {
             keyspace.withAllShards {
@@ -110,9 +125,19 @@ public enum Dispatcher {
         }
     }
 
-    static func reject(_ c: inout CommandContext, _ message: String, ordinal: Int?) {
-        c.error(message)
-        if let ordinal { c.statistics.count(.rejected, of: ordinal) }
+    /// Refuses a request before it runs. In MULTI the refusal dooms the transaction; a refused
+    /// EXEC discards it, naming the reason.
+    static func reject(_ c: inout CommandContext, _ message: String, command: Command?) {
+        c.session.transaction?.failed = true
+        if let command, command.name == "exec" {
+            c.session.transaction = nil
+            TransactionCommands.unwatchAll(c.session, keyspace: c.keyspace, locking: true)
+            let reason = message.hasPrefix("ERR ") ? message.dropFirst(4) : Substring(message)
+            c.error("EXECABORT Transaction discarded because of: \(reason)")
+        } else {
+            c.error(message)
+        }
+        if let command { c.statistics.count(.rejected, of: command.ordinal) }
     }
 
     /// `enable-debug-command`: `yes`, or `local` for connections from the loopback interface.

@@ -56,6 +56,11 @@ public enum Errors {
         "ERR unknown subcommand '\(subcommand.prefix(128))'. Try \(container.uppercased()) HELP."
     }
 
+    /// A subcommand called with arguments it does not take.
+    public static func subcommandSyntax(_ subcommand: String, of container: String) -> String {
+        "ERR unknown subcommand or wrong number of arguments for '\(subcommand.prefix(128))'. Try \(container.uppercased()) HELP."
+    }
+
     public static func helloOption(_ option: String) -> String {
         "ERR Syntax error in HELLO option '\(option)'"
     }

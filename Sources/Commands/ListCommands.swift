@@ -444,7 +444,7 @@ struct MultiPop {
         let db = c.database
         for index in request.keys {
             let key = c.key(index)
-            switch c.fetch(key, in: db, \.list) {
+            switch c.waitedValue(index, in: db, \.list) {
             case .wrongType: return true
             case .missing: continue
             case .found(let list):

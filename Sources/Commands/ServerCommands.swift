@@ -8,7 +8,7 @@ import RESP
 /// library to delete) and HELP. SHUTDOWN SAVE is refused until RDB persistence exists.
 enum ServerCommands {
     static let table: [Command] = [
-        Command("info", arity: -1, flags: [.loading, .stale], categories: [.dangerous],
+        Command("info", arity: -1, flags: [.loading, .stale, .keyspaceWide], categories: [.dangerous],
                 tips: ["nondeterministic_output", "request_policy:all_shards", "response_policy:special"], group: "server",
                 summary: "Reports the server's state and statistics.", handler: info),
         Command("time", arity: 1, flags: [.loading, .stale, .fast], tips: ["nondeterministic_output"], group: "server",

@@ -31,6 +31,8 @@ public final class ServerState: Sendable {
     public let config: Configuration
     public let commands: CommandTable
     public let clients = ClientRegistry()
+    /// INFO `blocked_clients`.
+    public let blockedClients = Atomic<Int>(0)
     public let pubsub = PubSubHub()
     let keyspaceEvents: KeyspaceEvents
     public let statistics: Statistics
@@ -134,6 +136,8 @@ public final class ServerState: Sendable {
     public func disconnected(_ session: ClientSession) {
         clients.unregister(session)
         PubSubCommands.unsubscribeAll(session, hub: pubsub)
+        TransactionCommands.unwatchAll(session, keyspace: keyspace, locking: true)
+        session.blocked.withLock { $0 }?.expire()
     }
 
     /// INFO `expire_cycle_cpu_milliseconds`.

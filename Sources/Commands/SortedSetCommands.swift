@@ -278,7 +278,7 @@ enum SortedSetCommands {
         let db = c.database
         for index in request.keys {
             let key = c.key(index)
-            switch c.fetch(key, in: db, \.sortedSet) {
+            switch c.waitedValue(index, in: db, \.sortedSet) {
             case .wrongType: return true
             case .missing: continue
             case .found(let set):

@@ -152,7 +152,6 @@ public struct Database {
     public func flushAll() -> [KeyTable] {
         keyspace.withAllShards(locking: !holdsAllShards) {
             var old: [KeyTable] = []
-            for shard in keyspace.shards { shard.interest?.touchAll(db: nil) }
             for shard in keyspace.shards {
                 for db in 0 ..< keyspace.databaseCount { old.append(shard.replaceTable(db)) }
             }
@@ -163,7 +162,10 @@ public struct Database {
     /// SWAPDB: two databases trade contents at one instant.
     public func swap(_ a: Int, _ b: Int) {
         keyspace.withAllShards(locking: !holdsAllShards) {
-            for shard in keyspace.shards { shard.swapTables(a, b) }
+            for shard in keyspace.shards {
+                shard.swapTables(a, b)
+                for ready in shard.keysReadyAfterSwap([a, b]) { keyspace.markReady(ready) }
+            }
         }
     }
 

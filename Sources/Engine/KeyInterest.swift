@@ -41,13 +41,6 @@ final class KeyInterest {
         for token in tokens { token.dirty.store(true, ordering: .relaxed) }
     }
 
-    /// Marks dirty every WATCH on a key of `db` (FLUSHDB, SWAPDB).
-    func touchAll(db: Int?) {
-        for (key, tokens) in watchers where db == nil || key.db == db {
-            for token in tokens { token.dirty.store(true, ordering: .relaxed) }
-        }
-    }
-
     func hasWaiters(_ key: DatabaseKey) -> Bool {
         guard var queue = waiters[key] else { return false }
         while let first = queue.first, !first.isWaiting { queue.removeFirst() }
@@ -64,6 +57,36 @@ extension Shard {
         return created
     }
 
+    /// FLUSHDB, FLUSHALL, SWAPDB are about to replace database `db` (with `replacement`'s
+    /// contents for SWAPDB): WATCHes of its keys that exist there, or in the replacement,
+    /// become dirty. As in Redis, a WATCH of a missing key survives a flush.
+    func touchExisting(db: Int, replacement: Int? = nil) {
+        guard let interest else { return }
+        for (watched, tokens) in interest.watchers where watched.db == db {
+            let exists = watched.key.withBytes { bytes in
+                let key = Key(bytes)
+                return table(db).find(key) != nil || replacement.map { table($0).find(key) != nil } == true
+            }
+            if exists { for token in tokens { token.dirty.store(true, ordering: .relaxed) } }
+        }
+    }
+
+    /// After SWAPDB: keys of the swapped databases that now hold a list or sorted set, with
+    /// clients waiting on them, are ready.
+    func keysReadyAfterSwap(_ databases: [Int]) -> [DatabaseKey] {
+        guard let interest else { return [] }
+        return interest.waiters.keys.filter { waited in
+            guard databases.contains(waited.db) else { return false }
+            return waited.key.withBytes { bytes in
+                guard let slot = table(waited.db).find(Key(bytes)) else { return false }
+                switch table(waited.db).entry(at: slot).value {
+                case .list, .sortedSet: return true
+                default: return false
+                }
+            }
+        }
+    }
+
     /// Records a WATCH of `key`.
     public func watch(_ key: DatabaseKey, _ token: WatchToken) {
         interestCreated.watchers[key, default: []].append(token)
@@ -78,6 +101,13 @@ extension Shard {
     /// Queues a blocked client on `key`, behind those already waiting.
     public func enqueue(_ waiter: any KeyWaiter, on key: DatabaseKey) {
         interestCreated.waiters[key, default: []].append(waiter)
+    }
+
+    /// Takes a client that stopped waiting out of `key`'s queue.
+    public func dequeue(_ waiter: any KeyWaiter, from key: DatabaseKey) {
+        guard let interest, var queue = interest.waiters[key] else { return }
+        queue.removeAll { $0 === waiter }
+        interest.waiters[key] = queue.isEmpty ? nil : queue
     }
 
     /// The clients still waiting on `key`, oldest first.

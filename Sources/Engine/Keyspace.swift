@@ -209,15 +209,15 @@ public final class Shard: @unchecked Sendable {
 
     /// Puts a new, empty table in place of database `db`'s and returns the old one.
     public func replaceTable(_ db: Int) -> KeyTable {
-        interest?.touchAll(db: db)
+        touchExisting(db: db)
         let old = tables[db].takeRetainedValue()
         tables[db] = Unmanaged.passRetained(KeyTable())
         return old
     }
 
     public func swapTables(_ a: Int, _ b: Int) {
-        interest?.touchAll(db: a)
-        interest?.touchAll(db: b)
+        touchExisting(db: a, replacement: b)
+        touchExisting(db: b, replacement: a)
         tables.swapAt(a, b)
     }
 

@@ -23,6 +23,9 @@ final class ConnectionHandler: ChannelInboundHandler {
     private var pending: ByteBuffer?
     private var closing = false
     private var replyBufferPeak = 0
+    /// The blocking command the client waits in; requests that arrive meanwhile stay in `pending`.
+    private var blocked: BlockedClient?
+    private var blockTimeout: Scheduled<Void>?
 
     /// Reply buffers above this capacity are given back after a flush instead of being kept.
     private static let keptReplyCapacity = 64 * 1024
@@ -47,6 +50,7 @@ final class ConnectionHandler: ChannelInboundHandler {
     }
 
     func channelInactive(context: ChannelHandlerContext) {
+        blockTimeout?.cancel()
         server.state.disconnected(session)
         context.fireChannelInactive()
     }
@@ -59,12 +63,10 @@ final class ConnectionHandler: ChannelInboundHandler {
         if var buffered = pending {
             pending = nil
             buffered.writeBuffer(&incoming)
-            process(&buffered, context: context)
-            keep(buffered)
-        } else {
-            process(&incoming, context: context)
-            keep(incoming)
+            incoming = buffered
         }
+        if blocked == nil { process(&incoming, context: context) }
+        keep(incoming)
     }
 
     /// Keeps the unparsed rest of a read for the next one.
@@ -97,6 +99,11 @@ final class ConnectionHandler: ChannelInboundHandler {
                     closeAfterFlush(context)
                     return
                 }
+                if let client = command.parked {
+                    command.parked = nil
+                    park(client, context: context)
+                    return
+                }
             case .failure(let error):
                 server.logger.info("Protocol error (\(error.message.dropFirst(20))) from client: id=\(session.id) addr=\(session.address)")
                 command.error(error.message)
@@ -120,6 +127,52 @@ final class ConnectionHandler: ChannelInboundHandler {
                 }
             }
         }
+    }
+
+    // MARK: Blocking commands
+
+    /// Waits for the blocking command `client` parked in: until a write serves it, its
+    /// deadline passes, or CLIENT UNBLOCK (all arrive through `resume`).
+    private func park(_ client: BlockedClient, context: ChannelHandlerContext) {
+        blocked = client
+        guard client.deadline != 0 else { return }
+        let delay = max(0, client.deadline - Clock.now())
+        let bound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+        blockTimeout = context.eventLoop.scheduleTask(in: .milliseconds(delay)) {
+            let (handler, context) = bound.value
+            if client.expire() { handler.resume(.timedOut, context: context) }
+        }
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        guard let outcome = event as? BlockedOutcome else {
+            context.fireUserInboundEventTriggered(event)
+            return
+        }
+        resume(outcome, context: context)
+    }
+
+    /// Writes how the wait ended, then runs the requests that arrived meanwhile.
+    private func resume(_ outcome: BlockedOutcome, context: ChannelHandlerContext) {
+        guard blocked != nil, !closing else { return }
+        blocked = nil
+        blockTimeout?.cancel()
+        blockTimeout = nil
+        switch outcome {
+        case .served(var reply):
+            command.reply.buffer.writeBuffer(&reply)
+        case .timedOut:
+            command.reply.nullArray()
+        case .unblockedWithError:
+            command.error("UNBLOCKED client unblocked via CLIENT UNBLOCK")
+        }
+        if var buffered = pending {
+            pending = nil
+            process(&buffered, context: context)
+            keep(buffered)
+        }
+        flush(context)
+        session.publish(now: Clock.now(), memory: memory())
     }
 
     func channelReadComplete(context: ChannelHandlerContext) {
@@ -168,51 +221,5 @@ final class ConnectionHandler: ChannelInboundHandler {
 
     func errorCaught(context: ChannelHandlerContext, error: Error) {
         context.close(promise: nil)
-    }
-}
-
-/// The server side of a client's connection, as the command layer sees it.
-final class ConnectionLink: ClientConnection {
-    private let channel: Channel
-    private let state: ServerState
-    /// Delivered bytes not yet written to the socket, and since when they exceed the soft limit.
-    private let backlog = Mutex<(bytes: Int, overSoftSince: Int64)>((0, 0))
-
-    init(channel: Channel, state: ServerState) {
-        self.channel = channel
-        self.state = state
-    }
-
-    func close() {
-        channel.close(promise: nil)
-    }
-
-    func execute(_ work: @escaping @Sendable () -> Void) {
-        channel.eventLoop.execute(work)
-    }
-
-    /// Queues bytes behind what the connection already wrote (the loop's task queue keeps the
-    /// order), and enforces `client-output-buffer-limit pubsub`: a subscriber that falls
-    /// behind by the hard limit, or by the soft limit for its whole period, is disconnected.
-    func deliver(_ bytes: ByteBuffer) {
-        let size = bytes.readableBytes
-        let limit = state.outputBufferLimits[.pubsub]
-        let now = Clock.now()
-        let overLimit = backlog.withLock { backlog -> Bool in
-            backlog.bytes += size
-            if limit.hard > 0 && backlog.bytes > limit.hard { return true }
-            if limit.soft > 0 && backlog.bytes > limit.soft {
-                if backlog.overSoftSince == 0 { backlog.overSoftSince = now }
-                return now - backlog.overSoftSince > Int64(limit.seconds) * 1000
-            }
-            backlog.overSoftSince = 0
-            return false
-        }
-        if overLimit {
-            state.log("Client \(channel.remoteAddress.map(NeedletailServer.describe) ?? "") scheduled to be closed ASAP for overcoming of output buffer limits.")
-            channel.close(promise: nil)
-            return
-        }
-        channel.writeAndFlush(bytes).whenComplete { [self] _ in backlog.withLock { $0.bytes -= size } }
     }
 }

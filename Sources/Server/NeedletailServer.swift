@@ -168,7 +168,8 @@ public final class NeedletailServer: ServerControl, Sendable {
         for session in state.clients.all() {
             let published = session.published.withLock { $0 }
             let exempt: ClientFlags = [.replica, .master, .blocked, .pubsub]
-            guard published.flags.isDisjoint(with: exempt), published.subscriptions + published.patternSubscriptions == 0 else { continue }
+            guard published.flags.isDisjoint(with: exempt), published.subscriptions + published.patternSubscriptions == 0,
+                  session.blocked.withLock({ $0 == nil }) else { continue }
             if now - published.lastInteraction > Int64(timeout) * 1000 {
                 logger.info("Closing idle client")
                 session.connection?.close()

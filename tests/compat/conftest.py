@@ -88,8 +88,10 @@ def redis_server():
 
 @pytest.fixture(scope="module")
 def pair():
-    """A Needletail and a Redis, started once per module; tests flush them first."""
-    ours, theirs = start_needletail("--enable-debug-command", "yes"), start_redis("--enable-debug-command", "yes")
+    """A Needletail (with two event loops, so clients land on different loops) and a Redis,
+    started once per module; tests flush them first."""
+    ours = start_needletail("--enable-debug-command", "yes", "--threads", "2")
+    theirs = start_redis("--enable-debug-command", "yes")
     yield ours, theirs
     ours.stop()
     theirs.stop()

@@ -381,6 +381,37 @@ SCENARIOS["sort"] = [
     ("COMMAND", "GETKEYS", "SORT", "l", "STORE", "a", "LIMIT", "0", "1", "STORE", "b"), ("COMMAND", "GETKEYS", "SORT_RO", "l", "GET", "x"),
 ]
 
+SCENARIOS["transactions"] = [
+    ("MULTI"), ("SET", "a", "1"), ("INCR", "a"), ("LPUSH", "a", "x"), ("GET", "a"), ("EXEC"), ("EXEC"), ("DISCARD"), ("EXEC", "x"),
+    ("MULTI"), ("MULTI"), ("WATCH", "a"), ("PING"), ("EXEC"), ("MULTI"), ("SET", "a"), ("SET", "a", "2"), ("EXEC"), ("GET", "a"),
+    ("MULTI"), ("NOSUCH", "x"), ("EXEC"), ("MULTI"), ("SHUTDOWN"), ("EXEC"), ("MULTI"), ("CONFIG", "NOPE"), ("EXEC"),
+    ("MULTI"), ("EXEC", "x"), ("EXEC"), ("MULTI"), ("SET", "b", "1"), ("DISCARD"), ("GET", "b"), ("DISCARD", "x"),
+    ("MULTI"), ("DISCARD", "x"), ("EXEC"), ("MULTI"), ("EXEC"), ("WATCH", "a"), ("SET", "a", "3"), ("MULTI"), ("GET", "a"), ("EXEC"),
+    ("WATCH", "a"), ("MULTI"), ("GET", "a"), ("EXEC"), ("WATCH", "a", "b"), ("UNWATCH"), ("SET", "a", "4"), ("MULTI"), ("GET", "a"),
+    ("EXEC"), ("WATCH", "a"), ("DISCARD"), ("MULTI"), ("UNWATCH"), ("SELECT", "2"), ("SET", "db2", "x"), ("EXEC"), ("GET", "db2"),
+    ("SELECT", "0"), ("WATCH"), ("UNWATCH", "x"), ("MULTI", "x"), ("WATCH", "missing"), ("MULTI"), ("SET", "missing", "1"), ("EXEC"),
+    ("WATCH", "missing"), ("DEL", "missing"), ("MULTI"), ("PING"), ("EXEC"), ("WATCH", "never"), ("DEL", "never"), ("MULTI"), ("PING"), ("EXEC"),
+    ("MULTI"), ("BLPOP", "none", "0"), ("BRPOPLPUSH", "none", "d", "0"), ("BLMOVE", "none", "d", "LEFT", "LEFT", "0"),
+    ("BZPOPMIN", "none", "0"), ("BLMPOP", "0", "1", "none", "LEFT"), ("BZMPOP", "0", "1", "none", "MIN"), ("RPUSH", "l", "v"),
+    ("BLPOP", "l", "0"), ("BLPOP", "l", "x"), ("EXEC"), ("MULTI"), ("KEYS", "*"), ("DBSIZE"), ("FLUSHDB"), ("SET", "k", "v"),
+    ("SORT", "l", "BY", "w_*"), ("EXEC"), ("MULTI"), ("SUBSCRIBE", "c"), ("EXEC"), ("PING"), ("EXEC"), ("MULTI"), ("RESET"),
+    ("MULTI"), ("SET", "x", "1"), ("RESET"), ("EXEC"), ("GET", "x"),
+]
+
+SCENARIOS["blocking"] = [
+    ("RPUSH", "l", "a", "b", "c"), ("BLPOP", "none", "l", "0"), ("BRPOP", "l", "none", "0.5"), ("BLPOP", "l"), ("BLPOP", "l", "x"),
+    ("BLPOP", "l", "-1"), ("BLPOP", "l", "inf"), ("BLPOP", "l", "1e20"), ("BLPOP", "l", " 1"), ("BLPOP", "l", ""), ("BLPOP", "l", "0x10"),
+    ("SET", "str", "v"), ("BLPOP", "none", "str", "0"), ("BLPOP", "l", "str", "0"), ("EXISTS", "l"), ("RPUSH", "l", "1", "2"),
+    ("BRPOPLPUSH", "l", "dst", "0"), ("BLMOVE", "l", "dst", "LEFT", "RIGHT", "0"), ("BLMOVE", "l", "dst", "UP", "RIGHT", "0"),
+    ("BLMOVE", "l", "dst", "LEFT", "RIGHT", "x"), ("BLMOVE", "str", "dst", "LEFT", "RIGHT", "0"), ("RPUSH", "l", "3"),
+    ("BLMOVE", "l", "str", "LEFT", "RIGHT", "0"), ("LRANGE", "dst", "0", "-1"), ("RPUSH", "m", "1", "2", "3"),
+    ("BLMPOP", "0", "2", "none", "m", "LEFT", "COUNT", "2"), ("BLMPOP", "x", "1", "m", "LEFT"), ("BLMPOP", "0", "x", "m", "LEFT"),
+    ("BLMPOP", "-1", "1", "m", "LEFT"), ("BLMPOP", "0", "1", "m", "MIDDLE"), ("BLMPOP", "0", "1", "m"), ("BLMPOP", "0", "1", "str", "LEFT"),
+    ("ZADD", "z", "1", "a", "2", "b", "3", "c"), ("BZPOPMIN", "none", "z", "0"), ("BZPOPMAX", "z", "0"), ("BZPOPMIN", "z", "x"),
+    ("BZPOPMIN", "str", "0"), ("BZMPOP", "0", "1", "z", "MAX", "COUNT", "5"), ("EXISTS", "z"), ("BZMPOP", "0", "1", "z", "LEFT"),
+    ("BZMPOP", "0", "0", "z", "MIN"), ("BLPOP", "none", "0.01"), ("BZPOPMIN", "none", "0.01"),
+]
+
 # Replies that depend on the moment or the process, compared for kind only.
 SCENARIOS["connection"] += [shape("TIME"), shape("CLIENT", "ID"), shape("LOLWUT-IS-NOT-HERE")]
 

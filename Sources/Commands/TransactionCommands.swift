@@ -1,0 +1,155 @@
+import Engine
+import RESP
+
+/// The commands a client queued after MULTI, and whether one was refused while queueing
+/// (then EXEC discards them all).
+public final class Transaction {
+    public internal(set) var commands: [(command: Command, request: OwnedRequest)] = []
+    public internal(set) var failed = false
+
+    init() {}
+}
+
+/// MULTI, EXEC, DISCARD, WATCH, UNWATCH.
+///
+/// EXEC runs its queue under one lock set, the union of the shards of every queued key and
+/// every watched key (all shards when a queued command reaches the whole keyspace), so no
+/// client on any loop sees part of a transaction; blocking commands inside it do not block.
+enum TransactionCommands {
+    static let table: [Command] = [
+        Command("multi", arity: 1, flags: [.noScript, .loading, .stale, .fast, .allowBusy], categories: [.transaction],
+                group: "transactions", since: "1.2.0", summary: "Starts a transaction.", handler: multi),
+        Command("exec", arity: 1, flags: [.noScript, .loading, .stale, .skipSlowlog], categories: [.transaction],
+                group: "transactions", since: "1.2.0", summary: "Runs the queued commands of a transaction.", handler: exec),
+        Command("discard", arity: 1, flags: [.noScript, .loading, .stale, .fast, .allowBusy], categories: [.transaction],
+                group: "transactions", since: "2.0.0", summary: "Discards a transaction.", handler: discard),
+        Command("watch", arity: -2, flags: [.noScript, .loading, .stale, .fast, .allowBusy], categories: [.transaction],
+                keys: [.keys(from: 1, "RO")], group: "transactions", since: "2.2.0",
+                summary: "Makes the next EXEC conditional on keys staying unchanged.", handler: watch),
+        Command("unwatch", arity: 1, flags: [.noScript, .loading, .stale, .fast, .allowBusy], categories: [.transaction],
+                group: "transactions", since: "2.2.0", summary: "Forgets every watched key.", handler: unwatch),
+    ]
+
+    /// Commands a client in MULTI runs at once instead of queueing.
+    static let runImmediately: Set<String> = ["exec", "discard", "multi", "watch", "quit", "reset"]
+
+    static func multi(_ c: inout CommandContext) {
+        guard c.session.transaction == nil else { return c.error("ERR MULTI calls can not be nested") }
+        c.session.transaction = Transaction()
+        c.reply.ok()
+    }
+
+    static func discard(_ c: inout CommandContext) {
+        guard c.session.transaction != nil else { return c.error("ERR DISCARD without MULTI") }
+        c.session.transaction = nil
+        unwatchAll(c.session, keyspace: c.keyspace, locking: true)
+        c.reply.ok()
+    }
+
+    /// Queues a copy of the request for EXEC.
+    static func enqueue(_ command: Command, _ c: inout CommandContext) {
+        c.session.transaction?.commands.append((command, c.arguments.copied()))
+        c.reply.simpleString("QUEUED")
+    }
+
+    static func exec(_ c: inout CommandContext) {
+        guard let transaction = c.session.transaction else { return c.error("ERR EXEC without MULTI") }
+        let session = c.session
+        session.transaction = nil
+        guard !transaction.failed else {
+            unwatchAll(session, keyspace: c.keyspace, locking: true)
+            return c.error("EXECABORT Transaction discarded because of previous errors.")
+        }
+        withTransactionLocks(transaction, &c) { c in
+            // Looking a watched key up deletes it if its TTL passed since WATCH, which marks
+            // the WATCH dirty: an expiry counts as a change.
+            for watched in session.watchedKeys {
+                var db = c.database.with(index: watched.db)
+                db.touches = false
+                watched.key.withBytes { _ = db.lookup(Key($0)) }
+            }
+            let aborted = session.watchToken.dirty.load(ordering: .relaxed)
+            unwatchAll(session, keyspace: c.keyspace, locking: false)
+            if aborted { return c.reply.nullArray() }
+            c.reply.arrayHeader(transaction.commands.count)
+            let blocking = c.blocking
+            c.blocking = .never
+            for (command, request) in transaction.commands {
+                request.withArguments { arguments in
+                    c.arguments = arguments
+                    Dispatcher.call(command, &c)
+                }
+            }
+            c.blocking = blocking
+            c.failed = false
+        }
+    }
+
+    /// Runs `body` holding the locks of every shard the queued commands and the watched keys
+    /// touch, or of all shards when a queued command reaches keys it does not name.
+    private static func withTransactionLocks(_ transaction: Transaction, _ c: inout CommandContext, _ body: (inout CommandContext) -> Void) {
+        let keyspace = c.keyspace
+        let wholeKeyspace = transaction.commands.contains { command, request in
+            command.flags.contains(.keyspaceWide) || (command.locksWholeKeyspace.map { wide in request.withArguments(wide) } ?? false)
+        }
+        if wholeKeyspace {
+            keyspace.withAllShards {
+                c.holdsAllShards = true
+                body(&c)
+                c.holdsAllShards = false
+            }
+            return
+        }
+        var shards: [Int] = c.session.watchedKeys.map { watched in watched.key.withBytes { Keyspace.shardIndex(of: KeyHash.hash($0)) } }
+        for (command, request) in transaction.commands {
+            request.withArguments { arguments in
+                command.forEachKeyPosition(arguments) { position in
+                    shards.append(Keyspace.shardIndex(of: KeyHash.hash(arguments[position])))
+                }
+            }
+        }
+        shards.withUnsafeMutableBufferPointer { indices in
+            keyspace.withShards(indices) {
+                c.holdsKeyLocks = true
+                body(&c)
+                c.holdsKeyLocks = false
+            }
+        }
+    }
+
+    static func watch(_ c: inout CommandContext) {
+        guard c.session.transaction == nil else { return c.error("ERR WATCH inside MULTI is not allowed") }
+        let session = c.session
+        var db = c.database
+        db.touches = false
+        for index in 1 ..< c.argumentCount {
+            let watched = DatabaseKey(db: session.database, key: Element(c.arguments[index]))
+            guard !session.watchedKeys.contains(watched) else { continue }
+            let key = c.key(index)
+            // A key whose TTL already passed is deleted now, before the WATCH starts.
+            _ = db.lookup(key)
+            c.keyspace.withTable(of: key, db: session.database) { shard, _ in shard.watch(watched, session.watchToken) }
+            session.watchedKeys.append(watched)
+        }
+        c.reply.ok()
+    }
+
+    static func unwatch(_ c: inout CommandContext) {
+        unwatchAll(c.session, keyspace: c.keyspace, locking: !c.holdsAllShards && !c.holdsKeyLocks)
+        c.reply.ok()
+    }
+
+    /// Forgets the client's WATCHes. `locking` is false when the caller already holds the
+    /// shards of every watched key.
+    static func unwatchAll(_ session: ClientSession, keyspace: Keyspace, locking: Bool) {
+        for watched in session.watchedKeys {
+            watched.key.withBytes { bytes in
+                let key = Key(bytes)
+                let forget = { keyspace.withTable(of: key, db: watched.db) { shard, _ in shard.unwatch(watched, session.watchToken) } }
+                if locking { keyspace.withShard(of: key, forget) } else { forget() }
+            }
+        }
+        session.watchedKeys = []
+        session.watchToken.dirty.store(false, ordering: .relaxed)
+    }
+}

@@ -1,0 +1,149 @@
+"""Several clients at once, the same script against Needletail and redis-server 7.0: blocking
+commands and their wake-ups, WATCH against other clients' writes, CLIENT UNBLOCK.
+
+Needletail runs with two event loops and hands connections to them in turn, so consecutive
+clients of a script sit on different loops: every wake-up and every WATCH abort below crosses
+loops. A `block` step sends a command and waits until the server counts one more blocked
+client, so the next step cannot overtake it.
+"""
+import socket
+import time
+
+import pytest
+
+from raw import RawClient
+
+
+def blocked_clients(control):
+    info = control.command("INFO", "clients").decode()
+    return int(info.split("blocked_clients:")[1].split("\r\n")[0])
+
+
+def wait_blocked(control, count):
+    deadline = time.time() + 5
+    while blocked_clients(control) != count:
+        assert time.time() < deadline, f"never reached {count} blocked clients"
+        time.sleep(0.005)
+
+
+def run(server, steps, clients=3):
+    """Runs `steps`; returns every reply in order, as (step index, bytes)."""
+    control = RawClient(server.port)
+    conns = [RawClient(server.port) for _ in range(clients)]
+    ids = [int(c.command("CLIENT", "ID")[1:-2]) for c in conns]
+    transcript = []
+    blocked = 0
+    try:
+        control.command("FLUSHALL")
+        for number, (action, *rest) in enumerate(steps):
+            if action == "sleep":
+                time.sleep(rest[0])
+                continue
+            conn = conns[rest[0]]
+            args = [str(ids[int(a[3:])]) if isinstance(a, str) and a.startswith("$id") else a for a in rest[1:]]
+            if action == "call":
+                transcript.append((number, conn.command(*args)))
+            elif action == "block":
+                conn.send_raw(args[0] if isinstance(args[0], bytes) else RawClient.encode(args))
+                blocked += 1
+                wait_blocked(control, blocked)
+            elif action == "read":
+                blocked -= 1
+                transcript.append((number, conn.read_reply()))
+            elif action == "idle":
+                conn.sock.settimeout(0.2)
+                try:
+                    data = conn.sock.recv(1 << 16)
+                    transcript.append((number, b"unexpected: " + data))
+                except socket.timeout:
+                    transcript.append((number, b"still blocked"))
+                finally:
+                    conn.sock.settimeout(10)
+            elif action == "close":
+                conn.close()
+                blocked -= 1
+                wait_blocked(control, blocked)
+            else:
+                raise ValueError(action)
+        return transcript
+    finally:
+        for conn in conns + [control]:
+            try:
+                conn.close()
+            except OSError:
+                pass
+
+
+SCRIPTS = {
+    "fifo_wakeup": [
+        ("block", 0, "BLPOP", "l", "0"), ("block", 1, "BLPOP", "l", "0"), ("call", 2, "RPUSH", "l", "a", "b", "c"),
+        ("read", 0), ("read", 1), ("call", 2, "LRANGE", "l", "0", "-1"),
+    ],
+    "served_from_the_ready_key": [
+        ("block", 0, "BRPOP", "k1", "k2", "0"), ("call", 1, "RPUSH", "k2", "x", "y"), ("read", 0), ("call", 1, "LRANGE", "k2", "0", "-1"),
+    ],
+    "blmove_feeds_another_waiter": [
+        ("block", 0, "BLMOVE", "a", "b", "LEFT", "RIGHT", "0"), ("block", 1, "BLPOP", "b", "0"), ("call", 2, "RPUSH", "a", "x"),
+        ("read", 0), ("read", 1), ("call", 2, "EXISTS", "a", "b"),
+    ],
+    "exec_feeds_after_the_whole_transaction": [
+        ("block", 0, "BLPOP", "k", "0"), ("call", 1, "MULTI"), ("call", 1, "RPUSH", "k", "1"), ("call", 1, "RPUSH", "k", "2"),
+        ("call", 1, "EXEC"), ("read", 0), ("call", 1, "LRANGE", "k", "0", "-1"),
+    ],
+    "other_kind_leaves_the_client_blocked": [
+        ("block", 0, "BLPOP", "k", "0"), ("call", 1, "ZADD", "k", "1", "m"), ("idle", 0), ("call", 1, "DEL", "k"),
+        ("call", 1, "RPUSH", "k", "v"), ("read", 0),
+    ],
+    "sorted_sets": [
+        ("block", 0, "BZPOPMIN", "z", "0"), ("block", 1, "BZMPOP", "0", "1", "z", "MAX", "COUNT", "2"),
+        ("call", 2, "ZADD", "z", "1", "a", "2", "b", "3", "c", "4", "d"), ("read", 0), ("read", 1), ("call", 2, "ZRANGE", "z", "0", "-1"),
+    ],
+    "blmpop": [
+        ("block", 0, "BLMPOP", "0", "2", "x", "y", "RIGHT", "COUNT", "5"), ("call", 1, "RPUSH", "y", "1", "2", "3"), ("read", 0),
+        ("call", 1, "EXISTS", "y"),
+    ],
+    "timeouts": [
+        ("call", 0, "BLPOP", "none", "0.05"), ("call", 0, "BZPOPMAX", "none", "0.01"), ("call", 0, "BLMOVE", "none", "d", "LEFT", "LEFT", "0.01"),
+        ("call", 0, "BRPOPLPUSH", "none", "d", "0.01"), ("call", 0, "BLMPOP", "0.01", "1", "none", "LEFT"), ("call", 0, "EXISTS", "d"),
+    ],
+    "pipelined_requests_wait_behind_a_blocked_one": [
+        ("block", 0, b"BLPOP q 0\r\nPING\r\nLLEN q\r\n"), ("idle", 0), ("call", 1, "RPUSH", "q", "z", "w"), ("read", 0), ("read", 0), ("read", 0),
+    ],
+    "client_unblock": [
+        ("block", 0, "BLPOP", "u", "0"), ("call", 1, "CLIENT", "UNBLOCK", "$id0", "TIMEOUT"), ("read", 0),
+        ("block", 0, "BZPOPMIN", "u", "0"), ("call", 1, "CLIENT", "UNBLOCK", "$id0", "ERROR"), ("read", 0),
+        ("call", 1, "CLIENT", "UNBLOCK", "$id0"), ("call", 1, "CLIENT", "UNBLOCK", "$id1"), ("call", 1, "CLIENT", "UNBLOCK", "$id0", "FOO"),
+        ("call", 1, "CLIENT", "UNBLOCK", "x"), ("call", 1, "CLIENT", "UNBLOCK", "1", "TIMEOUT", "x"), ("call", 0, "RPUSH", "u", "1"),
+        ("call", 0, "LLEN", "u"),
+    ],
+    "disconnected_waiter_takes_nothing": [
+        ("block", 0, "BLPOP", "dk", "0"), ("close", 0), ("call", 1, "RPUSH", "dk", "v"), ("call", 1, "LLEN", "dk"),
+    ],
+    "watch_sees_other_clients": [
+        ("call", 0, "WATCH", "w"), ("call", 1, "SET", "w", "1"), ("call", 0, "MULTI"), ("call", 0, "SET", "w", "2"), ("call", 0, "EXEC"),
+        ("call", 0, "GET", "w"), ("call", 0, "WATCH", "w"), ("call", 0, "MULTI"), ("call", 0, "INCR", "w"), ("call", 1, "GET", "w"),
+        ("call", 0, "EXEC"), ("call", 0, "WATCH", "w", "other"), ("call", 1, "LPUSH", "other", "x"), ("call", 0, "MULTI"),
+        ("call", 0, "PING"), ("call", 0, "EXEC"), ("call", 0, "WATCH", "w"), ("call", 1, "SET", "unrelated", "1"), ("call", 0, "MULTI"),
+        ("call", 0, "PING"), ("call", 0, "EXEC"), ("call", 0, "WATCH", "w"), ("call", 0, "UNWATCH"), ("call", 1, "DEL", "w"),
+        ("call", 0, "MULTI"), ("call", 0, "PING"), ("call", 0, "EXEC"),
+    ],
+    "watch_sees_expiry_and_flushes": [
+        ("call", 0, "SET", "e", "v", "PX", "30"), ("call", 0, "WATCH", "e"), ("sleep", 0.1), ("call", 0, "MULTI"), ("call", 0, "PING"),
+        ("call", 0, "EXEC"), ("call", 0, "WATCH", "nokey"), ("call", 1, "FLUSHALL"), ("call", 0, "MULTI"), ("call", 0, "PING"),
+        ("call", 0, "EXEC"), ("call", 0, "SET", "ex", "1"), ("call", 0, "WATCH", "ex"), ("call", 1, "FLUSHDB"), ("call", 0, "MULTI"),
+        ("call", 0, "PING"), ("call", 0, "EXEC"), ("call", 1, "SELECT", "1"), ("call", 1, "SET", "sw", "1"), ("call", 0, "WATCH", "sw"),
+        ("call", 1, "SWAPDB", "0", "1"), ("call", 0, "MULTI"), ("call", 0, "PING"), ("call", 0, "EXEC"),
+        ("call", 0, "SET", "t", "1"), ("call", 0, "WATCH", "t"), ("call", 1, "EXPIRE", "t", "100"), ("call", 0, "MULTI"),
+        ("call", 0, "PING"), ("call", 0, "EXEC"),
+    ],
+    "swapdb_wakes_waiters": [
+        ("call", 1, "SELECT", "1"), ("call", 1, "RPUSH", "s", "v"), ("block", 0, "BLPOP", "s", "0"), ("call", 1, "SWAPDB", "0", "1"),
+        ("read", 0),
+    ],
+}
+
+
+@pytest.mark.parametrize("script", sorted(SCRIPTS))
+def test_scripts_match_redis(pair, script):
+    ours, theirs = pair
+    assert run(ours, SCRIPTS[script]) == run(theirs, SCRIPTS[script])
