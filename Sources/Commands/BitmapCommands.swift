@@ -44,17 +44,22 @@ enum BitmapCommands {
             c.error(Errors.bitValue)
             return
         }
-        guard let raw = writableString(&c, minimumLength: offset / 8 + 1) else { return }
+        guard let (raw, grew) = writableString(&c, minimumLength: offset / 8 + 1) else { return }
         let byte = offset / 8, mask = UInt8(0x80) >> UInt8(offset % 8)
         let old = raw.bytes[byte] & mask != 0
         if bit == 1 { raw.bytes[byte] |= mask } else { raw.bytes[byte] &= ~mask }
-        c.dirty()
+        if grew || old != (bit == 1) {
+            c.database.modified(c.key(1))
+            c.notify(.string, "setbit", c.key(1))
+            c.dirty()
+        }
         c.reply.integer(old ? 1 : 0)
     }
 
     /// The key's value as a growable buffer of at least `minimumLength` bytes (zero-padded),
-    /// created when missing. Replies WRONGTYPE and returns nil for a non-string.
-    static func writableString(_ c: inout CommandContext, minimumLength: Int) -> RawString? {
+    /// created when missing; `grew` tells whether that changed it. Replies WRONGTYPE and
+    /// returns nil for a non-string.
+    static func writableString(_ c: inout CommandContext, minimumLength: Int) -> (raw: RawString, grew: Bool)? {
         let db = c.database
         let key = c.key(1)
         let raw: RawString
@@ -66,12 +71,13 @@ enum BitmapCommands {
             raw = StringCommands.rawString(entry, in: db, key: key)
         } else {
             raw = RawString([])
-            db.store(key, Entry.make(key: key.bytes, value: .raw(raw), expireAt: 0, access: db.access))
+            c.store(key, Entry.make(key: key.bytes, value: .raw(raw), expireAt: 0, access: db.access), in: db)
         }
-        if raw.bytes.count < minimumLength {
+        let grew = raw.bytes.count < minimumLength
+        if grew {
             raw.bytes.append(contentsOf: repeatElement(0, count: minimumLength - raw.bytes.count))
         }
-        return raw
+        return (raw, grew)
     }
 
     static func getBit(_ c: inout CommandContext) {
@@ -227,7 +233,7 @@ enum BitmapCommands {
         let db = c.database
         var sources: [[UInt8]] = []
         for index in 3 ..< c.argumentCount {
-            guard let entry = db.lookup(c.key(index)) else {
+            guard let entry = c.read(c.key(index), in: db) else {
                 sources.append([])
                 continue
             }
@@ -250,11 +256,15 @@ enum BitmapCommands {
         }
         let destination = c.key(2)
         if result.isEmpty {
-            db.remove(destination)
+            if db.remove(destination) != nil {
+                c.notify(.generic, "del", destination)
+                c.dirty()
+            }
         } else {
-            db.store(destination, Entry.make(key: destination.bytes, value: .raw(RawString(result)), expireAt: 0, access: db.access))
+            c.store(destination, Entry.make(key: destination.bytes, value: .raw(RawString(result)), expireAt: 0, access: db.access), in: db)
+            c.notify(.string, "set", destination)
+            c.dirty()
         }
-        c.dirty()
         c.reply.integer(length)
     }
 
@@ -321,7 +331,7 @@ enum BitmapCommands {
         let writes = operations.contains { if case .get = $0.kind { false } else { true } }
         if writes {
             let needed = operations.map { ($0.offset + $0.bits + 7) / 8 }.max() ?? 0
-            guard let raw = writableString(&c, minimumLength: needed) else { return }
+            guard let (raw, _) = writableString(&c, minimumLength: needed) else { return }
             c.reply.arrayHeader(operations.count)
             var changed = 0
             for operation in operations {
@@ -334,7 +344,11 @@ enum BitmapCommands {
                     }
                 }
             }
-            c.dirty(changed)
+            if changed > 0 {
+                c.database.modified(c.key(1))
+                c.notify(.string, "setbit", c.key(1))
+                c.dirty(changed)
+            }
         } else {
             let entry = c.read(c.key(1), in: c.database)
             if let entry, !entry.value.isString {

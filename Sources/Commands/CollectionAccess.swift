@@ -11,9 +11,9 @@ enum Fetched<T> {
 
 extension CommandContext {
     /// The value at `key` if `extract` accepts its kind. Replies WRONGTYPE when the key holds
-    /// something else; counts a keyspace hit or miss.
+    /// something else. A read command counts a keyspace hit or miss.
     mutating func fetch<T>(_ key: Key, in db: Database, _ extract: (Value) -> T?) -> Fetched<T> {
-        guard let entry = read(key, in: db) else { return .missing }
+        guard let entry = commandWrites ? db.lookup(key) : read(key, in: db) else { return .missing }
         guard let value = extract(entry.value) else {
             error(Errors.wrongType)
             return .wrongType

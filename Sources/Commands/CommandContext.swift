@@ -22,6 +22,9 @@ public struct CommandContext {
     public internal(set) var now: Int64 = 0
     /// Set when the handler replied with an error (INFO commandstats `failed_calls`).
     public internal(set) var failed = false
+    /// Whether the running command is a write: its collection lookups then count no keyspace
+    /// hits or misses (Redis's `lookupKeyWrite`).
+    var commandWrites = false
     /// True while every shard is locked (EXEC of a keyspace-wide command, SORT with patterns).
     public internal(set) var holdsAllShards = false
     /// True while EXEC holds the shards of every key its commands name.
@@ -65,10 +68,11 @@ public struct CommandContext {
         Key(arguments[index])
     }
 
-    /// A lookup for reading: counts a keyspace hit or miss.
-    public func read(_ key: Key, in database: Database) -> Entry? {
+    /// A lookup for reading: counts a keyspace hit or miss, and publishes `keymiss` on a miss.
+    public mutating func read(_ key: Key, in database: Database) -> Entry? {
         let entry = database.lookup(key)
         statistics.count(entry == nil ? .keyspaceMisses : .keyspaceHits)
+        if entry == nil { notify(.keyMiss, "keymiss", key.bytes, db: database.index) }
         return entry
     }
 

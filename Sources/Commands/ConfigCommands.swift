@@ -26,7 +26,7 @@ enum ConfigCommands {
         for (name, directive, value) in matched {
             c.reply.bulk(name)
             // `dir` is wherever the server runs: it changes directory into it at start.
-            c.reply.bulk(directive.name == "dir" ? ProcessMetrics.currentDirectory() : value)
+            c.reply.bulk(directive.name == "dir" ? ProcessMetrics.currentDirectory() : directive.displayed(value))
         }
     }
 

@@ -79,6 +79,7 @@ public enum Dispatcher {
         // one clock read per command.
         let start = c.lastClockReading != 0 ? c.lastClockReading : clock.nanoseconds()
         c.failed = false
+        c.commandWrites = command.flags.contains(.write)
         c.now = start / 1_000_000
         // Unchanged when serving a blocked client from another loop, which must not write
         // that client's loop-confined state.

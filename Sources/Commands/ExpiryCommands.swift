@@ -85,8 +85,10 @@ enum ExpiryCommands {
         }
         if when <= c.now {
             db.remove(key)
+            c.notify(.generic, "del", key)
         } else {
             db.setExpiry(key, at: Int64(when))
+            c.notify(.generic, "expire", key)
         }
         c.dirty()
         c.reply.integer(1)
@@ -135,6 +137,7 @@ enum ExpiryCommands {
             return
         }
         db.setExpiry(key, at: 0)
+        c.notify(.generic, "persist", key)
         c.dirty()
         c.reply.integer(1)
     }

@@ -71,6 +71,7 @@ enum KeyCommands {
         let db = c.database
         var removed = 0
         for index in 1 ..< c.argumentCount where db.remove(c.key(index)) != nil {
+            c.notify(.generic, "del", c.key(index))
             removed += 1
         }
         c.dirty(removed)
@@ -90,7 +91,7 @@ enum KeyCommands {
     static func type(_ c: inout CommandContext) {
         var database = c.database
         database.touches = false
-        c.reply.simpleString(database.lookup(c.key(1))?.value.typeName ?? "none")
+        c.reply.simpleString(c.read(c.key(1), in: database)?.value.typeName ?? "none")
     }
 
     static func touch(_ c: inout CommandContext) {
@@ -166,8 +167,12 @@ enum KeyCommands {
             c.reply.integer(0)
             return
         }
+        // The destination is deleted first, so it always counts as a new key (the `new` event).
+        db.remove(destination)
         db.remove(source)
-        db.store(destination, entry.rekeyed(destination.bytes))
+        c.store(destination, entry.rekeyed(destination.bytes), in: db)
+        c.notify(.generic, "rename_from", source)
+        c.notify(.generic, "rename_to", destination)
         c.dirty()
         if replacing { c.reply.ok() } else { c.reply.integer(1) }
     }
@@ -210,7 +215,9 @@ enum KeyCommands {
                 return
             }
         }
-        destinationDB.store(destination, entry.copied(as: destination.bytes, limits: c.keyspace.encodingLimits))
+        destinationDB.remove(destination)
+        c.store(destination, entry.copied(as: destination.bytes, limits: c.keyspace.encodingLimits), in: destinationDB)
+        c.notify(.generic, "copy_to", destination.bytes, db: target)
         c.dirty()
         c.reply.integer(1)
     }
@@ -233,7 +240,9 @@ enum KeyCommands {
             return
         }
         db.remove(key)
-        destination.store(key, entry)
+        c.store(key, entry, in: destination)
+        c.notify(.generic, "move_from", key.bytes, db: db.index)
+        c.notify(.generic, "move_to", key.bytes, db: target)
         c.dirty()
         c.reply.integer(1)
     }

@@ -220,16 +220,21 @@ enum SetCommands {
 
     enum Operation { case intersection, union, difference }
 
-    /// The sets at argument positions `keys` (missing keys count as empty); nil after WRONGTYPE.
+    /// The sets at argument positions `keys` (missing keys count as empty, and are read
+    /// misses even for the STORE forms); nil after WRONGTYPE.
     private static func sets(_ c: inout CommandContext, _ keys: Range<Int>) -> [SetValue?]? {
         let db = c.database
         var sets: [SetValue?] = []
         for index in keys {
-            switch c.fetch(c.key(index), in: db, \.set) {
-            case .wrongType: return nil
-            case .missing: sets.append(nil)
-            case .found(let set): sets.append(set)
+            guard let entry = c.read(c.key(index), in: db) else {
+                sets.append(nil)
+                continue
             }
+            guard let set = entry.value.set else {
+                c.error(Errors.wrongType)
+                return nil
+            }
+            sets.append(set)
         }
         return sets
     }

@@ -145,12 +145,11 @@ enum StringCommands {
             if !options.returnOld { c.reply.null() }
             return
         }
+        // A deadline already past is stored as it is and expires on the next access, as in Redis.
         let expireAt = options.keepTTL ? (existing?.expireAt ?? 0) : options.expireAt
-        if expireAt != 0 && expireAt <= c.now {
-            db.remove(key)
-        } else {
-            db.store(key, StringValues.entry(key: key, value: c.arguments[value], expireAt: expireAt, access: db.access))
-        }
+        c.store(key, StringValues.entry(key: key, value: c.arguments[value], expireAt: expireAt, access: db.access), in: db)
+        c.notify(.string, "set", key)
+        if options.expireAt != 0 { c.notify(.generic, "expire", key) }
         c.dirty()
         if !options.returnOld { c.reply.ok() }
     }
@@ -162,7 +161,8 @@ enum StringCommands {
             c.reply.integer(0)
             return
         }
-        db.store(key, StringValues.entry(key: key, value: c.arguments[2], expireAt: 0, access: db.access))
+        c.store(key, StringValues.entry(key: key, value: c.arguments[2], expireAt: 0, access: db.access), in: db)
+        c.notify(.string, "set", key)
         c.dirty()
         c.reply.integer(1)
     }
@@ -200,6 +200,7 @@ enum StringCommands {
         }
         c.replyString(entry)
         db.remove(key)
+        c.notify(.generic, "del", key)
         c.dirty()
     }
 
@@ -226,9 +227,11 @@ enum StringCommands {
         c.replyString(entry)
         if options.expireAt != 0 && options.expireAt <= c.now {
             db.remove(key)
+            c.notify(.generic, "del", key)
             c.dirty()
         } else if options.expireAt != 0 || (persist && entry.expireAt != 0) {
             db.setExpiry(key, at: options.expireAt)
+            c.notify(.generic, persist ? "persist" : "expire", key)
             c.dirty()
         }
     }
@@ -272,7 +275,8 @@ enum StringCommands {
         let db = c.database
         for index in stride(from: 1, to: c.argumentCount, by: 2) {
             let key = c.key(index)
-            db.store(key, StringValues.entry(key: key, value: c.arguments[index + 1], expireAt: 0, access: db.access))
+            c.store(key, StringValues.entry(key: key, value: c.arguments[index + 1], expireAt: 0, access: db.access), in: db)
+            c.notify(.string, "set", key)
         }
         c.dirty((c.argumentCount - 1) / 2)
     }
@@ -284,7 +288,8 @@ enum StringCommands {
         let key = c.key(1)
         let addition = c.arguments[2]
         guard let entry = db.lookup(key) else {
-            db.store(key, StringValues.entry(key: key, value: addition, expireAt: 0, access: db.access))
+            c.store(key, StringValues.entry(key: key, value: addition, expireAt: 0, access: db.access), in: db)
+            c.notify(.string, "append", key)
             c.dirty()
             c.reply.integer(addition.count)
             return
@@ -299,6 +304,8 @@ enum StringCommands {
         }
         let raw = rawString(entry, in: db, key: key)
         raw.bytes.append(contentsOf: addition)
+        db.modified(key)
+        c.notify(.string, "append", key)
         c.dirty()
         c.reply.integer(raw.bytes.count)
     }
@@ -314,7 +321,7 @@ enum StringCommands {
     }
 
     static func strlen(_ c: inout CommandContext) {
-        guard let entry = c.database.lookup(c.key(1)) else {
+        guard let entry = c.read(c.key(1), in: c.database) else {
             c.reply.integer(0)
             return
         }
@@ -369,9 +376,11 @@ enum StringCommands {
         }
         if let entry, case .integer = entry.value {
             entry.value = .integer(Int64(result))
+            db.modified(key)
         } else {
-            db.store(key, Entry.make(key: key.bytes, value: .integer(Int64(result)), expireAt: entry?.expireAt ?? 0, access: db.access))
+            c.store(key, Entry.make(key: key.bytes, value: .integer(Int64(result)), expireAt: entry?.expireAt ?? 0, access: db.access), in: db)
         }
+        c.notify(.string, "incrby", key)
         c.dirty()
         c.reply.integer(result)
     }
@@ -407,7 +416,8 @@ enum StringCommands {
                 ? Entry.make(key: key.bytes, value: .embedded(UInt32(bytes.count)), embedding: bytes, expireAt: entry?.expireAt ?? 0, access: db.access)
                 : Entry.make(key: key.bytes, value: .raw(RawString(text)), expireAt: entry?.expireAt ?? 0, access: db.access)
         }
-        db.store(key, stored)
+        c.store(key, stored, in: db)
+        c.notify(.string, "incrbyfloat", key)
         c.dirty()
         c.reply.bulk(text)
     }
@@ -470,7 +480,7 @@ enum StringCommands {
             raw = rawString(entry, in: db, key: key)
         } else {
             raw = RawString([])
-            db.store(key, Entry.make(key: key.bytes, value: .raw(raw), expireAt: 0, access: db.access))
+            c.store(key, Entry.make(key: key.bytes, value: .raw(raw), expireAt: 0, access: db.access), in: db)
         }
         if raw.bytes.count < offset + value.count {
             raw.bytes.append(contentsOf: repeatElement(0, count: offset + value.count - raw.bytes.count))
@@ -478,6 +488,8 @@ enum StringCommands {
         raw.bytes.withUnsafeMutableBytes { target in
             UnsafeMutableRawBufferPointer(rebasing: target[offset ..< offset + value.count]).copyMemory(from: value)
         }
+        db.modified(key)
+        c.notify(.string, "setrange", key)
         c.dirty()
         c.reply.integer(raw.bytes.count)
     }

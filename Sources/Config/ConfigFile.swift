@@ -131,7 +131,7 @@ public enum ConfigFile {
         var replacement: [Int: [String]] = [:]
         var appended: [String] = []
         for (directive, value) in configuration.snapshot() {
-            let rendered = render(directive, value)
+            let rendered = render(directive, directive.displayed(value))
             if let positions = occurrences[directive.name] {
                 for (index, position) in positions.enumerated() {
                     if index == positions.count - 1 {

@@ -53,13 +53,13 @@ public enum ConfigValues {
         return limits.description
     }
 
-    /// `notify-keyspace-events` flags, stored canonically.
-    static let notifyKeyspaceEvents = CustomDirective { arguments, _ throws(ConfigError) in
+    /// `notify-keyspace-events` flags: stored without loss, shown as Redis shows them.
+    static let notifyKeyspaceEvents = CustomDirective(parse: { arguments, _ throws(ConfigError) in
         guard arguments.count == 1, let events = KeyspaceEventFlags(arguments[0]) else {
             throw .invalid("Invalid event class character. Use 'Ag$lshzxeKEtmdn'.")
         }
-        return events.description
-    }
+        return events.canonical
+    }, display: { KeyspaceEventFlags($0)?.description ?? $0 })
 
     static let oomScoreAdjustValues = CustomDirective { arguments, _ throws(ConfigError) in
         let words = arguments.flatMap { $0.split(separator: " ").map(String.init) }
@@ -194,8 +194,13 @@ public struct KeyspaceEventFlags: OptionSet, Sendable, CustomStringConvertible {
         self = flags
     }
 
+    /// Every flag, `A` standing for the whole class set: what the configuration stores.
+    public var canonical: String {
+        isSuperset(of: [.all, .newKey]) ? "An" + description.dropFirst() : description
+    }
+
     /// The form CONFIG GET shows, as Redis 7.0 prints it: `A` stands for the whole class set
-    /// (and, as in Redis, then hides `n`), followed by `K`, `E` and `m`.
+    /// (and, as in Redis, then hides `n` although it stays enabled), followed by `K`, `E` and `m`.
     public var description: String {
         var text = ""
         let classes = Self.letters.prefix(11)

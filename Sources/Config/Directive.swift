@@ -71,6 +71,12 @@ public struct Directive: Sendable {
         Directive(name, .string, default: value, aliases: aliases, mutable: mutable, protected: protected)
     }
 
+    /// The value as CONFIG GET and CONFIG REWRITE show it.
+    public func displayed(_ value: String) -> String {
+        if case .custom(let custom) = kind, let display = custom.display { return display(value) }
+        return value
+    }
+
     /// Reads the arguments of one config line or CONFIG SET value into the canonical form that
     /// CONFIG GET prints, or throws the reason Redis gives.
     public func canonical(_ arguments: [String], previous: String) throws(ConfigError) -> String {
@@ -121,9 +127,13 @@ public struct Directive: Sendable {
 public struct CustomDirective: Sendable {
     /// Arguments and the previous canonical value (for accumulating lines) → canonical value.
     public let parse: @Sendable ([String], String) throws(ConfigError) -> String
+    /// How CONFIG GET and CONFIG REWRITE show the canonical value, when that differs from it.
+    public let display: (@Sendable (String) -> String)?
 
-    public init(parse: @escaping @Sendable ([String], String) throws(ConfigError) -> String) {
+    public init(parse: @escaping @Sendable ([String], String) throws(ConfigError) -> String,
+                display: (@Sendable (String) -> String)? = nil) {
         self.parse = parse
+        self.display = display
     }
 }
 
