@@ -7,7 +7,7 @@ key and the worst request below 1 are better.
 
     bench/compare.py                       # everything, threads 1, 3 rounds
     bench/compare.py --threads 2 --rounds 5
-    bench/compare.py --only throughput     # or: memory, growth
+    bench/compare.py --only throughput     # or: memory, collections, growth
 """
 import argparse, csv, io, os, shutil, socket, statistics, subprocess, sys, tempfile, time
 
@@ -137,6 +137,46 @@ def memory(threads, rounds, keys):
     return [ratio_line(f"bytes per key, {keys} keys (Needletail {statistics.median(per_key['needletail']):.0f} B, Redis {statistics.median(per_key['redis']):.0f} B)", ratios)]
 
 
+COLLECTIONS = {
+    # type: (command, element arguments for element i)
+    "hash": ("HSET", lambda i: (f"field:{i:010d}", f"value:{i:010d}")),
+    "set": ("SADD", lambda i: (f"member:{i:09d}",)),
+    "sorted set": ("ZADD", lambda i: (str(i % 100_000), f"member:{i:09d}")),
+}
+
+
+def load_collection(server, command, element, count, per_command=100):
+    """One key holding `count` elements, added `per_command` at a time through redis-cli --pipe."""
+    parts = []
+    for start in range(0, count, per_command):
+        args = [command, "big"] + [a for i in range(start, min(start + per_command, count)) for a in element(i)]
+        parts.append(f"*{len(args)}\r\n" + "".join(f"${len(a)}\r\n{a}\r\n" for a in args))
+    subprocess.run(["redis-cli", "-p", str(server.port), "--pipe"], input="".join(parts), capture_output=True, text=True, timeout=600)
+
+
+def collections(threads, rounds, elements):
+    lines = []
+    for kind, (command, element) in COLLECTIONS.items():
+        per_element = {"needletail": [], "redis": []}
+        for _ in range(rounds):
+            for name, factory in (("needletail", needletail(threads)), ("redis", redis())):
+                server = Server(name, factory)
+                try:
+                    time.sleep(0.3)
+                    before = server.rss()
+                    load_collection(server, command, element, elements)
+                    size = server.cli({"HSET": "HLEN", "SADD": "SCARD", "ZADD": "ZCARD"}[command], "big").strip()
+                    assert size == str(elements), f"{name} holds {size} {kind} elements"
+                    time.sleep(0.5)
+                    per_element[name].append((server.rss() - before) / elements)
+                finally:
+                    server.stop()
+        ratios = [n / r for n, r in zip(per_element["needletail"], per_element["redis"])]
+        lines.append(ratio_line(f"bytes per element, one {elements // 1_000_000}M-element {kind} (Needletail "
+                                f"{statistics.median(per_element['needletail']):.0f} B, Redis {statistics.median(per_element['redis']):.0f} B)", ratios))
+    return lines
+
+
 def growth(threads, rounds, requests):
     worst = {"needletail": [], "redis": []}
     for _ in range(rounds):
@@ -158,19 +198,21 @@ def main():
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--requests", type=int, default=500000)
     parser.add_argument("--keys", type=int, default=1_000_000)
-    parser.add_argument("--only", choices=["throughput", "memory", "growth"])
+    parser.add_argument("--only", choices=["throughput", "memory", "collections", "growth"])
     args = parser.parse_args()
     if not os.path.exists(os.path.join(ROOT, ".build/release/needletail")):
         subprocess.run(["swift", "build", "-c", "release"], cwd=ROOT, check=True)
     print(f"Needletail / Redis {subprocess.run(['redis-server', '--version'], capture_output=True, text=True).stdout.split()[2][2:]}, "
           f"threads {args.threads}, {args.rounds} rounds, commit {subprocess.run(['git', 'rev-parse', '--short', 'HEAD'], cwd=ROOT, capture_output=True, text=True).stdout.strip()}")
     print("| figure | median ratio | min–max |\n|---|---|---|")
-    sections = [args.only] if args.only else ["throughput", "memory", "growth"]
+    sections = [args.only] if args.only else ["throughput", "memory", "collections", "growth"]
     for section in sections:
         if section == "throughput":
             lines = throughput(args.threads, args.rounds, args.requests)
         elif section == "memory":
             lines = memory(args.threads, args.rounds, args.keys)
+        elif section == "collections":
+            lines = collections(args.threads, args.rounds, args.keys)
         else:
             lines = growth(args.threads, args.rounds, 2 * args.keys)
         print("\n".join(lines), flush=True)

@@ -139,8 +139,9 @@ enum PubSubCommands {
     static func numberOfSubscribers(_ c: inout CommandContext) { counts(&c, kind: .channel) }
     static func numberOfShardSubscribers(_ c: inout CommandContext) { counts(&c, kind: .shard) }
 
+    /// `channel count` pairs, a flat array even in RESP3 (as Redis 7.0 replies).
     private static func counts(_ c: inout CommandContext, kind: PubSubHub.Kind) {
-        c.reply.mapHeader(c.argumentCount - 2)
+        c.reply.arrayHeader((c.argumentCount - 2) * 2)
         for index in 2 ..< c.argumentCount {
             c.reply.bulk(c.arguments[index])
             c.reply.integer(c.server.pubsub.subscriberCount(Element(c.arguments[index]), kind: kind))

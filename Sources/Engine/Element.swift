@@ -1,27 +1,30 @@
 /// One member of a collection (a list item, a hash field or value, a set or sorted-set member).
 ///
-/// Up to 15 bytes live inline in the value itself — no allocation, which is what most members
-/// are; longer ones are a byte array. Equality and hashing look at the bytes only, so the
-/// same bytes compare equal whichever way they are stored.
+/// 24 bytes. Up to 22 bytes live inline in the value itself — no allocation, which is what
+/// most members are; longer ones are a byte array. Equality and hashing look at the bytes
+/// only, so the same bytes compare equal whichever way they are stored.
 public struct Element: Hashable, Comparable, Sendable {
     @usableFromInline enum Storage: Sendable {
-        case inline(UInt64, UInt64)   // bytes little-endian in order; the length is in the top byte of the second word
+        /// The bytes in order, zero-padded, then the length: 23 bytes, so that with the enum's
+        /// tag the element takes exactly three words.
+        case inline(UInt64, UInt64, UInt32, UInt16, UInt8)
         case heap([UInt8])
     }
 
+    @usableFromInline typealias InlineBytes = (UInt64, UInt64, UInt32, UInt16, UInt8)
+
     @usableFromInline var storage: Storage
 
-    public static let inlineCapacity = 15
+    public static let inlineCapacity = 22
 
     @inlinable
     public init(_ bytes: UnsafeRawBufferPointer) {
         if bytes.count <= Self.inlineCapacity {
-            var words: (UInt64, UInt64) = (0, 0)
+            var words: InlineBytes = (0, 0, 0, 0, UInt8(bytes.count))
             withUnsafeMutableBytes(of: &words) { raw in
                 if let base = bytes.baseAddress { raw.baseAddress!.copyMemory(from: base, byteCount: bytes.count) }
-                raw[15] = UInt8(bytes.count)
             }
-            storage = .inline(words.0, words.1)
+            storage = .inline(words.0, words.1, words.2, words.3, words.4)
         } else {
             storage = .heap(Array(bytes))
         }
@@ -43,7 +46,7 @@ public struct Element: Hashable, Comparable, Sendable {
     @inlinable
     public var count: Int {
         switch storage {
-        case .inline(_, let high): Int(high >> 56)
+        case .inline(_, _, _, _, let count): Int(count)
         case .heap(let bytes): bytes.count
         }
     }
@@ -51,10 +54,9 @@ public struct Element: Hashable, Comparable, Sendable {
     @inlinable
     public func withBytes<R>(_ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
         switch storage {
-        case .inline(let low, let high):
-            var words = (low, high)
-            let count = Int(high >> 56)
-            return try withUnsafeBytes(of: &words) { try body(UnsafeRawBufferPointer(rebasing: $0[0 ..< count])) }
+        case .inline(let a, let b, let c, let d, let count):
+            var words: InlineBytes = (a, b, c, d, count)
+            return try withUnsafeBytes(of: &words) { try body(UnsafeRawBufferPointer(rebasing: $0[0 ..< Int(count)])) }
         case .heap(let bytes):
             return try bytes.withUnsafeBytes(body)
         }
@@ -70,7 +72,8 @@ public struct Element: Hashable, Comparable, Sendable {
 
     public static func == (lhs: Element, rhs: Element) -> Bool {
         switch (lhs.storage, rhs.storage) {
-        case (.inline(let a0, let a1), .inline(let b0, let b1)): return a0 == b0 && a1 == b1
+        case (.inline(let a0, let a1, let a2, let a3, let a4), .inline(let b0, let b1, let b2, let b3, let b4)):
+            return a0 == b0 && a1 == b1 && a2 == b2 && a3 == b3 && a4 == b4
         case (.heap(let a), .heap(let b)): return a == b
         default: return false // lengths differ: one fits inline, the other does not
         }
@@ -78,9 +81,10 @@ public struct Element: Hashable, Comparable, Sendable {
 
     public func hash(into hasher: inout Hasher) {
         switch storage {
-        case .inline(let low, let high):
-            hasher.combine(low)
-            hasher.combine(high)
+        case .inline(let a, let b, let c, let d, let count):
+            hasher.combine(a)
+            hasher.combine(b)
+            hasher.combine(UInt64(c) | UInt64(d) << 32 | UInt64(count) << 48)
         case .heap(let bytes):
             bytes.withUnsafeBytes { hasher.combine(bytes: $0) }
         }

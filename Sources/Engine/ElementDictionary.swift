@@ -1,41 +1,26 @@
-/// A hash map from `Element` to `Value`, built for large collections:
-///
-/// - entries sit in one dense array, so a random entry (HRANDFIELD, SPOP) costs O(1) and
-///   iteration is a linear walk;
-/// - the index is an open-addressing table of 32-bit entry positions (linear probing,
-///   backward-shift deletion), so a member costs its entry plus ~6 bytes of index;
-/// - removal moves the last entry into the hole, so positions stay dense.
+/// A hash map from `Element` to `Value` (large hashes, sets): a `DenseHashTable` of pairs.
 public struct ElementDictionary<Value> {
-    public private(set) var entries: ContiguousArray<(key: Element, value: Value)> = []
-    /// Entry position + 1; 0 marks an empty slot.
-    private var index: ContiguousArray<UInt32> = []
+    public struct Pair: HashTableEntry {
+        public let key: Element
+        public var value: Value
+    }
+
+    public private(set) var table: DenseHashTable<Pair>
 
     public init(minimumCapacity: Int = 0) {
-        if minimumCapacity > 0 { reserve(minimumCapacity) }
+        table = DenseHashTable(minimumCapacity: minimumCapacity)
     }
 
-    public var count: Int { entries.count }
-    public var isEmpty: Bool { entries.isEmpty }
+    public var entries: ContiguousArray<Pair> { table.entries }
+    public var count: Int { table.count }
+    public var isEmpty: Bool { table.isEmpty }
 
-    private static func hash(_ key: Element) -> Int {
-        key.withBytes { Int(truncatingIfNeeded: KeyHash.hash($0)) }
-    }
-
-    /// The entry position of `key`, or nil.
     public func position(of key: Element) -> Int? {
-        guard !entries.isEmpty else { return nil }
-        let mask = index.count - 1
-        var slot = Self.hash(key) & mask
-        while true {
-            let stored = index[slot]
-            if stored == 0 { return nil }
-            if entries[Int(stored) - 1].key == key { return Int(stored) - 1 }
-            slot = (slot + 1) & mask
-        }
+        table.position(of: key)
     }
 
     public subscript(key: Element) -> Value? {
-        position(of: key).map { entries[$0].value }
+        position(of: key).map { table.entries[$0].value }
     }
 
     public func contains(_ key: Element) -> Bool {
@@ -46,96 +31,36 @@ public struct ElementDictionary<Value> {
     @discardableResult
     public mutating func updateValue(_ value: Value, forKey key: Element) -> Value? {
         if let position = position(of: key) {
-            let old = entries[position].value
-            entries[position].value = value
+            let old = table.entries[position].value
+            table.replace(at: position, with: Pair(key: key, value: value))
             return old
         }
-        if (entries.count + 1) * 4 > index.count * 3 { resize(to: max(8, index.count * 2)) }
-        entries.append((key, value))
-        place(UInt32(entries.count), hash: Self.hash(key))
+        table.insert(Pair(key: key, value: value))
         return nil
     }
 
     /// Changes the value at an entry position in place.
     public mutating func setValue(_ value: Value, at position: Int) {
-        entries[position].value = value
+        table.replace(at: position, with: Pair(key: table.entries[position].key, value: value))
     }
 
     /// Removes `key`; returns its value.
     @discardableResult
     public mutating func removeValue(forKey key: Element) -> Value? {
         guard let position = position(of: key) else { return nil }
-        return remove(at: position).value
+        return table.remove(at: position).value
     }
 
-    /// Removes the entry at `position`, moving the last entry into its place.
     @discardableResult
-    public mutating func remove(at position: Int) -> (key: Element, value: Value) {
-        let removed = entries[position]
-        unindex(slot: slot(of: position, hash: Self.hash(removed.key)))
-        let last = entries.count - 1
-        if position != last {
-            let moved = entries[last]
-            index[slot(of: last, hash: Self.hash(moved.key))] = UInt32(position + 1)
-            entries[position] = moved
-        }
-        entries.removeLast()
-        if entries.isEmpty {
-            index = []
-        } else if index.count > 64 && entries.count * 8 < index.count {
-            resize(to: index.count / 2)
-        }
-        return removed
+    public mutating func remove(at position: Int) -> Pair {
+        table.remove(at: position)
     }
 
     public mutating func removeAll() {
-        entries = []
-        index = []
+        table.removeAll()
     }
 
     public mutating func reserve(_ capacity: Int) {
-        entries.reserveCapacity(capacity)
-        var size = 8
-        while size * 3 < capacity * 4 { size *= 2 }
-        if size > index.count { resize(to: size) }
-    }
-
-    // MARK: Index maintenance
-
-    private mutating func place(_ stored: UInt32, hash: Int) {
-        let mask = index.count - 1
-        var slot = hash & mask
-        while index[slot] != 0 { slot = (slot + 1) & mask }
-        index[slot] = stored
-    }
-
-    /// The slot holding entry `position`.
-    private func slot(of position: Int, hash: Int) -> Int {
-        let mask = index.count - 1
-        var slot = hash & mask
-        while index[slot] != UInt32(position + 1) { slot = (slot + 1) & mask }
-        return slot
-    }
-
-    /// Empties a slot, shifting back the entries of its cluster that may move.
-    private mutating func unindex(slot: Int) {
-        let mask = index.count - 1
-        var hole = slot
-        var next = (slot + 1) & mask
-        while index[next] != 0 {
-            let home = Self.hash(entries[Int(index[next]) - 1].key) & mask
-            let homeAfterHole = hole <= next ? (home > hole && home <= next) : (home > hole || home <= next)
-            if !homeAfterHole {
-                index[hole] = index[next]
-                hole = next
-            }
-            next = (next + 1) & mask
-        }
-        index[hole] = 0
-    }
-
-    private mutating func resize(to size: Int) {
-        index = ContiguousArray(repeating: 0, count: size)
-        for (position, entry) in entries.enumerated() { place(UInt32(position + 1), hash: Self.hash(entry.key)) }
+        table.reserve(capacity)
     }
 }

@@ -1,9 +1,11 @@
-/// The ordered half of a large sorted set: a skip list ordered by (score, member), with the
-/// width of every link kept so that ranks are found in O(log n).
+/// A large sorted set: a skip list ordered by (score, member), with the width of every link
+/// kept so that ranks are found in O(log n), and a hash index from member to node for O(1)
+/// scores and random picks.
 ///
-/// Each node is one allocation (its levels are tail-allocated). Links are unmanaged: the list
-/// owns one reference per node, taken on insert and given back on removal or deinit, so a walk
-/// touches no reference counts and freeing a million nodes is a loop, not a recursion.
+/// Each node is one allocation (its levels are tail-allocated) and holds the only copy of its
+/// member. Links are unmanaged: the list owns one reference per node, taken on insert and given
+/// back on removal or deinit, so a walk touches no reference counts and freeing a million
+/// nodes is a loop, not a recursion.
 final class SkipList {
     static let maxLevel = 32
 
@@ -11,10 +13,23 @@ final class SkipList {
     private let head: SkipNode
     private var tail: Unmanaged<SkipNode>?
     private var level = 1
-    private(set) var count = 0
+    /// Member → node; every node of the list is in it.
+    private(set) var members = DenseHashTable<NodeReference>()
+
+    struct NodeReference: HashTableEntry {
+        let node: Unmanaged<SkipNode>
+        var key: Element { node._withUnsafeGuaranteedRef { $0.member } }
+        var score: Double { node._withUnsafeGuaranteedRef { $0.score } }
+    }
+
+    var count: Int { members.count }
 
     init() {
         head = SkipNode.make(member: Element([UInt8]()), score: 0, levels: Self.maxLevel)
+    }
+
+    func score(of member: Element) -> Double? {
+        members.position(of: member).map { members.entries[$0].score }
     }
 
     deinit {
@@ -40,6 +55,7 @@ final class SkipList {
 
     /// Inserts a member that is not in the list.
     func insert(_ member: Element, score: Double) {
+        let count = self.count
         var update = [Unmanaged<SkipNode>](repeating: .passUnretained(head), count: Self.maxLevel)
         var rank = [Int](repeating: 0, count: Self.maxLevel)
         var node = Unmanaged.passUnretained(head)
@@ -81,12 +97,14 @@ final class SkipList {
         } else {
             tail = created
         }
-        count += 1
+        members.insert(NodeReference(node: created))
     }
 
-    /// Removes the node holding (score, member); returns whether it was there.
+    /// Removes a member; returns whether it was there.
     @discardableResult
-    func remove(_ member: Element, score: Double) -> Bool {
+    func remove(_ member: Element) -> Bool {
+        guard let position = members.position(of: member) else { return false }
+        let score = members.remove(at: position).score
         var update = [Unmanaged<SkipNode>](repeating: .passUnretained(head), count: Self.maxLevel)
         var node = Unmanaged.passUnretained(head)
         for current in stride(from: level - 1, through: 0, by: -1) {
@@ -116,7 +134,6 @@ final class SkipList {
             }
         }
         while level > 1 && head.forward(level - 1) == nil { level -= 1 }
-        count -= 1
         target.release()
         return true
     }
@@ -181,7 +198,6 @@ final class SkipNode: ManagedBuffer<SkipNode.Header, SkipNode.Level> {
         var member: Element
         var score: Double
         var backward: Unmanaged<SkipNode>?
-        let levelCount: Int
     }
 
     struct Level {
@@ -190,7 +206,7 @@ final class SkipNode: ManagedBuffer<SkipNode.Header, SkipNode.Level> {
     }
 
     static func make(member: Element, score: Double, levels: Int) -> SkipNode {
-        let object = SkipNode.create(minimumCapacity: levels) { _ in Header(member: member, score: score, backward: nil, levelCount: levels) }
+        let object = SkipNode.create(minimumCapacity: levels) { _ in Header(member: member, score: score, backward: nil) }
         let node = unsafeDowncast(object, to: SkipNode.self)
         node.withUnsafeMutablePointerToElements { $0.initialize(repeating: Level(forward: nil, span: 0), count: levels) }
         return node

@@ -2,13 +2,13 @@
 ///
 /// Up to `zset-max-listpack-entries` members of at most `zset-max-listpack-value` bytes it is
 /// one sorted array (Redis's `listpack` encoding and limits); beyond, a skip list for order and
-/// ranks plus a member → score table (`skiplist`). Every query is expressed over ranks: a score
+/// ranks with a member → node index (`skiplist`). Every query is expressed over ranks: a score
 /// or lex bound becomes "how many leading members fall before it", found by binary search or a
 /// skip-list descent in O(log n).
 public final class SortedSetValue {
     enum Storage {
         case packed(ContiguousArray<(member: Element, score: Double)>)
-        case skiplist(SkipList, ElementDictionary<Double>)
+        case skiplist(SkipList)
     }
 
     var storage: Storage = .packed([])
@@ -18,7 +18,7 @@ public final class SortedSetValue {
     public var count: Int {
         switch storage {
         case .packed(let pairs): pairs.count
-        case .skiplist(let list, _): list.count
+        case .skiplist(let list): list.count
         }
     }
 
@@ -30,7 +30,7 @@ public final class SortedSetValue {
     public func score(of member: Element) -> Double? {
         switch storage {
         case .packed(let pairs): pairs.first { $0.member == member }?.score
-        case .skiplist(_, let scores): scores[member]
+        case .skiplist(let list): list.score(of: member)
         }
     }
 
@@ -50,11 +50,8 @@ public final class SortedSetValue {
             }
             convertToSkipList()
         }
-        if case .skiplist(let list, var scores) = storage {
-            storage = .packed([])
+        if case .skiplist(let list) = storage {
             list.insert(member, score: score)
-            scores.updateValue(score, forKey: member)
-            storage = .skiplist(list, scores)
         }
         return existing == nil
     }
@@ -69,13 +66,8 @@ public final class SortedSetValue {
             pairs.remove(at: index)
             storage = .packed(pairs)
             return true
-        case .skiplist(let list, var scores):
-            guard let score = scores[member] else { return false }
-            storage = .packed([])
-            scores.removeValue(forKey: member)
-            list.remove(member, score: score)
-            storage = .skiplist(list, scores)
-            return true
+        case .skiplist(let list):
+            return list.remove(member)
         }
     }
 
@@ -84,7 +76,7 @@ public final class SortedSetValue {
     public func countPrefix(where isBefore: (Element, Double) -> Bool) -> Int {
         switch storage {
         case .packed(let pairs): Self.lowerBound(pairs, isBefore)
-        case .skiplist(let list, _): list.countPrefix(where: isBefore)
+        case .skiplist(let list): list.countPrefix(where: isBefore)
         }
     }
 
@@ -92,8 +84,8 @@ public final class SortedSetValue {
     public func rank(of member: Element) -> Int? {
         switch storage {
         case .packed(let pairs): return pairs.firstIndex { $0.member == member }
-        case .skiplist(let list, let scores):
-            guard let score = scores[member] else { return nil }
+        case .skiplist(let list):
+            guard let score = list.score(of: member) else { return nil }
             return list.rank(of: member, score: score)
         }
     }
@@ -106,7 +98,7 @@ public final class SortedSetValue {
         switch storage {
         case .packed(let pairs):
             for index in (reverse ? Array(clamped.reversed()) : Array(clamped)) where !body(pairs[index].member, pairs[index].score) { return }
-        case .skiplist(let list, _):
+        case .skiplist(let list):
             list.forEach(ranks: clamped, reverse: reverse, body)
         }
     }
@@ -123,7 +115,9 @@ public final class SortedSetValue {
     public func member(atPosition position: Int) -> (member: Element, score: Double) {
         switch storage {
         case .packed(let pairs): return pairs[position]
-        case .skiplist(_, let scores): return (scores.entries[position].key, scores.entries[position].value)
+        case .skiplist(let list):
+            let found = list.members.entries[position]
+            return (found.key, found.score)
         }
     }
 
@@ -148,11 +142,7 @@ public final class SortedSetValue {
     private func convertToSkipList() {
         guard case .packed(let pairs) = storage else { return }
         let list = SkipList()
-        var scores = ElementDictionary<Double>(minimumCapacity: pairs.count + 1)
-        for pair in pairs {
-            list.insert(pair.member, score: pair.score)
-            scores.updateValue(pair.score, forKey: pair.member)
-        }
-        storage = .skiplist(list, scores)
+        for pair in pairs { list.insert(pair.member, score: pair.score) }
+        storage = .skiplist(list)
     }
 }

@@ -412,6 +412,14 @@ SCENARIOS["blocking"] = [
     ("BZMPOP", "0", "0", "z", "MIN"), ("BLPOP", "none", "0.01"), ("BZPOPMIN", "none", "0.01"),
 ]
 
+SCENARIOS["pubsub"] = [
+    ("PUBSUB", "NUMSUB", "a", "b"), ("PUBSUB", "NUMSUB"), ("PUBSUB", "NUMPAT"), ("PUBSUB", "CHANNELS"), ("PUBSUB", "CHANNELS", "a*"),
+    ("PUBSUB", "SHARDCHANNELS"), ("PUBSUB", "SHARDNUMSUB", "a"), ("PUBLISH", "a", "x"), ("SPUBLISH", "a", "x"), ("PUBSUB"),
+    ("PUBSUB", "FOO"), ("PUBLISH", "a"), ("UNSUBSCRIBE"), ("PUNSUBSCRIBE"), ("SUNSUBSCRIBE"), ("SUBSCRIBE", "a"), ("PSUBSCRIBE", "p*"),
+    ("SSUBSCRIBE", "s"), ("PING"), ("PING", "hi"), ("GET", "x"), ("PUBSUB", "NUMSUB", "a"), ("UNSUBSCRIBE", "a"), ("PUNSUBSCRIBE", "p*"),
+    ("SUNSUBSCRIBE", "s"), ("PUBSUB", "NUMSUB", "a"), ("SUBSCRIBE"), ("GET", "x"),
+]
+
 # Replies that depend on the moment or the process, compared for kind only.
 SCENARIOS["connection"] += [shape("TIME"), shape("CLIENT", "ID"), shape("LOLWUT-IS-NOT-HERE")]
 

@@ -105,3 +105,74 @@ def test_binary_safe_keys_and_values(needletail):
     assert raw.get(key) == value
     assert raw.strlen(key) == len(value)
     assert raw.getrange(key, 1, 3) == b"\x01\x02\x03"
+
+
+def test_collections(client):
+    assert client.rpush("list", "a", "b", "c") == 3
+    assert client.lrange("list", 0, -1) == ["a", "b", "c"]
+    assert client.lmove("list", "other", "LEFT", "RIGHT") == "a"
+    assert client.hset("hash", mapping={"f1": "1", "f2": "2"}) == 2
+    assert client.hgetall("hash") == {"f1": "1", "f2": "2"}
+    assert client.hincrbyfloat("hash", "f1", 0.5) == 1.5
+    assert client.sadd("set", "x", "y", "z") == 3
+    assert client.smembers("set") == {"x", "y", "z"}
+    assert client.sintercard(1, ["set"]) == 3
+    assert client.zadd("zset", {"a": 1, "b": 2.5, "c": 3}) == 3
+    # redis-py gives (member, score) tuples in RESP2 and two-element lists in RESP3.
+    assert [tuple(pair) for pair in client.zrange("zset", 0, -1, withscores=True)] == [("a", 1.0), ("b", 2.5), ("c", 3.0)]
+    assert client.zrange("zset", "(1", "+inf", byscore=True, offset=0, num=1) == ["b"]
+    assert [tuple(pair) for pair in client.zpopmin("zset", 1)] == [("a", 1.0)]
+    assert client.zmscore("zset", ["b", "nope"]) == [2.5, None]
+    assert client.zincrby("zset", 1, "b") == 3.5
+    assert client.zunionstore("union", {"zset": 2, "set": 1}) == 5
+    assert client.zscore("union", "x") == 1.0
+    assert client.sort("list", alpha=True, desc=True) == ["c", "b"]
+    assert sorted(tuple(pair) for pair in client.zscan_iter("zset")) == [("b", 3.5), ("c", 3.0)]
+
+
+def test_transactions_and_watch(client, needletail):
+    client.set("balance", 10)
+    with client.pipeline() as pipe:
+        pipe.watch("balance")
+        current = int(pipe.get("balance"))
+        pipe.multi()
+        pipe.set("balance", current - 3)
+        pipe.incr("operations")
+        assert pipe.execute() == [True, 1]
+    other = redis.Redis(port=needletail.port)
+    with client.pipeline() as pipe:
+        pipe.watch("balance")
+        other.set("balance", 100)
+        pipe.multi()
+        pipe.set("balance", 0)
+        with pytest.raises(redis.WatchError):
+            pipe.execute()
+    assert client.get("balance") == "100"
+    with pytest.raises(redis.ResponseError, match="wrong number of arguments for 'get' command"):
+        client.pipeline().set("k", "v").execute_command("GET").execute()
+    assert client.get("k") is None
+
+
+def test_blocking_pops(client, needletail):
+    import threading
+    assert client.blpop(["empty"], timeout=0.05) is None
+    pusher = redis.Redis(port=needletail.port)
+    threading.Timer(0.1, lambda: pusher.rpush("jobs", "job-1")).start()
+    assert client.blpop(["empty", "jobs"], timeout=5) in (("jobs", "job-1"), ["jobs", "job-1"])
+    threading.Timer(0.1, lambda: pusher.zadd("scores", {"m": 4})).start()
+    assert client.bzpopmin("scores", timeout=5) in (("scores", "m", 4.0), ["scores", "m", 4.0])
+
+
+def test_pubsub(client, needletail):
+    subscriber = redis.Redis(port=needletail.port, decode_responses=True).pubsub()
+    subscriber.subscribe("news")
+    subscriber.psubscribe("sport.*")
+    assert subscriber.get_message(timeout=1)["type"] == "subscribe"
+    assert subscriber.get_message(timeout=1)["type"] == "psubscribe"
+    assert client.publish("news", "hello") == 1
+    assert client.publish("sport.tennis", "ace") == 1
+    assert subscriber.get_message(timeout=1) == {"type": "message", "pattern": None, "channel": "news", "data": "hello"}
+    assert subscriber.get_message(timeout=1) == {"type": "pmessage", "pattern": "sport.*", "channel": "sport.tennis", "data": "ace"}
+    assert client.pubsub_numsub("news") == [("news", 1)]
+    assert client.pubsub_numpat() == 1
+    subscriber.close()
