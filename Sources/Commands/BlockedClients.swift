@@ -51,14 +51,16 @@ public final class BlockedClient: KeyWaiter, @unchecked Sendable {
     }
 
     /// Ends the wait if the client is in `from`; true for the one caller that ended it, which
-    /// also takes the client out of its keys' queues. Call without holding shard locks.
+    /// also takes the client out of its keys' queues unless it holds shard locks (then the
+    /// queues drop it when next read).
     @discardableResult
-    func finish(from: State) -> Bool {
+    func finish(from: State, holdingLocks: Bool = false) -> Bool {
         guard state.compareExchange(expected: from.rawValue, desired: State.done.rawValue, ordering: .acquiringAndReleasing).exchanged else {
             return false
         }
         session.blocked.withLock { if $0 === self { $0 = nil } }
         server.blockedClients.subtract(1, ordering: .relaxed)
+        guard !holdingLocks else { return true }
         let keyspace = server.keyspace
         for waited in keys {
             waited.key.withBytes { bytes in
@@ -69,10 +71,10 @@ public final class BlockedClient: KeyWaiter, @unchecked Sendable {
         return true
     }
 
-    /// The timeout timer (or CLIENT UNBLOCK): ends a client that is still waiting.
+    /// The timeout timer (or CLIENT UNBLOCK, maybe inside EXEC): ends a client that is still waiting.
     @discardableResult
-    public func expire() -> Bool {
-        finish(from: .waiting)
+    public func expire(holdingLocks: Bool = false) -> Bool {
+        finish(from: .waiting, holdingLocks: holdingLocks)
     }
 }
 

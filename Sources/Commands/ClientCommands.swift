@@ -139,7 +139,8 @@ enum ClientCommands {
             withError = c.argument(3, is: "ERROR")
             guard withError || c.argument(3, is: "TIMEOUT") else { return c.error("ERR CLIENT UNBLOCK reason should be TIMEOUT or ERROR") }
         }
-        guard let target = c.server.clients.client(id: id), let blocked = target.blocked.withLock({ $0 }), blocked.expire() else {
+        guard let target = c.server.clients.client(id: id), let blocked = target.blocked.withLock({ $0 }),
+              blocked.expire(holdingLocks: c.holdsKeyLocks || c.holdsAllShards) else {
             return c.reply.integer(0)
         }
         target.connection?.resume(withError ? .unblockedWithError : .timedOut)

@@ -16,6 +16,7 @@ public struct CommandContext {
     public unowned(unsafe) let statistics: LoopStatistics
     unowned(unsafe) let commandTable: CommandTable
     unowned(unsafe) let clock: ClockSource
+    unowned(unsafe) let events: KeyspaceEvents
     /// The request being executed; its bytes are valid only during the call.
     public internal(set) var arguments: Arguments
     /// Unix milliseconds, read once per command.
@@ -46,6 +47,7 @@ public struct CommandContext {
         self.statistics = statistics
         self.commandTable = server.commands
         self.clock = server.clock
+        self.events = server.keyspaceEvents
         self.arguments = Arguments(base: UnsafeRawBufferPointer(start: nil, count: 0), spans: UnsafeBufferPointer(start: nil, count: 0))
     }
 

@@ -99,7 +99,11 @@ public enum Dispatcher {
     /// without fixed keys take their own locks (`keyspaceWide`), or need none.
     static func withKeysLocked(_ command: Command, _ c: inout CommandContext, _ body: (inout CommandContext) -> Void) {
         unowned(unsafe) let keyspace = c.keyspace
-        if c.holdsAllShards || c.holdsKeyLocks || (command.keySpecs.isEmpty && command.keyFinder == nil) {
+        if c.holdsAllShards || c.holdsKeyLocks {
+            body(&c)
+        } else if command.hasSingleFirstKey {
+            keyspace.withShard(of: Key(c.arguments[1])) { body(&c) }
+        } else if command.keySpecs.isEmpty && command.keyFinder == nil {
             body(&c)
         } else if let wide = command.locksWholeKeyspace, wide(c.arguments) {
             keyspace.withAllShards {
@@ -107,8 +111,6 @@ public enum Dispatcher {
                 body(&c)
                 c.holdsAllShards = false
             }
-        } else if command.hasSingleFirstKey {
-            keyspace.withShard(of: Key(c.arguments[1])) { body(&c) }
         } else {
             let arguments = c.arguments
             withUnsafeTemporaryAllocation(of: Int.self, capacity: arguments.count) { shards in

@@ -8,7 +8,8 @@ import Synchronization
 /// `__keyspace@<db>__:<key>` with the event name and `__keyevent@<db>__:<event>` with the key,
 /// for the classes the configuration enables.
 final class KeyspaceEvents: Sendable {
-    /// The enabled flags, mirrored from the configuration so commands read them without a lock.
+    /// The enabled event classes, mirrored from the configuration so commands read them
+    /// without a lock; 0 unless `K` or `E` is set too, so one test tells whether to publish.
     let flags = Atomic<Int>(0)
     let hub: PubSubHub
 
@@ -16,10 +17,14 @@ final class KeyspaceEvents: Sendable {
         self.hub = hub
     }
 
+    func configure(_ setting: String) {
+        let enabled = KeyspaceEventFlags(setting) ?? []
+        flags.store(enabled.isDisjoint(with: [.keyspace, .keyevent]) ? 0 : enabled.rawValue, ordering: .relaxed)
+    }
+
     @inline(__always)
     func isEnabled(_ type: KeyspaceEventFlags) -> Bool {
-        let enabled = KeyspaceEventFlags(rawValue: flags.load(ordering: .relaxed))
-        return enabled.contains(type) && !enabled.isDisjoint(with: [.keyspace, .keyevent])
+        flags.load(ordering: .relaxed) & type.rawValue != 0
     }
 
     /// Publishes one event. `reply` and `session` let a client subscribed to its own events see
@@ -50,7 +55,6 @@ extension CommandContext {
     }
 
     public mutating func notify(_ type: KeyspaceEventFlags, _ event: String, _ key: UnsafeRawBufferPointer, db: Int) {
-        let events = server.keyspaceEvents
         guard events.isEnabled(type) else { return }
         events.notify(type, event, key: key, db: db, reply: &reply, session: session)
     }

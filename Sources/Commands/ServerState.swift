@@ -94,9 +94,8 @@ public final class ServerState: Sendable {
             config.observe(name) { value in apply(Int(value) ?? 0) }
         }
         let events = keyspaceEvents
-        let eventFlags: @Sendable (String) -> Void = { events.flags.store(KeyspaceEventFlags($0)?.rawValue ?? 0, ordering: .relaxed) }
-        eventFlags(config["notify-keyspace-events"])
-        config.observe("notify-keyspace-events") { eventFlags($0) }
+        events.configure(config["notify-keyspace-events"])
+        config.observe("notify-keyspace-events") { events.configure($0) }
         let usesLFU: @Sendable (String) -> Void = { keyspace.usesLFU.store($0.hasSuffix("-lfu"), ordering: .relaxed) }
         usesLFU(config["maxmemory-policy"])
         config.observe("maxmemory-policy") { usesLFU($0) }
