@@ -85,6 +85,8 @@ public enum BlockedOutcome: Sendable {
     case timedOut
     /// CLIENT UNBLOCK … ERROR.
     case unblockedWithError
+    /// The pause gate opened: the client re-processes the requests it held back.
+    case pauseLifted
 }
 
 /// How a blocking command may behave in the context it runs in.

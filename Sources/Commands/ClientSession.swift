@@ -61,6 +61,18 @@ public final class ClientSession: @unchecked Sendable {
     public var lastCommand = -1
     /// Set by QUIT: the connection closes once the reply is written.
     public var closeAfterReply = false
+    /// CLIENT CACHING was given for the next command (OPTIN: track it; OPTOUT: do not).
+    public var trackingCaching = false
+    /// CLIENT REPLY: whether this client's replies are sent.
+    public var replyMode = ReplyMode.on
+
+    public enum ReplyMode: Sendable {
+        case on, off
+        /// CLIENT REPLY SKIP ran: the next command's reply is dropped.
+        case skipNext
+        /// The command running now has its reply dropped.
+        case skipThis
+    }
     /// Pub/Sub subscriptions: channels, patterns, shard channels.
     public var channels: Set<Element> = []
     public var patterns: Set<Element> = []
@@ -179,7 +191,7 @@ public struct ClientFlags: OptionSet, Sendable {
     /// The letters, in the order CLIENT LIST prints them; `N` when none applies.
     public var letters: String {
         var text = ""
-        if contains(.replica) { text += contains(.monitor) ? "O" : "S" }
+        if contains(.monitor) { text += "O" } else if contains(.replica) { text += "S" }
         let rest: [(ClientFlags, String)] = [
             (.master, "M"), (.pubsub, "P"), (.multi, "x"), (.blocked, "b"), (.tracking, "t"),
             (.trackingBrokenRedirect, "R"), (.trackingBroadcast, "B"), (.dirtyCAS, "d"), (.closeAfterReply, "c"),

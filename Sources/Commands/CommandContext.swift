@@ -17,6 +17,10 @@ public struct CommandContext {
     unowned(unsafe) let commandTable: CommandTable
     unowned(unsafe) let clock: ClockSource
     unowned(unsafe) let events: KeyspaceEvents
+    unowned(unsafe) let pause: PauseGate
+    unowned(unsafe) let tracking: Tracking
+    /// What this client's commands changed, written down while some client tracks keys.
+    let changeLog = ChangeLog()
     /// The request being executed; its bytes are valid only during the call.
     public internal(set) var arguments: Arguments
     /// Unix milliseconds, read once per command.
@@ -34,6 +38,9 @@ public struct CommandContext {
     public internal(set) var blocking = BlockingMode.mayBlock
     /// Set by a blocking command that parked the client: the connection then waits.
     public var parked: BlockedClient?
+    /// Set when the pause gate held the request: it was not run, and runs again from scratch
+    /// when the gate opens.
+    public var postponed = false
     /// Set when a client being served still has nothing to take.
     var stillBlocked = false
     /// The clock reading that ended the last command of the current read batch (0 at its start).
@@ -48,6 +55,8 @@ public struct CommandContext {
         self.commandTable = server.commands
         self.clock = server.clock
         self.events = server.keyspaceEvents
+        self.pause = server.pause
+        self.tracking = server.tracking
         self.arguments = Arguments(base: UnsafeRawBufferPointer(start: nil, count: 0), spans: UnsafeBufferPointer(start: nil, count: 0))
     }
 
@@ -62,6 +71,7 @@ public struct CommandContext {
     public var database: Database {
         var database = Database(keyspace: keyspace, index: session.database, now: now, holdsAllShards: holdsAllShards)
         database.touches = !session.flags.contains(.noTouch)
+        if tracking.active.load(ordering: .relaxed) > 0 { database.changes = changeLog }
         return database
     }
 

@@ -17,6 +17,7 @@ public final class CommandTable: Sendable {
         SortCommands.table,
         BlockingCommands.table,
         TransactionCommands.table,
+        MonitorCommands.table,
         ServerCommands.table,
         ConfigCommands.table,
         DebugCommands.table,

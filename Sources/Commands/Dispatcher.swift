@@ -6,6 +6,19 @@ import RESP
 /// and counts it. Handlers never repeat these checks.
 public enum Dispatcher {
     public static func execute(_ c: inout CommandContext, _ arguments: Arguments) {
+        if c.session.replyMode == .on {
+            dispatch(&c, arguments)
+        } else {
+            executeWithoutReply(&c, arguments)
+        }
+        // A write that fed a key some client waits on serves that client now, before this
+        // client's next request.
+        if c.keyspace.readyKeyCount.load(ordering: .relaxed) > 0 {
+            BlockedClients.serveReadyKeys(&c)
+        }
+    }
+
+    private static func dispatch(_ c: inout CommandContext, _ arguments: Arguments) {
         c.arguments = arguments
         guard let found = c.commandTable.find(arguments[0]) else {
             reject(&c, Errors.unknownCommand(arguments), command: nil)
@@ -18,10 +31,28 @@ public enum Dispatcher {
                 check(command, &c)
             }
         }
-        // A write that fed a key some client waits on serves that client now, before this
-        // client's next request.
-        if c.keyspace.readyKeyCount.load(ordering: .relaxed) > 0 {
-            BlockedClients.serveReadyKeys(&c)
+    }
+
+    /// CLIENT REPLY OFF or SKIP: the command runs and its reply is dropped, unless it turned
+    /// replies back on (CLIENT REPLY ON).
+    private static func executeWithoutReply(_ c: inout CommandContext, _ arguments: Arguments) {
+        let session = c.session
+        if session.replyMode == .skipNext { session.replyMode = .skipThis }
+        let start = c.reply.buffer.writerIndex
+        dispatch(&c, arguments)
+        if c.postponed {
+            // Held by the pause gate: it runs again later, and its reply is the one to skip.
+            if session.replyMode == .skipThis { session.replyMode = .skipNext }
+            return
+        }
+        switch session.replyMode {
+        case .on, .skipNext:
+            break
+        case .off:
+            c.reply.buffer.moveWriterIndex(to: start)
+        case .skipThis:
+            c.reply.buffer.moveWriterIndex(to: start)
+            session.replyMode = .on
         }
     }
 
@@ -60,6 +91,10 @@ public enum Dispatcher {
                    command: command)
             return
         }
+        if c.pause.mode != .none && c.pause.holds(command, c.session) && c.pause.postpone(c.session, command) {
+            c.postponed = true
+            return
+        }
         if c.session.transaction != nil && !TransactionCommands.runImmediately.contains(command.fullName) {
             guard !command.flags.contains(.noMulti) else {
                 reject(&c, "ERR Command not allowed inside a transaction", command: command)
@@ -87,6 +122,12 @@ public enum Dispatcher {
         withKeysLocked(command, &c) { handler(&$0) }
         let end = clock.nanoseconds()
         c.lastClockReading = end
+        if c.tracking.active.load(ordering: .relaxed) > 0 {
+            c.afterCommandForTracking(command)
+        }
+        if c.server.monitors.count.load(ordering: .relaxed) > 0 && !command.flags.contains(.admin) && !command.flags.contains(.skipMonitor) {
+            c.server.monitors.feed(command, c, microseconds: end / 1000)
+        }
         let elapsed = Int((end - start) / 1000)
         let statistics = c.statistics
         statistics.count(.calls, of: command.ordinal)

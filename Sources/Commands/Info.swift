@@ -64,7 +64,7 @@ enum Info {
                 ("connected_clients", String(clients.count)), ("cluster_connections", "0"), ("maxclients", config["maxclients"]),
                 ("client_recent_max_input_buffer", String(published.map(\.memory.queryBuffer).max() ?? 0)),
                 ("client_recent_max_output_buffer", String(published.map(\.memory.outputMemory).max() ?? 0)),
-                ("blocked_clients", String(server.blockedClients.load(ordering: .relaxed))),
+                ("blocked_clients", String(server.blockedClients.load(ordering: .relaxed) + server.pause.waitingCount)),
                 ("tracking_clients", String(published.filter { $0.flags.contains(.tracking) }.count)),
                 ("clients_in_timeout_table", String(clients.filter { $0.blocked.withLock { $0?.deadline ?? 0 } != 0 }.count)),
             ]

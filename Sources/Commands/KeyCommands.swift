@@ -299,6 +299,7 @@ enum KeyCommands {
         c.dirty(removed.reduce(0) { $0 + $1.count })
         if async { BackgroundRelease.release(removed) }
         c.reply.ok()
+        if c.tracking.active.load(ordering: .relaxed) > 0 { c.tracking.flushed(by: c.session, reply: &c.reply) }
     }
 
     // MARK: OBJECT

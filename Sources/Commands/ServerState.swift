@@ -1,5 +1,7 @@
 import Config
 import Engine
+import NIOCore
+import RESP
 import Synchronization
 
 /// What the server layer does on behalf of commands (SHUTDOWN …). The server implements it;
@@ -9,6 +11,8 @@ public protocol ServerControl: AnyObject, Sendable {
     func shutdown(_ request: ShutdownRequest) -> String?
     /// Writes a line to the server log at notice level (DEBUG LOG).
     func log(_ message: String)
+    /// Runs `work` once, about `milliseconds` from now, on one of the server's threads.
+    func schedule(afterMilliseconds milliseconds: Int64, _ work: @escaping @Sendable () -> Void)
 }
 
 public struct ShutdownRequest: Sendable, Equatable {
@@ -31,8 +35,12 @@ public final class ServerState: Sendable {
     public let config: Configuration
     public let commands: CommandTable
     public let clients = ClientRegistry()
-    /// INFO `blocked_clients`.
+    /// Clients in a blocking command (BLPOP …); INFO `blocked_clients` adds those at the pause gate.
     public let blockedClients = Atomic<Int>(0)
+    public let pause: PauseGate
+    public let monitors = Monitors()
+    public let tracking: Tracking
+    private let outputBufferLimitsCache = Mutex(OutputBufferLimits(""))
     public let pubsub = PubSubHub()
     let keyspaceEvents: KeyspaceEvents
     public let statistics: Statistics
@@ -64,9 +72,16 @@ public final class ServerState: Sendable {
         self.executable = executable
         let events = KeyspaceEvents(hub: pubsub)
         keyspaceEvents = events
+        let tracking = Tracking(clients: clients)
+        self.tracking = tracking
         keyspace = Keyspace(databases: config.integer("databases")) { db, key in
             events.notify(.expired, "expired", key: key, db: db)
+            if tracking.active.load(ordering: .relaxed) > 0 {
+                var unused = ReplyWriter(buffer: ByteBuffer())
+                tracking.invalidate([Element(key)], by: nil, reply: &unused)
+            }
         }
+        pause = PauseGate(keyspace: keyspace)
         commands = CommandTable()
         statistics = Statistics(loops: eventLoops, commands: commands.count)
         runID = Self.randomHex()
@@ -93,6 +108,8 @@ public final class ServerState: Sendable {
             apply(config.integer(name))
             config.observe(name) { value in apply(Int(value) ?? 0) }
         }
+        outputBufferLimitsCache.withLock { $0 = OutputBufferLimits(config["client-output-buffer-limit"]) }
+        config.observe("client-output-buffer-limit") { [self] value in outputBufferLimitsCache.withLock { $0 = OutputBufferLimits(value) } }
         let events = keyspaceEvents
         events.configure(config["notify-keyspace-events"])
         config.observe("notify-keyspace-events") { events.configure($0) }
@@ -121,9 +138,29 @@ public final class ServerState: Sendable {
         return peak
     }
 
-    /// `client-output-buffer-limit`, parsed.
+    /// `client-output-buffer-limit`, parsed once per change.
     public var outputBufferLimits: OutputBufferLimits {
-        OutputBufferLimits(config["client-output-buffer-limit"])
+        outputBufferLimitsCache.withLock { $0 }
+    }
+
+    /// Whether `backlog` unsent bytes break the session's class limit (pubsub, replica or
+    /// normal): above the hard limit, or above the soft one for longer than its period, counted
+    /// from `overSoftLimitSince` (0 when under it; kept up to date here).
+    public func exceedsOutputLimit(_ session: ClientSession, backlog: Int, overSoftLimitSince: inout Int64, now: Int64) -> Bool {
+        let flags = session.currentFlags
+        let kind: OutputBufferLimits.Class = flags.contains(.pubsub) ? .pubsub : flags.typeName == "replica" ? .replica : .normal
+        let limit = outputBufferLimits[kind]
+        guard limit.soft > 0 && backlog > limit.soft else {
+            overSoftLimitSince = 0
+            return limit.hard > 0 && backlog > limit.hard
+        }
+        if overSoftLimitSince == 0 { overSoftLimitSince = now }
+        return (limit.hard > 0 && backlog > limit.hard) || now - overSoftLimitSince > Int64(limit.seconds) * 1000
+    }
+
+    /// A client as the log names it: its CLIENT LIST line.
+    public func describe(_ session: ClientSession) -> String {
+        ClientList.line(for: session, now: Clock.now(), current: session, server: self)
     }
 
     /// Writes a line to the server log (notice level).
@@ -137,6 +174,9 @@ public final class ServerState: Sendable {
         PubSubCommands.unsubscribeAll(session, hub: pubsub)
         TransactionCommands.unwatchAll(session, keyspace: keyspace, locking: true)
         session.blocked.withLock { $0 }?.expire()
+        pause.forget(session)
+        monitors.remove(session)
+        tracking.disable(session)
     }
 
     /// INFO `expire_cycle_cpu_milliseconds`.
@@ -165,7 +205,26 @@ public final class ServerState: Sendable {
         expiryCPU.add(Int((Clock.monotonicNanoseconds() - start) / 1000), ordering: .relaxed)
     }
 
-    /// Whether the client must still AUTH before anything but the `no_auth` commands.
+    // MARK: The pause gate
+
+    /// CLIENT PAUSE (and later FAILOVER): pauses, and opens the gate again at the deadline.
+    public func pauseClients(_ purpose: PauseGate.Purpose, _ mode: PauseGate.Mode, until deadline: Int64) {
+        let until = pause.pause(purpose, mode, until: deadline)
+        control?.schedule(afterMilliseconds: max(0, until - Clock.now())) { [self] in
+            resume(pause.expire(now: Clock.now()))
+        }
+    }
+
+    public func unpauseClients(_ purpose: PauseGate.Purpose) {
+        resume(pause.unpause(purpose))
+    }
+
+    /// Sends clients the gate released back to their pending requests.
+    func resume(_ sessions: [ClientSession]) {
+        for session in sessions { session.connection?.resume(.pauseLifted) }
+    }
+
+        /// Whether the client must still AUTH before anything but the `no_auth` commands.
     public var requiresPassword: Bool {
         !config["requirepass"].isEmpty
     }

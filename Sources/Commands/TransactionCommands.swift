@@ -72,14 +72,16 @@ enum TransactionCommands {
             unwatchAll(session, keyspace: c.keyspace, locking: false)
             if aborted { return c.reply.nullArray() }
             c.reply.arrayHeader(transaction.commands.count)
-            let blocking = c.blocking
+            let blocking = c.blocking, arguments = c.arguments
             c.blocking = .never
             for (command, request) in transaction.commands {
-                request.withArguments { arguments in
-                    c.arguments = arguments
+                request.withArguments { queued in
+                    c.arguments = queued
                     Dispatcher.call(command, &c)
                 }
             }
+            // EXEC's own request again: the queued ones' bytes are gone.
+            c.arguments = arguments
             c.blocking = blocking
             c.failed = false
         }

@@ -13,6 +13,9 @@ public struct Database {
     public let holdsAllShards: Bool
     /// CLIENT NO-TOUCH: reads leave the access time alone.
     public var touches = true
+    /// When set, every key this database changes is written down (client-side caching
+    /// invalidates them after the command).
+    public var changes: ChangeLog?
 
     public init(keyspace: Keyspace, index: Int, now: Int64, holdsAllShards: Bool = false) {
         self.keyspace = keyspace
@@ -30,6 +33,7 @@ public struct Database {
     public func with(index: Int) -> Database {
         var other = Database(keyspace: keyspace, index: index, now: now, holdsAllShards: holdsAllShards)
         other.touches = touches
+        other.changes = changes
         return other
     }
 
@@ -58,6 +62,7 @@ public struct Database {
         keyspace.expiredKeys.add(1, ordering: .relaxed)
         entry.withKey { bytes in
             shard.touch(Key(bytes), db: index)
+            changes?.record(bytes)
             keyspace.expiredObserver(index, bytes)
         }
     }
@@ -73,6 +78,7 @@ public struct Database {
     public func store(_ key: Key, _ entry: Entry) -> Bool {
         keyspace.withTable(of: key, db: index) { shard, table in
             shard.touch(key, db: index)
+            changes?.record(key.bytes)
             if let slot = table.find(key) {
                 table.replace(at: slot, with: entry)
                 return false
@@ -99,6 +105,7 @@ public struct Database {
     /// An entry's value changed in place (a collection grew or shrank): its WATCHes become dirty.
     public func modified(_ key: Key) {
         keyspace.withTable(of: key, db: index) { shard, _ in shard.touch(key, db: index) }
+        changes?.record(key.bytes)
     }
 
     /// Deletes `key`; returns the live entry it held (nil when missing or already expired).
@@ -107,6 +114,7 @@ public struct Database {
         keyspace.withTable(of: key, db: index) { shard, table in
             guard let slot = table.find(key) else { return nil }
             shard.touch(key, db: index)
+            changes?.record(key.bytes)
             let entry = table.remove(at: slot)
             if entry.expireAt != 0 && entry.expireAt <= now {
                 keyspace.expiredKeys.add(1, ordering: .relaxed)
@@ -122,6 +130,7 @@ public struct Database {
         keyspace.withTable(of: key, db: index) { shard, table in
             guard let slot = table.find(key) else { return }
             shard.touch(key, db: index)
+            changes?.record(key.bytes)
             table.setExpiry(at: slot, expireAt)
         }
     }
@@ -238,5 +247,25 @@ public struct Database {
             if let found { return found }
         }
         return nil
+    }
+}
+
+/// The keys one command changed, in order (see `Database.changes`).
+public final class ChangeLog {
+    public private(set) var keys: [Element] = []
+
+    public init() {}
+
+    public var isEmpty: Bool { keys.isEmpty }
+
+    @usableFromInline
+    func record(_ key: UnsafeRawBufferPointer) {
+        keys.append(Element(key))
+    }
+
+    /// The keys so far; the log starts empty again.
+    public func take() -> [Element] {
+        defer { keys = [] }
+        return keys
     }
 }

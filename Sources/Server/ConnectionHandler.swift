@@ -26,6 +26,15 @@ final class ConnectionHandler: ChannelInboundHandler {
     /// The blocking command the client waits in; requests that arrive meanwhile stay in `pending`.
     private var blocked: BlockedClient?
     private var blockTimeout: Scheduled<Void>?
+    /// True while the pause gate holds the client's next request (kept, unconsumed, in `pending`).
+    private var waitingAtGate = false
+    /// Output the socket has not taken yet (CLIENT LIST `omem`), and since when it has stayed
+    /// above the soft limit of `client-output-buffer-limit`.
+    private var outputBacklog = 0
+    private var overSoftLimitSince: Int64 = 0
+
+    /// Whether requests are run now, or kept until a blocking command or the pause gate lets go.
+    private var isWaiting: Bool { blocked != nil || waitingAtGate }
 
     /// Reply buffers above this capacity are given back after a flush instead of being kept.
     private static let keptReplyCapacity = 64 * 1024
@@ -65,7 +74,7 @@ final class ConnectionHandler: ChannelInboundHandler {
             buffered.writeBuffer(&incoming)
             incoming = buffered
         }
-        if blocked == nil { process(&incoming, context: context) }
+        if !isWaiting { process(&incoming, context: context) }
         keep(incoming)
     }
 
@@ -94,6 +103,12 @@ final class ConnectionHandler: ChannelInboundHandler {
                 buffer.moveReaderIndex(forwardBy: consumed)
             case .request(let consumed, let inline):
                 execute(buffer, inline: inline)
+                if command.postponed {
+                    // Not consumed: the request runs again, from scratch, when the gate opens.
+                    command.postponed = false
+                    waitingAtGate = true
+                    return
+                }
                 buffer.moveReaderIndex(forwardBy: consumed)
                 if session.closeAfterReply {
                     closeAfterFlush(context)
@@ -145,20 +160,51 @@ final class ConnectionHandler: ChannelInboundHandler {
     }
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
-        guard let outcome = event as? BlockedOutcome else {
+        if let outcome = event as? BlockedOutcome {
+            resume(outcome, context: context)
+        } else if let delivery = event as? Delivery {
+            // CLIENT REPLY OFF silences messages too.
+            guard !closing, session.replyMode != .off else { return }
+            statistics.count(.netOutputBytes, delivery.bytes.readableBytes)
+            context.writeAndFlush(wrapOutboundOut(delivery.bytes), promise: nil)
+            enforceOutputLimit(context)
+        } else {
             context.fireUserInboundEventTriggered(event)
+        }
+    }
+
+    /// `client-output-buffer-limit`: a client whose unsent output passes its class's hard
+    /// limit, or stays above the soft limit for longer than the limit's period, is disconnected.
+    private func enforceOutputLimit(_ context: ChannelHandlerContext) {
+        outputBacklog = (try? context.channel.syncOptions?.getOption(ChannelOptions.bufferedWritableBytes)) ?? 0
+        guard outputBacklog > 0 else {
+            overSoftLimitSince = 0
             return
         }
-        resume(outcome, context: context)
+        guard server.state.exceedsOutputLimit(session, backlog: outputBacklog, overSoftLimitSince: &overSoftLimitSince, now: Clock.now()) else {
+            return
+        }
+        server.logger.warning("Client \(server.state.describe(session)) scheduled to be closed ASAP for overcoming of output buffer limits.")
+        closing = true
+        pending = nil
+        context.close(promise: nil)
     }
 
     /// Writes how the wait ended, then runs the requests that arrived meanwhile.
     private func resume(_ outcome: BlockedOutcome, context: ChannelHandlerContext) {
-        guard blocked != nil, !closing else { return }
-        blocked = nil
-        blockTimeout?.cancel()
-        blockTimeout = nil
+        guard !closing else { return }
+        if case .pauseLifted = outcome {
+            guard waitingAtGate else { return }
+            waitingAtGate = false
+        } else {
+            guard blocked != nil else { return }
+            blocked = nil
+            blockTimeout?.cancel()
+            blockTimeout = nil
+        }
         switch outcome {
+        case .pauseLifted:
+            break
         case .served(var reply):
             command.reply.buffer.writeBuffer(&reply)
         case .timedOut:
@@ -194,6 +240,7 @@ final class ConnectionHandler: ChannelInboundHandler {
         } else {
             command.reply.buffer.clear()
         }
+        enforceOutputLimit(context)
     }
 
     private func closeAfterFlush(_ context: ChannelHandlerContext) {
@@ -216,6 +263,8 @@ final class ConnectionHandler: ChannelInboundHandler {
         memory.queryBufferFree = pending.map { $0.capacity - $0.writerIndex } ?? 0
         memory.replyBufferSize = command.reply.buffer.capacity
         memory.replyBufferPeak = replyBufferPeak
+        memory.outputMemory = outputBacklog
+        memory.outputListLength = (outputBacklog + 16 * 1024 - 1) / (16 * 1024)
         return memory
     }
 

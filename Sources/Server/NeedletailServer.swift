@@ -125,7 +125,7 @@ public final class NeedletailServer: ServerControl, Sendable {
         let session = ClientSession(id: state.clients.makeID(), address: Self.describe(channel.remoteAddress),
                                     localAddress: Self.describe(channel.localAddress), fd: Self.descriptor(of: channel),
                                     createdAt: Clock.now(), authenticated: !state.requiresPassword,
-                                    connection: ConnectionLink(channel: channel, state: state))
+                                    connection: ConnectionLink(channel: channel))
         return ConnectionHandler(server: self, session: session, statistics: state.statistics.loops[loopIndex],
                                  allocator: channel.allocator)
     }
@@ -143,6 +143,10 @@ public final class NeedletailServer: ServerControl, Sendable {
         let text = Substring(String(describing: channel))
         guard let start = text.indices.first(where: { text[$0...].hasPrefix("fd=") }) else { return -1 }
         return Int(text[text.index(start, offsetBy: 3)...].prefix { $0.isNumber }) ?? -1
+    }
+
+    public func schedule(afterMilliseconds milliseconds: Int64, _ work: @escaping @Sendable () -> Void) {
+        group.next().scheduleTask(in: .milliseconds(milliseconds)) { work() }
     }
 
     /// The cron: `hz` times a second on the first loop (expiry, rates, idle clients).

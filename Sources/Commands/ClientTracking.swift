@@ -1,0 +1,308 @@
+import Engine
+import NIOCore
+import RESP
+import Synchronization
+
+/// Server-assisted client-side caching (CLIENT TRACKING, CACHING, GETREDIR, TRACKINGINFO).
+///
+/// In the default mode the server remembers which client read which key (after each
+/// read-only command) and, when the key changes or expires, sends each such client one
+/// `invalidate` message and forgets the pair. In BCAST mode a client instead hears of every
+/// change to keys under its prefixes. Messages are RESP3 pushes, or, for a client that
+/// redirects them to a RESP2 connection in Pub/Sub mode, `__redis__:invalidate` messages.
+/// As in Redis, the key table ignores databases.
+public final class Tracking: Sendable {
+    public struct Options: Sendable, Equatable {
+        /// The client id messages go to instead, 0 for none.
+        public var redirect = 0
+        public var broadcast = false
+        public var optIn = false
+        public var optOut = false
+        public var noLoop = false
+        public var prefixes: [Element] = []
+        /// The redirect target went away (CLIENT LIST flag `R`).
+        public var brokenRedirect = false
+    }
+
+    private struct State {
+        var clients: [Int: (session: ClientSession, options: Options)] = [:]
+        /// Key → the ids of the clients that read it since its last change.
+        var readers: [Element: Set<Int>] = [:]
+    }
+
+    private let state = Mutex(State())
+    /// How many clients track: every command pays one load of this, nothing more, when 0.
+    let active = Atomic<Int>(0)
+    private let clients: ClientRegistry
+
+    init(clients: ClientRegistry) {
+        self.clients = clients
+    }
+
+    public func options(of session: ClientSession) -> Options? {
+        state.withLock { $0.clients[session.id]?.options }
+    }
+
+    func enable(_ session: ClientSession, _ options: Options) {
+        state.withLock { state in
+            var merged = options
+            // A BCAST client turning tracking on again adds prefixes to those it has.
+            if let old = state.clients[session.id]?.options, old.broadcast { merged.prefixes = old.prefixes + options.prefixes }
+            if merged.broadcast && merged.prefixes.isEmpty { merged.prefixes = [Element([UInt8]())] }
+            state.clients[session.id] = (session, merged)
+            active.store(state.clients.count, ordering: .relaxed)
+        }
+    }
+
+    func disable(_ session: ClientSession) {
+        state.withLock { state in
+            guard state.clients.removeValue(forKey: session.id) != nil else { return }
+            active.store(state.clients.count, ordering: .relaxed)
+        }
+    }
+
+    /// Remembers that `session` read `keys`.
+    func remember(_ keys: [Element], by session: ClientSession) {
+        state.withLock { state in
+            for key in keys { state.readers[key, default: []].insert(session.id) }
+        }
+    }
+
+    /// Tells the clients concerned that `keys` changed. `modifier` ran the command that changed
+    /// them: messages for itself are appended to `reply`, after the command's own reply.
+    ///
+    /// A reader hears of each key in its own message; a BCAST client gets one message per
+    /// prefix with every matching key the command changed.
+    func invalidate(_ keys: [Element], by modifier: ClientSession?, reply: inout ReplyWriter) {
+        var messages: [(target: ClientSession, keys: [Element])] = []
+        state.withLock { state in
+            for key in keys {
+                guard let readers = state.readers.removeValue(forKey: key) else { continue }
+                for id in readers.sorted() {
+                    guard let entry = state.clients[id], !entry.options.broadcast,
+                          !(entry.options.noLoop && entry.session === modifier) else { continue }
+                    messages.append((entry.session, [key]))
+                }
+            }
+            for entry in state.clients.values.sorted(by: { $0.session.id < $1.session.id }) where entry.options.broadcast {
+                guard !(entry.options.noLoop && entry.session === modifier) else { continue }
+                for prefix in entry.options.prefixes.sorted() {
+                    let matching = keys.filter { $0.hasPrefix(prefix) }
+                    if !matching.isEmpty { messages.append((entry.session, matching)) }
+                }
+            }
+        }
+        for (target, keys) in messages { send(.keys(keys), to: target, modifier: modifier, reply: &reply) }
+    }
+
+    /// FLUSHDB / FLUSHALL: every tracking client drops its whole cache (a null invalidation).
+    func flushed(by modifier: ClientSession, reply: inout ReplyWriter) {
+        let targets = state.withLock { state -> [ClientSession] in
+            state.readers = [:]
+            return state.clients.values.map(\.session)
+        }
+        for target in targets { send(.everything, to: target, modifier: modifier, reply: &reply) }
+    }
+
+    enum Invalidation {
+        case keys([Element])
+        case everything
+    }
+
+    private func send(_ invalidation: Invalidation, to client: ClientSession, modifier: ClientSession?, reply: inout ReplyWriter) {
+        guard let options = options(of: client) else { return }
+        let clientProtocol = client === modifier ? reply.protocolVersion : client.published.withLock { $0.protocolVersion }
+        var target = client
+        var redirected = false
+        if options.redirect != 0 {
+            guard let found = clients.client(id: options.redirect) else {
+                markBroken(client, protocolVersion: clientProtocol, modifier: modifier, reply: &reply, redirect: options.redirect)
+                return
+            }
+            target = found
+            redirected = true
+        }
+        let targetProtocol = redirected ? target.published.withLock { $0.protocolVersion } : clientProtocol
+        let targetSubscribed = target.published.withLock { $0.subscriptions + $0.patternSubscriptions + $0.shardSubscriptions > 0 }
+        guard targetProtocol >= 3 || (redirected && (targetSubscribed || (target === modifier && target.isSubscribed))) else { return }
+        var writer = ReplyWriter(buffer: ByteBufferAllocator().buffer(capacity: 64), protocolVersion: targetProtocol)
+        if targetProtocol >= 3 {
+            writer.pushHeader(2)
+            writer.bulk("invalidate")
+        } else {
+            writer.arrayHeader(3)
+            writer.bulk("message")
+            writer.bulk("__redis__:invalidate")
+        }
+        switch invalidation {
+        case .keys(let keys):
+            writer.arrayHeader(keys.count)
+            for key in keys { key.withBytes { writer.bulk($0) } }
+        case .everything:
+            // The null of the tracking client's own protocol, as Redis writes it.
+            writer.buffer.writeString(clientProtocol >= 3 ? "_\r\n" : "$-1\r\n")
+        }
+        deliver(writer.buffer, to: target, modifier: modifier, reply: &reply)
+    }
+
+    /// The redirect target is gone: the client gets the flag, and a RESP3 client one
+    /// `tracking-redir-broken` push.
+    private func markBroken(_ client: ClientSession, protocolVersion version: Int, modifier: ClientSession?, reply: inout ReplyWriter, redirect: Int) {
+        let first = state.withLock { state -> Bool in
+            guard var entry = state.clients[client.id], !entry.options.brokenRedirect else { return false }
+            entry.options.brokenRedirect = true
+            state.clients[client.id] = entry
+            return true
+        }
+        guard first, version >= 3 else { return }
+        var writer = ReplyWriter(buffer: ByteBufferAllocator().buffer(capacity: 48), protocolVersion: version)
+        writer.pushHeader(2)
+        writer.bulk("tracking-redir-broken")
+        writer.integer(redirect)
+        deliver(writer.buffer, to: client, modifier: modifier, reply: &reply)
+    }
+
+    private func deliver(_ bytes: ByteBuffer, to target: ClientSession, modifier: ClientSession?, reply: inout ReplyWriter) {
+        if target === modifier {
+            var bytes = bytes
+            reply.buffer.writeBuffer(&bytes)
+        } else {
+            target.connection?.deliver(bytes)
+        }
+    }
+}
+
+extension Element {
+    func hasPrefix(_ prefix: Element) -> Bool {
+        withBytes { bytes in prefix.withBytes { bytes.starts(with: $0) } }
+    }
+}
+
+// MARK: Commands
+
+extension ClientCommands {
+    static func clientTracking(_ c: inout CommandContext) {
+        var options = Tracking.Options()
+        var index = 3
+        while index < c.argumentCount {
+            let more = index + 1 < c.argumentCount
+            if c.argument(index, is: "REDIRECT") && more {
+                index += 1
+                guard options.redirect == 0 else { return c.error("ERR A client can only redirect to a single other client") }
+                guard let id = c.integerOrReply(index) else { return }
+                guard c.server.clients.client(id: id) != nil else { return c.error("ERR The client ID you want redirect to does not exist") }
+                options.redirect = id
+            } else if c.argument(index, is: "BCAST") {
+                options.broadcast = true
+            } else if c.argument(index, is: "OPTIN") {
+                options.optIn = true
+            } else if c.argument(index, is: "OPTOUT") {
+                options.optOut = true
+            } else if c.argument(index, is: "NOLOOP") {
+                options.noLoop = true
+            } else if c.argument(index, is: "PREFIX") && more {
+                index += 1
+                options.prefixes.append(Element(c.arguments[index]))
+            } else {
+                return c.error(Errors.syntax)
+            }
+            index += 1
+        }
+        let tracking = c.server.tracking
+        if c.argument(2, is: "OFF") {
+            tracking.disable(c.session)
+            c.session.trackingCaching = false
+            return c.reply.ok()
+        }
+        guard c.argument(2, is: "ON") else { return c.error(Errors.syntax) }
+        let current = tracking.options(of: c.session)
+        guard options.broadcast || options.prefixes.isEmpty else { return c.error("ERR PREFIX option requires BCAST mode to be enabled") }
+        if let current, current.broadcast != options.broadcast {
+            return c.error("ERR You can't switch BCAST mode on/off before disabling tracking for this client, and then re-enabling it with a different mode.")
+        }
+        if options.broadcast && (options.optIn || options.optOut) { return c.error("ERR OPTIN and OPTOUT are not compatible with BCAST") }
+        if options.optIn && options.optOut { return c.error("ERR You can't specify both OPTIN mode and OPTOUT mode") }
+        if let current, (options.optIn && current.optOut) || (options.optOut && current.optIn) {
+            return c.error("ERR You can't switch OPTIN/OPTOUT mode before disabling tracking for this client, and then re-enabling it with a different mode.")
+        }
+        if options.broadcast, let overlap = overlappingPrefixes(options.prefixes, existing: current?.prefixes ?? []) {
+            return c.error(overlap)
+        }
+        tracking.enable(c.session, options)
+        c.reply.ok()
+    }
+
+    /// Redis refuses prefixes of one client that overlap (one a prefix of another).
+    private static func overlappingPrefixes(_ prefixes: [Element], existing: [Element]) -> String? {
+        func text(_ element: Element) -> String { String(decoding: element.bytes, as: UTF8.self) }
+        for (position, prefix) in prefixes.enumerated() {
+            if let clash = existing.first(where: { $0.hasPrefix(prefix) || prefix.hasPrefix($0) }) {
+                return "ERR Prefix '\(text(prefix))' overlaps with an existing prefix '\(text(clash))'. Prefixes for a single client must not overlap."
+            }
+            if let clash = prefixes[(position + 1)...].first(where: { $0.hasPrefix(prefix) || prefix.hasPrefix($0) }) {
+                return "ERR Prefix '\(text(prefix))' overlaps with another provided prefix '\(text(clash))'. Prefixes for a single client must not overlap."
+            }
+        }
+        return nil
+    }
+
+    static func clientCaching(_ c: inout CommandContext) {
+        guard let options = c.server.tracking.options(of: c.session) else {
+            return c.error("ERR CLIENT CACHING can be called only when the client is in tracking mode with OPTIN or OPTOUT mode enabled")
+        }
+        if c.argument(2, is: "YES") {
+            guard options.optIn else { return c.error("ERR CLIENT CACHING YES is only valid when tracking is enabled in OPTIN mode.") }
+        } else if c.argument(2, is: "NO") {
+            guard options.optOut else { return c.error("ERR CLIENT CACHING NO is only valid when tracking is enabled in OPTOUT mode.") }
+        } else {
+            return c.error(Errors.syntax)
+        }
+        c.session.trackingCaching = true
+        c.reply.ok()
+    }
+
+    static func clientGetRedirect(_ c: inout CommandContext) {
+        c.reply.integer(c.server.tracking.options(of: c.session)?.redirect ?? -1)
+    }
+
+    static func clientTrackingInfo(_ c: inout CommandContext) {
+        let options = c.server.tracking.options(of: c.session)
+        var flags: [String] = []
+        if let options {
+            flags.append("on")
+            if options.broadcast { flags.append("bcast") }
+            if options.optIn { flags.append("optin") }
+            if options.optOut { flags.append("optout") }
+            if c.session.trackingCaching { flags.append(options.optIn ? "caching-yes" : "caching-no") }
+            if options.noLoop { flags.append("noloop") }
+            if options.brokenRedirect { flags.append("broken_redirect") }
+        } else {
+            flags.append("off")
+        }
+        c.reply.mapHeader(3)
+        c.reply.bulk("flags")
+        c.reply.setHeader(flags.count)
+        for flag in flags { c.reply.bulk(flag) }
+        c.reply.bulk("redirect")
+        c.reply.integer(options?.redirect ?? -1)
+        c.reply.bulk("prefixes")
+        let prefixes = options?.broadcast == true ? (options?.prefixes ?? []).sorted() : []
+        c.reply.arrayHeader(prefixes.count)
+        for prefix in prefixes { prefix.withBytes { c.reply.bulk($0) } }
+    }
+}
+
+extension CommandContext {
+    /// After every command while some client tracks: remembers what a tracking client read,
+    /// and sends the invalidations for what the command changed.
+    mutating func afterCommandForTracking(_ command: Command) {
+        let session = self.session
+        if command.flags.contains(.readonly), let options = server.tracking.options(of: session), !options.broadcast {
+            // OPTIN tracks only after CACHING YES, OPTOUT all but after CACHING NO.
+            let remembers = options.optIn ? session.trackingCaching : !(options.optOut && session.trackingCaching)
+            if remembers { server.tracking.remember((command.keyPositions(arguments) ?? []).map { Element(arguments[$0]) }, by: session) }
+        }
+        if command.fullName != "client|caching" { session.trackingCaching = false }
+        if !changeLog.isEmpty { server.tracking.invalidate(changeLog.take(), by: session, reply: &reply) }
+    }
+}
