@@ -65,7 +65,8 @@ enum Info {
                 ("client_recent_max_input_buffer", String(published.map(\.memory.queryBuffer).max() ?? 0)),
                 ("client_recent_max_output_buffer", String(published.map(\.memory.outputMemory).max() ?? 0)),
                 ("blocked_clients", String(server.blockedClients.load(ordering: .relaxed) + server.pause.waitingCount)),
-                ("tracking_clients", String(published.filter { $0.flags.contains(.tracking) }.count)),
+                ("pubsub_clients", String(published.filter { $0.subscriptions + $0.patternSubscriptions + $0.shardSubscriptions > 0 }.count)),
+                ("tracking_clients", String(server.tracking.active.load(ordering: .relaxed))),
                 ("clients_in_timeout_table", String(clients.filter { $0.blocked.withLock { $0?.deadline ?? 0 } != 0 }.count)),
             ]
         case "memory":

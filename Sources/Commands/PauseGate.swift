@@ -96,7 +96,7 @@ public final class PauseGate: Sendable {
         }
     }
 
-    func isWaiting(_ session: ClientSession) -> Bool {
+    public func isWaiting(_ session: ClientSession) -> Bool {
         state.withLock { $0.waiting.contains { $0 === session } }
     }
 

@@ -50,6 +50,7 @@ public final class NeedletailServer: ServerControl, Sendable {
 
     /// Binds the listeners and serves until shutdown; returns the exit code.
     public func run() -> Int32 {
+        raiseOpenFilesLimit()
         let port = state.config.integer("port")
         do {
             try bind(port: port)
@@ -106,12 +107,22 @@ public final class NeedletailServer: ServerControl, Sendable {
     }
 
     private func bootstrap() -> ServerBootstrap {
-        let keepalive = state.config.integer("tcp-keepalive")
-        return ServerBootstrap(group: acceptor, childGroup: group)
+        var bootstrap = ServerBootstrap(group: acceptor, childGroup: group)
             .serverChannelOption(ChannelOptions.backlog, value: Int32(clamping: state.config.integer("tcp-backlog")))
             .serverChannelOption(ChannelOptions.socketOption(.so_reuseaddr), value: 1)
             .childChannelOption(ChannelOptions.tcpOption(.tcp_nodelay), value: 1)
-            .childChannelOption(ChannelOptions.socketOption(.so_keepalive), value: keepalive > 0 ? 1 : 0)
+        // `tcp-keepalive N`, as Redis sets it: probes after N idle seconds, then every N/3,
+        // and the peer is declared dead after three unanswered ones.
+        let keepalive = state.config.integer("tcp-keepalive")
+        if keepalive > 0 {
+            let tcp = SocketOptionLevel(IPPROTO_TCP)
+            bootstrap = bootstrap
+                .childChannelOption(ChannelOptions.socketOption(.so_keepalive), value: 1)
+                .childChannelOption(ChannelOptions.socket(tcp, SocketOptionName(TCP_KEEPIDLE)), value: keepalive)
+                .childChannelOption(ChannelOptions.socket(tcp, SocketOptionName(TCP_KEEPINTVL)), value: max(1, keepalive / 3))
+                .childChannelOption(ChannelOptions.socket(tcp, SocketOptionName(TCP_KEEPCNT)), value: 3)
+        }
+        return bootstrap
             .childChannelInitializer { [self] channel in
                 channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.addHandler(makeHandler(for: channel))
@@ -149,6 +160,28 @@ public final class NeedletailServer: ServerControl, Sendable {
         group.next().scheduleTask(in: .milliseconds(milliseconds)) { work() }
     }
 
+    /// `maxclients` connections need as many descriptors, plus 32 for the server's own (as
+    /// Redis reserves): the soft limit is raised as far as the hard one allows, and
+    /// `maxclients` lowered, with Redis's warning, when that is not enough.
+    private func raiseOpenFilesLimit() {
+        let reserved = 32
+        let wanted = state.config.integer("maxclients") + reserved
+        var limit = rlimit()
+        guard getrlimit(__rlimit_resource_t(RLIMIT_NOFILE.rawValue), &limit) == 0, Int(limit.rlim_cur) < wanted else { return }
+        let previous = Int(limit.rlim_cur)
+        limit.rlim_cur = rlim_t(min(wanted, Int(limit.rlim_max)))
+        _ = setrlimit(__rlimit_resource_t(RLIMIT_NOFILE.rawValue), &limit)
+        var granted = rlimit()
+        getrlimit(__rlimit_resource_t(RLIMIT_NOFILE.rawValue), &granted)
+        let available = max(Int(granted.rlim_cur), previous)
+        guard available < wanted else { return }
+        let clients = max(1, available - reserved)
+        logger.warning("You requested maxclients of \(wanted - reserved) requiring at least \(wanted) max file descriptors.")
+        logger.warning("Server can't set maximum open files to \(wanted) because of OS error: Operation not permitted.")
+        logger.warning("Current maximum open files is \(available). maxclients has been reduced to \(clients) to compensate for low ulimit. If you need higher maxclients increase 'ulimit -n'.")
+        try? state.config.set([("maxclients", String(clients))])
+    }
+
     /// The cron: `hz` times a second on the first loop (expiry, rates, idle clients).
     private func startCron() {
         let loop = group.next()
@@ -173,7 +206,7 @@ public final class NeedletailServer: ServerControl, Sendable {
             let published = session.published.withLock { $0 }
             let exempt: ClientFlags = [.replica, .master, .blocked, .pubsub]
             guard published.flags.isDisjoint(with: exempt), published.subscriptions + published.patternSubscriptions == 0,
-                  session.blocked.withLock({ $0 == nil }) else { continue }
+                  session.blocked.withLock({ $0 == nil }), !state.pause.isWaiting(session) else { continue }
             if now - published.lastInteraction > Int64(timeout) * 1000 {
                 logger.info("Closing idle client")
                 session.connection?.close()

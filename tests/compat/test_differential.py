@@ -420,6 +420,22 @@ SCENARIOS["pubsub"] = [
     ("SUNSUBSCRIBE", "s"), ("PUBSUB", "NUMSUB", "a"), ("SUBSCRIBE"), ("GET", "x"),
 ]
 
+SCENARIOS["client"] = [
+    ("CLIENT", "PAUSE"), ("CLIENT", "PAUSE", "x"), ("CLIENT", "PAUSE", "-1"), ("CLIENT", "PAUSE", "1.5"), ("CLIENT", "PAUSE", "10", "foo"),
+    ("CLIENT", "PAUSE", "10", "write", "extra"), ("CLIENT", "PAUSE", "0", "write"), ("CLIENT", "UNPAUSE", "x"), ("CLIENT", "UNPAUSE"),
+    ("CLIENT", "KILL"), ("CLIENT", "KILL", "1.2.3.4:5"), ("CLIENT", "KILL", "id", "x"), ("CLIENT", "KILL", "id", "0"),
+    ("CLIENT", "KILL", "id", "999999"), ("CLIENT", "KILL", "type", "foo"), ("CLIENT", "KILL", "user", "nobody"),
+    ("CLIENT", "KILL", "skipme", "maybe"), ("CLIENT", "KILL", "laddr", "x"), ("CLIENT", "KILL", "foo", "bar"),
+    ("CLIENT", "KILL", "id", "1", "type"), ("CLIENT", "KILL", "TYPE", "master"), ("CLIENT", "KILL", "TYPE", "replica"),
+    ("CLIENT", "REPLY"), ("CLIENT", "REPLY", "foo"), ("CLIENT", "REPLY", "ON"), ("CLIENT", "NO-EVICT", "maybe"),
+    ("CLIENT", "NO-EVICT", "on"), ("CLIENT", "NO-EVICT", "off"), ("CLIENT", "GETREDIR"), ("CLIENT", "TRACKINGINFO"),
+    ("CLIENT", "CACHING", "yes"), ("CLIENT", "CACHING", "maybe"), ("CLIENT", "TRACKING", "maybe"), ("CLIENT", "TRACKING"),
+    ("CLIENT", "TRACKING", "on", "REDIRECT", "x"), ("CLIENT", "LIST", "id", "x"), ("CLIENT", "LIST", "id", "0"),
+    ("CLIENT", "LIST", "foo"), ("CLIENT", "LIST", "TYPE", "normal", "ID", "1"), ("CLIENT", "LIST", "TYPE", "x"),
+    ("CLIENT", "LIST", "TYPE", "pubsub"), ("CLIENT", "LIST", "TYPE", "replica"), ("CLIENT", "UNBLOCK", "99999"), ("CLIENT", "FOO"),
+    ("MONITOR", "x"),
+]
+
 # Replies that depend on the moment or the process, compared for kind only.
 SCENARIOS["connection"] += [shape("TIME"), shape("CLIENT", "ID"), shape("LOLWUT-IS-NOT-HERE")]
 
@@ -465,6 +481,8 @@ PROTOCOL_INPUTS = [
     b"*1\r\n\r\n", b"*1\r\n$\r\n", b"*1\r\n$-1\r\n", b"*1\r\n$0\r\n\r\n", b"*1\r\n$ 4\r\nPING\r\n", b"*+1\r\n$4\r\nPING\r\n",
     b"*1 \r\n$4\r\nPING\r\n", b"*01\r\n$04\r\nPING\r\n", b"*1\r\n$4a\r\nPING\r\n", b"x" * 70000, b"*1\r\n$" + b"1" * 70000,
     b"*" + b"1" * 70000, b"PING\r\nQUIT\r\nPING\r\n",
+    b"CLIENT REPLY OFF\r\nPING\r\nGET x y\r\nCLIENT REPLY ON\r\nPING\r\nCLIENT REPLY SKIP\r\nPING\r\nPING\r\n",
+    b"CLIENT REPLY SKIP\r\nCLIENT REPLY ON\r\nECHO a\r\nCLIENT REPLY OFF\r\nCLIENT REPLY SKIP\r\nECHO b\r\nCLIENT REPLY ON\r\nECHO c\r\n",
 ]
 
 
