@@ -119,29 +119,44 @@ def load_keys(server, count):
     subprocess.run(["redis-cli", "-p", str(server.port), "--pipe"], input=payload, capture_output=True, text=True, timeout=600)
 
 
-def memory(threads, rounds, keys):
-    per_key = {"needletail": [], "redis": []}
+def alternate(threads, rounds, measure):
+    """Runs `measure(name, server)` on a fresh Needletail, then a fresh Redis, `rounds` times;
+    returns each side's figures and the per-round ratios."""
+    figures = {"needletail": [], "redis": []}
     for _ in range(rounds):
         for name, factory in (("needletail", needletail(threads)), ("redis", redis())):
             server = Server(name, factory)
             try:
-                time.sleep(0.3)
-                before = server.rss()
-                load_keys(server, keys)
-                assert server.cli("DBSIZE").strip() == str(keys), f"{name} did not load every key"
-                time.sleep(0.5)
-                per_key[name].append((server.rss() - before) / keys)
+                figures[name].append(measure(name, server))
             finally:
                 server.stop()
-    ratios = [n / r for n, r in zip(per_key["needletail"], per_key["redis"])]
-    return [ratio_line(f"bytes per key, {keys} keys (Needletail {statistics.median(per_key['needletail']):.0f} B, Redis {statistics.median(per_key['redis']):.0f} B)", ratios)]
+    return figures, [n / r for n, r in zip(figures["needletail"], figures["redis"])]
+
+
+def rss_growth(server, load):
+    """RSS added by `load(server)`, measured after the allocator settles."""
+    time.sleep(0.3)
+    before = server.rss()
+    load(server)
+    time.sleep(0.5)
+    return server.rss() - before
+
+
+def memory(threads, rounds, keys):
+    def per_key(name, server):
+        growth = rss_growth(server, lambda s: load_keys(s, keys))
+        assert server.cli("DBSIZE").strip() == str(keys), f"{name} did not load every key"
+        return growth / keys
+    figures, ratios = alternate(threads, rounds, per_key)
+    return [ratio_line(f"bytes per key, {keys} keys (Needletail {statistics.median(figures['needletail']):.0f} B, "
+                       f"Redis {statistics.median(figures['redis']):.0f} B)", ratios)]
 
 
 COLLECTIONS = {
-    # type: (command, element arguments for element i)
-    "hash": ("HSET", lambda i: (f"field:{i:010d}", f"value:{i:010d}")),
-    "set": ("SADD", lambda i: (f"member:{i:09d}",)),
-    "sorted set": ("ZADD", lambda i: (str(i % 100_000), f"member:{i:09d}")),
+    # type: (command adding elements, command counting them, element arguments for element i)
+    "hash": ("HSET", "HLEN", lambda i: (f"field:{i:010d}", f"value:{i:010d}")),
+    "set": ("SADD", "SCARD", lambda i: (f"member:{i:09d}",)),
+    "sorted set": ("ZADD", "ZCARD", lambda i: (str(i % 100_000), f"member:{i:09d}")),
 }
 
 
@@ -156,40 +171,25 @@ def load_collection(server, command, element, count, per_command=100):
 
 def collections(threads, rounds, elements):
     lines = []
-    for kind, (command, element) in COLLECTIONS.items():
-        per_element = {"needletail": [], "redis": []}
-        for _ in range(rounds):
-            for name, factory in (("needletail", needletail(threads)), ("redis", redis())):
-                server = Server(name, factory)
-                try:
-                    time.sleep(0.3)
-                    before = server.rss()
-                    load_collection(server, command, element, elements)
-                    size = server.cli({"HSET": "HLEN", "SADD": "SCARD", "ZADD": "ZCARD"}[command], "big").strip()
-                    assert size == str(elements), f"{name} holds {size} {kind} elements"
-                    time.sleep(0.5)
-                    per_element[name].append((server.rss() - before) / elements)
-                finally:
-                    server.stop()
-        ratios = [n / r for n, r in zip(per_element["needletail"], per_element["redis"])]
-        lines.append(ratio_line(f"bytes per element, one {elements // 1_000_000}M-element {kind} (Needletail "
-                                f"{statistics.median(per_element['needletail']):.0f} B, Redis {statistics.median(per_element['redis']):.0f} B)", ratios))
+    for kind, (command, size_command, element) in COLLECTIONS.items():
+        def per_element(name, server):
+            growth = rss_growth(server, lambda s: load_collection(s, command, element, elements))
+            size = server.cli(size_command, "big").strip()
+            assert size == str(elements), f"{name} holds {size} {kind} elements"
+            return growth / elements
+        figures, ratios = alternate(threads, rounds, per_element)
+        lines.append(ratio_line(f"bytes per element, one {elements:,}-element {kind} (Needletail "
+                                f"{statistics.median(figures['needletail']):.0f} B, Redis {statistics.median(figures['redis']):.0f} B)", ratios))
     return lines
 
 
 def growth(threads, rounds, requests):
-    worst = {"needletail": [], "redis": []}
-    for _ in range(rounds):
-        for name, factory in (("needletail", needletail(threads)), ("redis", redis())):
-            server = Server(name, factory)
-            try:
-                rows, _ = benchmark(server, ["set"], 16, requests, keyspace=1_000_000_000)
-                worst[name].append(float(rows["set"]["max_latency_ms"]))
-            finally:
-                server.stop()
-    ratios = [n / r for n, r in zip(worst["needletail"], worst["redis"])]
-    return [ratio_line(f"worst request growing to {requests // 1_000_000}M keys (Needletail {statistics.median(worst['needletail']):.1f} ms, "
-                       f"Redis {statistics.median(worst['redis']):.1f} ms)", ratios)]
+    def worst(name, server):
+        rows, _ = benchmark(server, ["set"], 16, requests, keyspace=1_000_000_000)
+        return float(rows["set"]["max_latency_ms"])
+    figures, ratios = alternate(threads, rounds, worst)
+    return [ratio_line(f"worst request growing to {requests // 1_000_000}M keys (Needletail {statistics.median(figures['needletail']):.1f} ms, "
+                       f"Redis {statistics.median(figures['redis']):.1f} ms)", ratios)]
 
 
 def main():
