@@ -59,6 +59,11 @@ enum ConnectionCommands {
         PubSubCommands.unsubscribeAll(session, hub: c.server.pubsub)
         session.transaction = nil
         TransactionCommands.unwatchAll(session, keyspace: c.keyspace, locking: true)
+        c.server.tracking.disable(session)
+        session.trackingCaching = false
+        session.replyMode = .on
+        c.server.monitors.remove(session)
+        session.flags.remove(.monitor)
         c.reply.simpleString("RESET")
     }
 

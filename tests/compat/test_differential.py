@@ -433,7 +433,8 @@ SCENARIOS["client"] = [
     ("CLIENT", "TRACKING", "on", "REDIRECT", "x"), ("CLIENT", "LIST", "id", "x"), ("CLIENT", "LIST", "id", "0"),
     ("CLIENT", "LIST", "foo"), ("CLIENT", "LIST", "TYPE", "normal", "ID", "1"), ("CLIENT", "LIST", "TYPE", "x"),
     ("CLIENT", "LIST", "TYPE", "pubsub"), ("CLIENT", "LIST", "TYPE", "replica"), ("CLIENT", "UNBLOCK", "99999"), ("CLIENT", "FOO"),
-    ("MONITOR", "x"),
+    ("MONITOR", "x"), ("CLIENT", "TRACKING", "on", "OPTIN"), ("CLIENT", "CACHING", "yes"), ("CLIENT", "NO-EVICT", "on"), ("RESET"),
+    ("CLIENT", "TRACKINGINFO"), ("CLIENT", "GETREDIR"),
 ]
 
 # Replies that depend on the moment or the process, compared for kind only.
