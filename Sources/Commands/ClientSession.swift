@@ -74,9 +74,9 @@ public final class ClientSession: @unchecked Sendable {
         case skipThis
     }
     /// Pub/Sub subscriptions: channels, patterns, shard channels.
-    public var channels: Set<Element> = []
-    public var patterns: Set<Element> = []
-    public var shardChannels: Set<Element> = []
+    public var channels: Set<Element> = [] { didSet { updateSubscribed() } }
+    public var patterns: Set<Element> = [] { didSet { updateSubscribed() } }
+    public var shardChannels: Set<Element> = [] { didSet { updateSubscribed() } }
 
     /// MULTI: the commands queued for EXEC; nil outside a transaction.
     public var transaction: Transaction?
@@ -99,8 +99,11 @@ public final class ClientSession: @unchecked Sendable {
     }
 
     /// In RESP2 a subscribed client may only (un)subscribe, PING, QUIT or RESET.
-    public var isSubscribed: Bool {
-        !channels.isEmpty || !patterns.isEmpty || !shardChannels.isEmpty
+    /// Kept as a flag (the dispatcher tests it on every RESP2 command).
+    public private(set) var isSubscribed = false
+
+    private func updateSubscribed() {
+        isSubscribed = !channels.isEmpty || !patterns.isEmpty || !shardChannels.isEmpty
     }
 
     public init(id: Int, address: String, localAddress: String, fd: Int, createdAt: Int64,

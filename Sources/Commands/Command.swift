@@ -57,6 +57,7 @@ public final class Command: @unchecked Sendable {
         self.summary = summary
         self.handler = handler
         self.subcommands = subcommands
+        self.isContainer = !subcommands.isEmpty
         self.keyFinder = keyFinder
         self.locksWholeKeyspace = locksWholeKeyspace
         self.variableKeyFlags = variableKeyFlags
@@ -64,7 +65,8 @@ public final class Command: @unchecked Sendable {
             && keys[0].find == .range(lastKey: 0, step: 1, limit: 0)
     }
 
-    public var isContainer: Bool { !subcommands.isEmpty }
+    /// A command with subcommands (CONFIG, CLIENT …); stored, as the dispatcher asks every time.
+    public let isContainer: Bool
 
     public func arityAccepts(_ count: Int) -> Bool {
         arity >= 0 ? count == arity : count >= -arity

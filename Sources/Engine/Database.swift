@@ -17,8 +17,9 @@ public struct Database {
     /// invalidates them after the command).
     public var changes: ChangeLog?
 
-    public init(keyspace: Keyspace, index: Int, now: Int64, holdsAllShards: Bool = false) {
-        self.keyspace = keyspace
+    // `borrowing`: an initializer would otherwise take (retain) the keyspace on every command.
+    public init(keyspace: borrowing Keyspace, index: Int, now: Int64, holdsAllShards: Bool = false) {
+        self.keyspace = Unmanaged.passUnretained(keyspace).takeUnretainedValue()
         self.index = index
         self.now = now
         self.access = AccessTracking.initialStamp(now: now, lfu: keyspace.usesLFU.load(ordering: .relaxed))
