@@ -16,6 +16,8 @@ final class ConnectionHandler: ChannelInboundHandler {
 
     private let server: NeedletailServer
     private let session: ClientSession
+    /// Where other clients' commands leave messages for this one (see `writeDeliveries`).
+    private let link: ConnectionLink
     private let statistics: LoopStatistics
     private var command: CommandContext
     private var parser: RequestParser
@@ -32,6 +34,12 @@ final class ConnectionHandler: ChannelInboundHandler {
     /// above the soft limit of `client-output-buffer-limit`.
     private var outputBacklog = 0
     private var overSoftLimitSince: Int64 = 0
+    /// Bytes written since the backlog was last measured. Measuring costs a channel option
+    /// lookup, so a client without a backlog is measured once per `outputMeasureInterval` bytes:
+    /// like Redis's `omem`, which leaves out the first 16 KiB buffered, a smaller backlog
+    /// neither shows nor counts against a limit.
+    private var unmeasuredOutput = 0
+    private static let outputMeasureInterval = 16 * 1024
 
     /// Whether requests are run now, or kept until a blocking command or the pause gate lets go.
     private var isWaiting: Bool { blocked != nil || waitingAtGate }
@@ -39,9 +47,10 @@ final class ConnectionHandler: ChannelInboundHandler {
     /// Reply buffers above this capacity are given back after a flush instead of being kept.
     private static let keptReplyCapacity = 64 * 1024
 
-    init(server: NeedletailServer, session: ClientSession, statistics: LoopStatistics, allocator: ByteBufferAllocator) {
+    init(server: NeedletailServer, session: ClientSession, link: ConnectionLink, statistics: LoopStatistics, allocator: ByteBufferAllocator) {
         self.server = server
         self.session = session
+        self.link = link
         self.statistics = statistics
         command = CommandContext(reply: ReplyWriter(buffer: allocator.buffer(capacity: 16 * 1024)), session: session,
                                  server: server.state, statistics: statistics)
@@ -74,7 +83,10 @@ final class ConnectionHandler: ChannelInboundHandler {
             buffered.writeBuffer(&incoming)
             incoming = buffered
         }
-        if !isWaiting { process(&incoming, context: context) }
+        if !isWaiting {
+            writeDeliveries(context)
+            process(&incoming, context: context)
+        }
         keep(incoming)
     }
 
@@ -162,20 +174,34 @@ final class ConnectionHandler: ChannelInboundHandler {
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
         if let outcome = event as? BlockedOutcome {
             resume(outcome, context: context)
-        } else if let delivery = event as? Delivery {
-            // CLIENT REPLY OFF silences messages too.
-            guard !closing, session.replyMode != .off else { return }
-            statistics.count(.netOutputBytes, delivery.bytes.readableBytes)
-            context.writeAndFlush(wrapOutboundOut(delivery.bytes), promise: nil)
-            enforceOutputLimit(context)
+        } else if event is Delivery {
+            writeDeliveries(context)
         } else {
             context.fireUserInboundEventTriggered(event)
         }
     }
 
+    /// Writes what other clients' commands queued for this one.
+    private func writeDeliveries(_ context: ChannelHandlerContext) {
+        let deliveries = link.takeDeliveries()
+        // CLIENT REPLY OFF silences messages too.
+        guard !deliveries.isEmpty, !closing, session.replyMode != .off else { return }
+        var written = 0
+        for bytes in deliveries {
+            written += bytes.readableBytes
+            context.write(wrapOutboundOut(bytes), promise: nil)
+        }
+        context.flush()
+        statistics.count(.netOutputBytes, written)
+        enforceOutputLimit(context, written: written)
+    }
+
     /// `client-output-buffer-limit`: a client whose unsent output passes its class's hard
     /// limit, or stays above the soft limit for longer than the limit's period, is disconnected.
-    private func enforceOutputLimit(_ context: ChannelHandlerContext) {
+    private func enforceOutputLimit(_ context: ChannelHandlerContext, written: Int) {
+        unmeasuredOutput += written
+        guard outputBacklog > 0 || unmeasuredOutput >= Self.outputMeasureInterval else { return }
+        unmeasuredOutput = 0
         outputBacklog = (try? context.channel.syncOptions?.getOption(ChannelOptions.bufferedWritableBytes)) ?? 0
         guard outputBacklog > 0 else {
             overSoftLimitSince = 0
@@ -240,7 +266,7 @@ final class ConnectionHandler: ChannelInboundHandler {
         } else {
             command.reply.buffer.clear()
         }
-        enforceOutputLimit(context)
+        enforceOutputLimit(context, written: bytes)
     }
 
     private func closeAfterFlush(_ context: ChannelHandlerContext) {

@@ -1,6 +1,7 @@
 import Commands
 import Engine
 internal import NIOCore
+import Synchronization
 
 /// The server side of a client's connection, as the command layer sees it.
 final class ConnectionLink: ClientConnection {
@@ -24,15 +25,32 @@ final class ConnectionLink: ClientConnection {
         channel.eventLoop.execute { channel.pipeline.fireUserInboundEventTriggered(outcome) }
     }
 
-    /// Hands bytes to the connection's loop, which writes them behind what it already wrote
-    /// (the loop's task queue keeps the order) and applies the output buffer limits.
+    /// Bytes other clients' commands produced for this one, oldest first, not yet written.
+    private let mailbox = Mutex<[ByteBuffer]>([])
+
+    /// Queues bytes for the connection's loop, which writes them behind what it already wrote
+    /// and applies the output buffer limits. The loop empties the mailbox in a task and also
+    /// before it runs newly read requests: a message produced before a request arrived is
+    /// written before that request's reply, as in a single-threaded server.
     func deliver(_ bytes: ByteBuffer) {
+        let wasEmpty = mailbox.withLock { queued in
+            queued.append(bytes)
+            return queued.count == 1
+        }
+        guard wasEmpty else { return }
         let channel = channel
-        channel.eventLoop.execute { channel.pipeline.fireUserInboundEventTriggered(Delivery(bytes: bytes)) }
+        channel.eventLoop.execute { channel.pipeline.fireUserInboundEventTriggered(Delivery()) }
+    }
+
+    /// Takes the queued bytes (on the connection's loop).
+    func takeDeliveries() -> [ByteBuffer] {
+        mailbox.withLock { queued in
+            defer { queued = [] }
+            return queued
+        }
     }
 }
 
-/// Bytes for the client that are not a reply to its own request (Pub/Sub messages, MONITOR lines).
-struct Delivery: Sendable {
-    let bytes: ByteBuffer
-}
+/// Tells the connection's loop that its mailbox holds bytes for the client that are not a
+/// reply to its own request (Pub/Sub messages, invalidations, MONITOR lines).
+struct Delivery: Sendable {}

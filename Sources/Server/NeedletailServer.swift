@@ -133,11 +133,11 @@ public final class NeedletailServer: ServerControl, Sendable {
     private func makeHandler(for channel: Channel) -> ConnectionHandler {
         state.statistics.connectionsReceived.add(1, ordering: .relaxed)
         let loopIndex = loopIndexes[ObjectIdentifier(channel.eventLoop)] ?? 0
+        let link = ConnectionLink(channel: channel)
         let session = ClientSession(id: state.clients.makeID(), address: Self.describe(channel.remoteAddress),
                                     localAddress: Self.describe(channel.localAddress), fd: Self.descriptor(of: channel),
-                                    createdAt: Clock.now(), authenticated: !state.requiresPassword,
-                                    connection: ConnectionLink(channel: channel))
-        return ConnectionHandler(server: self, session: session, statistics: state.statistics.loops[loopIndex],
+                                    createdAt: Clock.now(), authenticated: !state.requiresPassword, connection: link)
+        return ConnectionHandler(server: self, session: session, link: link, statistics: state.statistics.loops[loopIndex],
                                  allocator: channel.allocator)
     }
 
