@@ -6,14 +6,14 @@ import RESP
 /// and counts it. Handlers never repeat these checks.
 public enum Dispatcher {
     public static func execute(_ c: inout CommandContext, _ arguments: Arguments) {
-        if c.session.replyMode == .on {
+        if c.sessionReference._withUnsafeGuaranteedRef({ $0.replyMode == .on }) {
             dispatch(&c, arguments)
         } else {
             executeWithoutReply(&c, arguments)
         }
         // A write that fed a key some client waits on serves that client now, before this
         // client's next request.
-        if c.keyspace.readyKeyCount.load(ordering: .relaxed) > 0 {
+        if c.keyspaceReference._withUnsafeGuaranteedRef({ $0.readyKeyCount.load(ordering: .relaxed) > 0 }) {
             BlockedClients.serveReadyKeys(&c)
         }
     }
@@ -109,45 +109,50 @@ public enum Dispatcher {
     /// Executes a checked command with its keys' shards locked, and counts it.
     static func call(_ command: Command, _ c: inout CommandContext) {
         guard let handler = command.handler else { return }
-        unowned(unsafe) let clock = c.clock
+        let clock = c.clockReference
         // Within one read batch the reading that ended the previous command starts this one:
         // one clock read per command.
-        let start = c.lastClockReading != 0 ? c.lastClockReading : clock.nanoseconds()
+        let start = c.lastClockReading != 0 ? c.lastClockReading : clock._withUnsafeGuaranteedRef { $0.nanoseconds() }
         c.failed = false
         c.commandWrites = command.flags.contains(.write)
         c.now = start / 1_000_000
         // Unchanged when serving a blocked client from another loop, which must not write
         // that client's loop-confined state.
-        if c.session.lastCommand != command.ordinal { c.session.lastCommand = command.ordinal }
-        withKeysLocked(command, &c) { handler(&$0) }
-        let end = clock.nanoseconds()
+        c.sessionReference._withUnsafeGuaranteedRef { session in
+            if session.lastCommand != command.ordinal { session.lastCommand = command.ordinal }
+        }
+        withKeysLocked(command, &c, handler)
+        let end = clock._withUnsafeGuaranteedRef { $0.nanoseconds() }
         c.lastClockReading = end
-        if c.tracking.active.load(ordering: .relaxed) > 0 {
+        if c.trackingReference._withUnsafeGuaranteedRef({ $0.active.load(ordering: .relaxed) > 0 }) {
             c.afterCommandForTracking(command)
         }
-        if c.server.monitors.count.load(ordering: .relaxed) > 0 && !command.flags.contains(.admin) && !command.flags.contains(.skipMonitor) {
+        if c.serverReference._withUnsafeGuaranteedRef({ $0.monitors.count.load(ordering: .relaxed) > 0 })
+            && !command.flags.contains(.admin) && !command.flags.contains(.skipMonitor) {
             c.server.monitors.feed(command, c, microseconds: end / 1000)
         }
-        let elapsed = Int((end - start) / 1000)
-        let statistics = c.statistics
-        statistics.count(.calls, of: command.ordinal)
-        statistics.count(.microseconds, of: command.ordinal, elapsed)
-        if c.failed { statistics.count(.failed, of: command.ordinal) }
-        statistics.count(.commandsProcessed)
+        let elapsed = Int((end - start) / 1000), failed = c.failed
+        c.statisticsReference._withUnsafeGuaranteedRef { statistics in
+            statistics.count(.calls, of: command.ordinal)
+            statistics.count(.microseconds, of: command.ordinal, elapsed)
+            if failed { statistics.count(.failed, of: command.ordinal) }
+            statistics.count(.commandsProcessed)
+        }
     }
 
     /// Locks the shards of the command's keys (in ascending order) around `body`. Commands
     /// without fixed keys take their own locks (`keyspaceWide`), or need none.
     static func withKeysLocked(_ command: Command, _ c: inout CommandContext, _ body: (inout CommandContext) -> Void) {
-        unowned(unsafe) let keyspace = c.keyspace
+        let keyspace = c.keyspaceReference
         if c.holdsAllShards || c.holdsKeyLocks {
             body(&c)
         } else if command.hasSingleFirstKey {
-            keyspace.withShard(of: Key(c.arguments[1])) { body(&c) }
+            let key = Key(c.arguments[1])
+            keyspace._withUnsafeGuaranteedRef { $0.withShard(of: key) { body(&c) } }
         } else if command.keySpecs.isEmpty && command.keyFinder == nil {
             body(&c)
         } else if let wide = command.locksWholeKeyspace, wide(c.arguments) {
-            keyspace.withAllShards {
+            keyspace.takeUnretainedValue().withAllShards {
                 c.holdsAllShards = true
                 body(&c)
                 c.holdsAllShards = false
@@ -163,7 +168,7 @@ public enum Dispatcher {
                 if count == 0 {
                     body(&c)
                 } else {
-                    keyspace.withShards(UnsafeMutableBufferPointer(rebasing: shards[..<count])) { body(&c) }
+                    keyspace.takeUnretainedValue().withShards(UnsafeMutableBufferPointer(rebasing: shards[..<count])) { body(&c) }
                 }
             }
         }

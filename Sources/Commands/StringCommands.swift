@@ -57,15 +57,17 @@ enum StringCommands {
     ]
 
     static func get(_ c: inout CommandContext) {
-        guard let entry = c.read(c.key(1), in: c.database) else {
-            c.reply.null()
-            return
+        c.read(c.key(1), in: c.database) { c, entry in
+            guard let entry else {
+                c.reply.null()
+                return
+            }
+            guard entry.value.isString else {
+                c.error(Errors.wrongType)
+                return
+            }
+            c.replyString(entry)
         }
-        guard entry.value.isString else {
-            c.error(Errors.wrongType)
-            return
-        }
-        c.replyString(entry)
     }
 
     // MARK: SET and friends

@@ -3,8 +3,11 @@
 /// takes them before a handler runs). Whole-database operations lock shard by shard
 /// themselves, unless `holdsAllShards` says the caller already holds every lock (EXEC).
 public struct Database {
-    /// Unowned: the keyspace lives as long as the server, and a `Database` only for one command.
-    public unowned(unsafe) let keyspace: Keyspace
+    /// Unmanaged: the keyspace lives as long as the server, and a `Database` only for one
+    /// command. Lookups borrow it with `_withUnsafeGuaranteedRef`; a method called through a
+    /// strong or `unowned(unsafe)` reference costs a retain and a release per call.
+    @usableFromInline let keyspaceReference: Unmanaged<Keyspace>
+    public var keyspace: Keyspace { keyspaceReference.takeUnretainedValue() }
     public let index: Int
     /// The time the command runs at, Unix milliseconds: one clock read per command.
     public let now: Int64
@@ -19,7 +22,7 @@ public struct Database {
 
     // `borrowing`: an initializer would otherwise take (retain) the keyspace on every command.
     public init(keyspace: borrowing Keyspace, index: Int, now: Int64, holdsAllShards: Bool = false) {
-        self.keyspace = Unmanaged.passUnretained(keyspace).takeUnretainedValue()
+        keyspaceReference = Unmanaged.passUnretained(keyspace)
         self.index = index
         self.now = now
         self.access = AccessTracking.initialStamp(now: now, lfu: keyspace.usesLFU.load(ordering: .relaxed))
@@ -44,15 +47,27 @@ public struct Database {
     /// where this node may delete (a master, not paused), and kept hidden otherwise.
     @inlinable
     public func lookup(_ key: Key) -> Entry? {
-        keyspace.withTable(of: key, db: index) { shard, table in
-            guard let slot = table.find(key) else { return nil }
-            let entry = table.entry(at: slot)
-            if entry.expireAt != 0 && entry.expireAt <= now {
-                expire(shard, table, slot)
-                return nil
+        withLiveEntry(key) { $0 }
+    }
+
+    /// `lookup` lending the entry to `body` instead of returning it: a read that only looks
+    /// spares the reference counting.
+    @inlinable
+    public func withLiveEntry<R>(_ key: Key, _ body: (Entry?) -> R) -> R {
+        keyspaceReference._withUnsafeGuaranteedRef { keyspace in
+            keyspace.withTable(of: key, db: index) { shard, table in
+                guard let slot = table.find(key) else { return body(nil) }
+                let expired = table.withEntry(at: slot) { entry in
+                    if entry.expireAt != 0 && entry.expireAt <= now { return true }
+                    if touches { AccessTracking.touch(entry, stamp: access, now: now, keyspace: keyspace) }
+                    return false
+                }
+                if expired {
+                    expire(shard, table, slot)
+                    return body(nil)
+                }
+                return table.withEntry(at: slot) { body($0) }
             }
-            if touches { AccessTracking.touch(entry, stamp: access, now: now, keyspace: keyspace) }
-            return entry
         }
     }
 

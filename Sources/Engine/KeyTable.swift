@@ -80,6 +80,12 @@ public final class KeyTable {
         Self.unmanaged(slots[index]).takeUnretainedValue()
     }
 
+    /// Lends `body` the entry at `index` without taking a reference to it.
+    @inlinable
+    public func withEntry<R>(at index: Int, _ body: (Entry) -> R) -> R {
+        Self.unmanaged(slots[index])._withUnsafeGuaranteedRef(body)
+    }
+
     /// Puts a new entry in at `index` (found by `find`) in place of the one there.
     public func replace(at index: Int, with entry: Entry) {
         let old = Self.unmanaged(slots[index])
