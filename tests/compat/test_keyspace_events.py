@@ -17,7 +17,7 @@ COMMANDS = [
     ("GETEX", "m2", "EX", "100"), ("GETEX", "m2", "PERSIST"), ("GETEX", "m2", "PXAT", "1"), ("GET", "missing"), ("MGET", "a", "s"),
     ("GETRANGE", "missing", "0", "1"), ("STRLEN", "missing"),
     # Keys and expiry
-    ("SET", "k", "v"), ("EXPIRE", "k", "100"), ("PEXPIRE", "k", "100000", "GT"), ("EXPIRE", "k", "10", "GT"), ("PERSIST", "k"),
+    ("SET", "k", "v"), ("EXPIRE", "k", "100"), ("PEXPIRE", "k", "200000", "GT"), ("EXPIRE", "k", "10", "GT"), ("PERSIST", "k"),
     ("PERSIST", "k"), ("EXPIREAT", "k", "1"), ("SET", "k", "v"), ("RENAME", "k", "k2"), ("SET", "k3", "x"), ("RENAME", "k2", "k3"),
     ("RENAMENX", "k3", "k4"), ("COPY", "k4", "k5"), ("COPY", "k4", "k5", "REPLACE"), ("COPY", "k4", "k6", "DB", "1"),
     ("MOVE", "k5", "2"), ("DEL", "k4", "k5", "nothing"), ("UNLINK", "k6"), ("EXISTS", "missing"), ("TYPE", "missing"),

@@ -149,7 +149,6 @@ SCRIPTS = {
         ("call", 1, "SET", "a", "1"), ("push", 0), ("call", 1, "SET", "a", "2"), ("call", 1, "MSET", "b", "1", "c", "2"), ("push", 0), ("push", 0),
         ("call", 0, "GET", "a"), ("call", 0, "SET", "a", "3"), ("push", 0), ("call", 0, "CLIENT", "TRACKINGINFO"),
         ("call", 0, "CLIENT", "GETREDIR"), ("call", 0, "GET", "x"), ("call", 1, "FLUSHALL"), ("push", 0), ("call", 0, "GET", "a"),
-        ("call", 0, "SET", "e", "v", "PX", "20"), ("call", 0, "GET", "e"), ("sleep", 0.1), ("call", 0, "EXISTS", "e"), ("push", 0),
         ("call", 0, "CLIENT", "TRACKING", "off"), ("call", 0, "CLIENT", "TRACKINGINFO"), ("call", 0, "CLIENT", "GETREDIR"),
     ],
     "tracking_bcast_noloop_optin": [
