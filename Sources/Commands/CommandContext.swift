@@ -20,7 +20,7 @@ public struct CommandContext {
     let eventsReference: Unmanaged<KeyspaceEvents>
     let pauseReference: Unmanaged<PauseGate>
     let trackingReference: Unmanaged<Tracking>
-    unowned(unsafe) let commandTable: CommandTable
+    let commandTableReference: Unmanaged<CommandTable>
 
     public var session: ClientSession { sessionReference.takeUnretainedValue() }
     public var server: ServerState { serverReference.takeUnretainedValue() }
@@ -29,6 +29,7 @@ public struct CommandContext {
     var events: KeyspaceEvents { eventsReference.takeUnretainedValue() }
     var pause: PauseGate { pauseReference.takeUnretainedValue() }
     var tracking: Tracking { trackingReference.takeUnretainedValue() }
+    var commandTable: CommandTable { commandTableReference.takeUnretainedValue() }
 
     /// What this client's commands changed, written down while some client tracks keys.
     let changeLog = ChangeLog()
@@ -67,7 +68,7 @@ public struct CommandContext {
         eventsReference = .passUnretained(server.keyspaceEvents)
         pauseReference = .passUnretained(server.pause)
         trackingReference = .passUnretained(server.tracking)
-        commandTable = server.commands
+        commandTableReference = .passUnretained(server.commands)
         self.arguments = Arguments(base: UnsafeRawBufferPointer(start: nil, count: 0), spans: UnsafeBufferPointer(start: nil, count: 0))
     }
 

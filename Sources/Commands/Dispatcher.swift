@@ -20,7 +20,7 @@ public enum Dispatcher {
 
     private static func dispatch(_ c: inout CommandContext, _ arguments: Arguments) {
         c.arguments = arguments
-        guard let found = c.commandTable.find(arguments[0]) else {
+        guard let found = c.commandTableReference._withUnsafeGuaranteedRef({ $0.find(arguments[0]) }) else {
             reject(&c, Errors.unknownCommand(arguments), command: nil)
             return
         }

@@ -20,7 +20,9 @@ final class ConnectionHandler: ChannelInboundHandler {
     private let link: ConnectionLink
     private let statistics: LoopStatistics
     private var command: CommandContext
-    private var parser: RequestParser
+    /// Moved out while `process` runs: requests then borrow its spans without a retain each
+    /// (through a stored property they could change under the call, so the compiler retains).
+    private var parser: RequestParser?
     /// Bytes received but not yet parsed into a whole request.
     private var pending: ByteBuffer?
     private var closing = false
@@ -104,6 +106,12 @@ final class ConnectionHandler: ChannelInboundHandler {
     }
 
     private func process(_ buffer: inout ByteBuffer, context: ChannelHandlerContext) {
+        var parser = self.parser.take().unsafelyUnwrapped
+        process(&buffer, parser: &parser, context: context)
+        self.parser = parser
+    }
+
+    private func process(_ buffer: inout ByteBuffer, parser: inout RequestParser, context: ChannelHandlerContext) {
         command.beginBatch()
         while buffer.readableBytes > 0 && !closing {
             let authenticated = session.authenticated
@@ -114,7 +122,7 @@ final class ConnectionHandler: ChannelInboundHandler {
             case .skipped(let consumed):
                 buffer.moveReaderIndex(forwardBy: consumed)
             case .request(let consumed, let inline):
-                execute(buffer, inline: inline)
+                execute(buffer, inline: inline, parser: parser)
                 if command.postponed {
                     // Not consumed: the request runs again, from scratch, when the gate opens.
                     command.postponed = false
@@ -142,7 +150,7 @@ final class ConnectionHandler: ChannelInboundHandler {
 
     /// Runs the request just parsed: its arguments point into `buffer` (or, for an inline
     /// request, into the parser's unescaped copy) and stay valid for the whole call.
-    private func execute(_ buffer: ByteBuffer, inline: Bool) {
+    private func execute(_ buffer: ByteBuffer, inline: Bool, parser: borrowing RequestParser) {
         parser.spans.withUnsafeBufferPointer { spans in
             if inline {
                 parser.inlineBytes.withUnsafeBytes { base in
@@ -243,14 +251,20 @@ final class ConnectionHandler: ChannelInboundHandler {
             process(&buffered, context: context)
             keep(buffered)
         }
-        flush(context)
-        session.publish(now: Clock.now(), memory: memory())
+        publishAndFlush(context)
     }
 
     func channelReadComplete(context: ChannelHandlerContext) {
-        flush(context)
-        session.publish(now: Clock.now(), memory: memory())
+        publishAndFlush(context)
         context.fireChannelReadComplete()
+    }
+
+    /// Other loops read the session's published state (subscriptions, protocol, flags): it is
+    /// brought up to date before the replies go out, so a client that saw its SUBSCRIBE
+    /// answered is seen as subscribed everywhere, as in a single-threaded server.
+    private func publishAndFlush(_ context: ChannelHandlerContext) {
+        session.publish(now: Clock.now(), memory: memory())
+        flush(context)
     }
 
     private func flush(_ context: ChannelHandlerContext) {
