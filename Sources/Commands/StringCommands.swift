@@ -134,21 +134,28 @@ enum StringCommands {
     private static func store(_ c: inout CommandContext, value: Int, _ options: SetOptions) {
         let db = c.database
         let key = c.key(1)
-        let existing = db.lookup(key)
-        if options.returnOld, let existing, !existing.value.isString {
-            c.error(Errors.wrongType)
-            return
+        // The old entry is only looked at (borrowed): whether it exists and, for GET and
+        // KEEPTTL, its value and TTL. Nil after a WRONGTYPE error.
+        let old: (exists: Bool, expireAt: Int64)? = db.withLiveEntry(key) { existing in
+            guard options.returnOld else { return (existing != nil, existing?.expireAt ?? 0) }
+            guard let existing else {
+                c.reply.null()
+                return (false, 0)
+            }
+            guard existing.value.isString else {
+                c.error(Errors.wrongType)
+                return nil
+            }
+            c.replyString(existing)
+            return (true, existing.expireAt)
         }
-        let conditionFails = options.onlyIfMissing && existing != nil || options.onlyIfPresent && existing == nil
-        if options.returnOld {
-            if let existing { c.replyString(existing) } else { c.reply.null() }
-        }
-        if conditionFails {
+        guard let old else { return }
+        if options.onlyIfMissing && old.exists || options.onlyIfPresent && !old.exists {
             if !options.returnOld { c.reply.null() }
             return
         }
         // A deadline already past is stored as it is and expires on the next access, as in Redis.
-        let expireAt = options.keepTTL ? (existing?.expireAt ?? 0) : options.expireAt
+        let expireAt = options.keepTTL ? old.expireAt : options.expireAt
         c.store(key, StringValues.entry(key: key, value: c.arguments[value], expireAt: expireAt, access: db.access), in: db)
         c.notify(.string, "set", key)
         if options.expireAt != 0 { c.notify(.generic, "expire", key) }
@@ -354,37 +361,55 @@ enum StringCommands {
     private static func add(_ c: inout CommandContext, _ amount: Int) {
         let db = c.database
         let key = c.key(1)
-        let entry = db.lookup(key)
-        var current = 0
-        if let entry {
-            switch entry.value {
-            case .integer(let value):
-                current = Int(value)
-            case .embedded, .raw:
-                guard let parsed = StringValues.withBytes(entry, { StrictInteger.parse($0) }) else {
-                    c.error(Errors.notInteger)
-                    return
+        // The entry is borrowed: an integer is updated in place, a string replaced by one.
+        let outcome: IncrementOutcome = db.withLiveEntry(key) { entry in
+            var current = 0
+            if let entry {
+                switch entry.value {
+                case .integer(let value):
+                    current = Int(value)
+                case .embedded, .raw:
+                    guard let parsed = StringValues.withBytes(entry, { StrictInteger.parse($0) }) else {
+                        c.error(Errors.notInteger)
+                        return .failed
+                    }
+                    current = parsed
+                default:
+                    c.error(Errors.wrongType)
+                    return .failed
                 }
-                current = parsed
-            default:
-                c.error(Errors.wrongType)
-                return
             }
+            let (result, overflow) = current.addingReportingOverflow(amount)
+            guard !overflow else {
+                c.error(Errors.overflow)
+                return .failed
+            }
+            if let entry, case .integer = entry.value {
+                entry.value = .integer(Int64(result))
+                return .updatedInPlace(result)
+            }
+            return .replace(result, expireAt: entry?.expireAt ?? 0)
         }
-        let (result, overflow) = current.addingReportingOverflow(amount)
-        guard !overflow else {
-            c.error(Errors.overflow)
+        let result: Int
+        switch outcome {
+        case .failed:
             return
-        }
-        if let entry, case .integer = entry.value {
-            entry.value = .integer(Int64(result))
+        case .updatedInPlace(let value):
+            result = value
             db.modified(key)
-        } else {
-            c.store(key, Entry.make(key: key.bytes, value: .integer(Int64(result)), expireAt: entry?.expireAt ?? 0, access: db.access), in: db)
+        case .replace(let value, let expireAt):
+            result = value
+            c.store(key, Entry.make(key: key.bytes, value: .integer(Int64(value)), expireAt: expireAt, access: db.access), in: db)
         }
         c.notify(.string, "incrby", key)
         c.dirty()
         c.reply.integer(result)
+    }
+
+    private enum IncrementOutcome {
+        case failed
+        case updatedInPlace(Int)
+        case replace(Int, expireAt: Int64)
     }
 
     static func incrByFloat(_ c: inout CommandContext) {
