@@ -105,8 +105,9 @@ final class ConnectionHandler: ChannelInboundHandler {
         pending = buffer
     }
 
+    /// Runs the complete requests at the front of `buffer` (consumed) until one waits.
     private func process(_ buffer: inout ByteBuffer, context: ChannelHandlerContext) {
-        var parser = self.parser.take().unsafelyUnwrapped
+        var parser = self.parser.take()!
         process(&buffer, parser: &parser, context: context)
         self.parser = parser
     }
