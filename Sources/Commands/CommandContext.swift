@@ -158,6 +158,22 @@ public struct CommandContext {
         reply.error(message)
     }
 
+    /// GET's reply for `entry`: its string, a null when the key is missing, WRONGTYPE for a
+    /// value of another type. Returns whether a string was replied. Inlined: GET's hot path.
+    @discardableResult @inline(__always)
+    public mutating func replyStringValue(_ entry: Entry?) -> Bool {
+        guard let entry else {
+            reply.null()
+            return false
+        }
+        guard entry.value.isString else {
+            error(Errors.wrongType)
+            return false
+        }
+        replyString(entry)
+        return true
+    }
+
     /// Replies with a string value, whatever its encoding.
     @inlinable
     public mutating func replyString(_ entry: Entry) {

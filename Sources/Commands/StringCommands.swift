@@ -57,17 +57,7 @@ enum StringCommands {
     ]
 
     static func get(_ c: inout CommandContext) {
-        c.read(c.key(1), in: c.database) { c, entry in
-            guard let entry else {
-                c.reply.null()
-                return
-            }
-            guard entry.value.isString else {
-                c.error(Errors.wrongType)
-                return
-            }
-            c.replyString(entry)
-        }
+        c.read(c.key(1), in: c.database) { c, entry in c.replyStringValue(entry) }
     }
 
     // MARK: SET and friends
@@ -199,15 +189,7 @@ enum StringCommands {
     static func getDel(_ c: inout CommandContext) {
         let db = c.database
         let key = c.key(1)
-        guard let entry = c.read(key, in: db) else {
-            c.reply.null()
-            return
-        }
-        guard entry.value.isString else {
-            c.error(Errors.wrongType)
-            return
-        }
-        c.replyString(entry)
+        guard c.replyStringValue(c.read(key, in: db)) else { return }
         db.remove(key)
         c.notify(.generic, "del", key)
         c.dirty()
@@ -225,15 +207,8 @@ enum StringCommands {
         }
         let db = c.database
         let key = c.key(1)
-        guard let entry = c.read(key, in: db) else {
-            c.reply.null()
-            return
-        }
-        guard entry.value.isString else {
-            c.error(Errors.wrongType)
-            return
-        }
-        c.replyString(entry)
+        let entry = c.read(key, in: db)
+        guard c.replyStringValue(entry), let entry else { return }
         if options.expireAt != 0 && options.expireAt <= c.now {
             db.remove(key)
             c.notify(.generic, "del", key)
