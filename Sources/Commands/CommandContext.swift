@@ -159,27 +159,36 @@ public struct CommandContext {
     }
 
     /// GET's reply for `entry`: its string, a null when the key is missing, WRONGTYPE for a
-    /// value of another type. Returns whether a string was replied. Inlined: GET's hot path.
+    /// value of another type. Returns whether a string was replied. The entry is only reached
+    /// through optional chaining: binding it (`guard let`) would retain it.
     @discardableResult @inline(__always)
     public mutating func replyStringValue(_ entry: Entry?) -> Bool {
-        guard let entry else {
+        guard let isString = entry?.value.isString else {
             reply.null()
             return false
         }
-        guard entry.value.isString else {
+        guard isString else {
             error(Errors.wrongType)
             return false
         }
-        replyString(entry)
+        entry?.replyString(into: &reply)
         return true
     }
 
     /// Replies with a string value, whatever its encoding.
     @inlinable
     public mutating func replyString(_ entry: Entry) {
-        switch entry.value {
+        entry.replyString(into: &reply)
+    }
+}
+
+extension Entry {
+    /// Writes the string value as a bulk string, whatever its encoding.
+    @inlinable
+    public func replyString(into reply: inout ReplyWriter) {
+        switch value {
         case .embedded:
-            entry.withEmbedded { reply.bulk($0) }
+            withEmbedded { reply.bulk($0) }
         case .integer(let value):
             reply.bulkDecimal(Int(value))
         case .raw(let raw):
