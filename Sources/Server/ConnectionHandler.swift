@@ -264,6 +264,7 @@ final class ConnectionHandler: ChannelInboundHandler {
     /// brought up to date before the replies go out, so a client that saw its SUBSCRIBE
     /// answered is seen as subscribed everywhere, as in a single-threaded server.
     private func publishAndFlush(_ context: ChannelHandlerContext) {
+        replyBufferPeak = max(replyBufferPeak, command.reply.buffer.capacity)
         session.publish(now: Clock.now(), memory: memory())
         flush(context)
     }
@@ -273,7 +274,6 @@ final class ConnectionHandler: ChannelInboundHandler {
         guard bytes > 0 else { return }
         statistics.count(.netOutputBytes, bytes)
         statistics.count(.writesProcessed)
-        replyBufferPeak = max(replyBufferPeak, command.reply.buffer.capacity)
         context.writeAndFlush(wrapOutboundOut(command.reply.buffer), promise: nil)
         // Once the write completed, the buffer is ours alone again and clear() reuses it.
         if command.reply.buffer.capacity > Self.keptReplyCapacity {
