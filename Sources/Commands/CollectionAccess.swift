@@ -54,4 +54,27 @@ extension CommandContext {
             db.modified(key)
         }
     }
+
+    /// HDEL, SREM and ZREM: removes the members named from argument 2 on, publishes `event`
+    /// when any went, and replies how many did.
+    mutating func removeMembers<T>(_ extract: (Value) -> T?, event: (type: KeyspaceEventFlags, name: String),
+                                   remove: (T, Element) -> Bool, count: (T) -> Int) {
+        let db = database
+        let key = self.key(1)
+        switch fetch(key, in: db, extract) {
+        case .wrongType: return
+        case .missing: reply.integer(0)
+        case .found(let collection):
+            var removed = 0
+            for index in 2 ..< argumentCount where remove(collection, Element(arguments[index])) {
+                removed += 1
+            }
+            if removed > 0 {
+                notify(event.type, event.name, key)
+                changed(key, count: count(collection), in: db)
+                dirty(removed)
+            }
+            reply.integer(removed)
+        }
+    }
 }

@@ -143,6 +143,16 @@ public struct CommandContext {
         return value
     }
 
+    /// The argument as a count: an integer of at least 0, or nil after Redis's range error
+    /// (which says "positive" for 0 too).
+    public mutating func countOrReply(_ index: Int) -> Int? {
+        guard let value = integer(index), value >= 0 else {
+            error("ERR value is out of range, must be positive")
+            return nil
+        }
+        return value
+    }
+
     /// The argument as a double (`inf`, `-inf` and exponents allowed, NaN refused), or nil.
     public func double(_ index: Int) -> Double? {
         NumberFormat.parseDouble(arguments[index])

@@ -91,17 +91,11 @@ enum DebugCommands {
     /// DEBUG POPULATE count [prefix] [size]: keys `prefix:N` holding `value:N` (padded with
     /// zeros or cut to `size`); existing keys are left alone.
     private static func populate(_ c: inout CommandContext) {
-        guard let count = c.integer(2), count >= 0 else {
-            c.error("ERR value is out of range, must be positive")
-            return
-        }
+        guard let count = c.countOrReply(2) else { return }
         let prefix = c.argumentCount >= 4 ? c.bytes(3) : Array("key".utf8)
         var size = 0
         if c.argumentCount == 5 {
-            guard let value = c.integer(4), value >= 0 else {
-                c.error("ERR value is out of range, must be positive")
-                return
-            }
+            guard let value = c.countOrReply(4) else { return }
             size = value
         }
         let db = c.database

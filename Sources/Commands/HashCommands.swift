@@ -112,23 +112,7 @@ enum HashCommands {
     }
 
     static func hdel(_ c: inout CommandContext) {
-        let db = c.database
-        let key = c.key(1)
-        switch c.fetch(key, in: db, \.hash) {
-        case .wrongType: return
-        case .missing: c.reply.integer(0)
-        case .found(let hash):
-            var removed = 0
-            for index in 2 ..< c.argumentCount where hash.remove(Element(c.arguments[index])) {
-                removed += 1
-            }
-            if removed > 0 {
-                c.notify(.hash, "hdel", key)
-                c.changed(key, count: hash.count, in: db)
-                c.dirty(removed)
-            }
-            c.reply.integer(removed)
-        }
+        c.removeMembers(\.hash, event: (.hash, "hdel"), remove: { $0.remove($1) }, count: \.count)
     }
 
     static func hlen(_ c: inout CommandContext) {

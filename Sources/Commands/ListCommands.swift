@@ -98,10 +98,7 @@ enum ListCommands {
         }
         var count: Int?
         if c.argumentCount == 3 {
-            guard let value = c.integer(2), value >= 0 else {
-                c.error("ERR value is out of range, must be positive")
-                return
-            }
+            guard let value = c.countOrReply(2) else { return }
             count = value
         }
         let db = c.database

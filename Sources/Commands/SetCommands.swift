@@ -59,23 +59,7 @@ enum SetCommands {
     }
 
     static func srem(_ c: inout CommandContext) {
-        let db = c.database
-        let key = c.key(1)
-        switch c.fetch(key, in: db, \.set) {
-        case .wrongType: return
-        case .missing: c.reply.integer(0)
-        case .found(let set):
-            var removed = 0
-            for index in 2 ..< c.argumentCount where set.remove(Element(c.arguments[index])) {
-                removed += 1
-            }
-            if removed > 0 {
-                c.notify(.set, "srem", key)
-                c.changed(key, count: set.count, in: db)
-                c.dirty(removed)
-            }
-            c.reply.integer(removed)
-        }
+        c.removeMembers(\.set, event: (.set, "srem"), remove: { $0.remove($1) }, count: \.count)
     }
 
     static func scard(_ c: inout CommandContext) {
@@ -119,10 +103,7 @@ enum SetCommands {
     static func spop(_ c: inout CommandContext) {
         var count: Int?
         if c.argumentCount == 3 {
-            guard let value = c.integer(2), value >= 0 else {
-                c.error("ERR value is out of range, must be positive")
-                return
-            }
+            guard let value = c.countOrReply(2) else { return }
             count = value
         } else if c.argumentCount > 3 {
             c.error(Errors.syntax)

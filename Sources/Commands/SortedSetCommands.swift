@@ -156,23 +156,7 @@ enum SortedSetCommands {
     }
 
     static func zrem(_ c: inout CommandContext) {
-        let db = c.database
-        let key = c.key(1)
-        switch c.fetch(key, in: db, \.sortedSet) {
-        case .wrongType: return
-        case .missing: c.reply.integer(0)
-        case .found(let set):
-            var removed = 0
-            for index in 2 ..< c.argumentCount where set.remove(Element(c.arguments[index])) {
-                removed += 1
-            }
-            if removed > 0 {
-                c.notify(.sortedSet, "zrem", key)
-                c.changed(key, count: set.count, in: db)
-                c.dirty(removed)
-            }
-            c.reply.integer(removed)
-        }
+        c.removeMembers(\.sortedSet, event: (.sortedSet, "zrem"), remove: { $0.remove($1) }, count: \.count)
     }
 
     // MARK: Reading single members
@@ -229,7 +213,7 @@ enum SortedSetCommands {
         guard c.argumentCount <= 3 else { return c.error(Errors.syntax) }
         var count: Int?
         if c.argumentCount == 3 {
-            guard let value = c.integer(2), value >= 0 else { return c.error("ERR value is out of range, must be positive") }
+            guard let value = c.countOrReply(2) else { return }
             count = value
         }
         let db = c.database
