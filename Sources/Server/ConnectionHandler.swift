@@ -19,6 +19,10 @@ final class ConnectionHandler: ChannelInboundHandler {
     /// Where other clients' commands leave messages for this one (see `writeDeliveries`).
     private let link: ConnectionLink
     private let statistics: LoopStatistics
+    private let pendingWrites: PendingWrites
+    /// Set while the connection waits in `pendingWrites`.
+    private var awaitingWrite = false
+    private var context: ChannelHandlerContext?
     private var command: CommandContext
     /// Moved out while `process` runs: requests then borrow its spans without a retain each
     /// (through a stored property they could change under the call, so the compiler retains).
@@ -49,14 +53,24 @@ final class ConnectionHandler: ChannelInboundHandler {
     /// Reply buffers above this capacity are given back after a flush instead of being kept.
     private static let keptReplyCapacity = 64 * 1024
 
-    init(server: NeedletailServer, session: ClientSession, link: ConnectionLink, statistics: LoopStatistics, allocator: ByteBufferAllocator) {
+    init(server: NeedletailServer, session: ClientSession, link: ConnectionLink, statistics: LoopStatistics, pendingWrites: PendingWrites,
+         allocator: ByteBufferAllocator) {
         self.server = server
         self.session = session
         self.link = link
         self.statistics = statistics
+        self.pendingWrites = pendingWrites
         command = CommandContext(reply: ReplyWriter(buffer: allocator.buffer(capacity: 16 * 1024)), session: session,
                                  server: server.state, statistics: statistics)
         parser = RequestParser(limits: server.requestLimits())
+    }
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        self.context = context
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        self.context = nil
     }
 
     func channelActive(context: ChannelHandlerContext) {
@@ -195,6 +209,8 @@ final class ConnectionHandler: ChannelInboundHandler {
         let deliveries = link.takeDeliveries()
         // CLIENT REPLY OFF silences messages too.
         guard !deliveries.isEmpty, !closing, session.replyMode != .off else { return }
+        // Replies still waiting for the end of the loop iteration answer earlier requests.
+        if command.reply.buffer.readableBytes > 0 { publishAndFlush(context) }
         var written = 0
         for bytes in deliveries {
             written += bytes.readableBytes
@@ -256,8 +272,18 @@ final class ConnectionHandler: ChannelInboundHandler {
     }
 
     func channelReadComplete(context: ChannelHandlerContext) {
-        publishAndFlush(context)
+        if !awaitingWrite {
+            awaitingWrite = true
+            pendingWrites.add(self)
+        }
         context.fireChannelReadComplete()
+    }
+
+    /// Called by `pendingWrites` once the loop has handled the rest of its I/O.
+    func writePendingReplies() {
+        awaitingWrite = false
+        guard let context else { return }
+        publishAndFlush(context)
     }
 
     /// Other loops read the session's published state (subscriptions, protocol, flags): it is

@@ -25,6 +25,8 @@ public final class NeedletailServer: ServerControl, Sendable {
     private let acceptor = MultiThreadedEventLoopGroup(numberOfThreads: 1)
     /// Event loop → index of its statistics slab.
     private let loopIndexes: [ObjectIdentifier: Int]
+    /// Per event loop, in the order of `loopIndexes`.
+    private let pendingWrites: [PendingWrites]
     private let listeners = Mutex<[Channel]>([])
     private let stopped = Mutex<Bool>(false)
     private let exitCode = Mutex<Int32>(0)
@@ -36,6 +38,7 @@ public final class NeedletailServer: ServerControl, Sendable {
         var indexes: [ObjectIdentifier: Int] = [:]
         for (index, loop) in group.makeIterator().enumerated() { indexes[ObjectIdentifier(loop)] = index }
         loopIndexes = indexes
+        pendingWrites = group.makeIterator().map { PendingWrites(eventLoop: $0) }
         state = ServerState(config: configuration, eventLoops: threads, executable: executable)
         self.logger = logger
         state.control = self
@@ -138,6 +141,7 @@ public final class NeedletailServer: ServerControl, Sendable {
                                     localAddress: Self.describe(channel.localAddress), fd: Self.descriptor(of: channel),
                                     createdAt: Clock.now(), authenticated: !state.requiresPassword, connection: link)
         return ConnectionHandler(server: self, session: session, link: link, statistics: state.statistics.loops[loopIndex],
+                                 pendingWrites: pendingWrites[loopIndex],
                                  allocator: channel.allocator)
     }
 
