@@ -44,6 +44,15 @@ extension CommandContext {
         return isNew
     }
 
+    /// Stores argument `argument` as a string under `key` (SET, MSET), rewriting the entry
+    /// there in place when it can; a new key emits the `new` keyspace event.
+    mutating func storeString(_ key: Key, argument: Int, expireAt: Int64, in db: Database) {
+        let encoded = StringValues.encode(arguments[argument])
+        if db.storeString(key, encoded.value, embedding: encoded.embedded, expireAt: expireAt) {
+            notify(.newKey, "new", key.bytes, db: db.index)
+        }
+    }
+
     /// After a change to a collection in place: WATCHes see it; an emptied collection is
     /// deleted (Redis keeps no empty collections) with a `del` event.
     mutating func changed(_ key: Key, count: Int, in db: Database) {

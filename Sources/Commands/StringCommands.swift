@@ -69,6 +69,9 @@ enum StringCommands {
         var returnOld = false
         var keepTTL = false
         var expireAt: Int64 = 0
+
+        /// Whether the key's current entry decides anything (NX, XX, GET, KEEPTTL).
+        var needsOldEntry: Bool { onlyIfMissing || onlyIfPresent || returnOld || keepTTL }
     }
 
     static func set(_ c: inout CommandContext) {
@@ -124,29 +127,32 @@ enum StringCommands {
     private static func store(_ c: inout CommandContext, value: Int, _ options: SetOptions) {
         let db = c.database
         let key = c.key(1)
-        // The old entry is only looked at (borrowed): whether it exists and, for GET and
-        // KEEPTTL, its value and TTL. Nil after a WRONGTYPE error.
-        let old: (exists: Bool, expireAt: Int64)? = db.withLiveEntry(key) { existing in
-            guard options.returnOld else { return (existing != nil, existing?.expireAt ?? 0) }
-            guard let existing else {
-                c.reply.null()
-                return (false, 0)
-            }
-            guard existing.value.isString else {
-                c.error(Errors.wrongType)
-                return nil
-            }
-            c.replyString(existing)
-            return (true, existing.expireAt)
-        }
-        guard let old else { return }
-        if options.onlyIfMissing && old.exists || options.onlyIfPresent && !old.exists {
-            if !options.returnOld { c.reply.null() }
-            return
-        }
         // A deadline already past is stored as it is and expires on the next access, as in Redis.
-        let expireAt = options.keepTTL ? old.expireAt : options.expireAt
-        c.store(key, StringValues.entry(key: key, value: c.arguments[value], expireAt: expireAt, access: db.access), in: db)
+        var expireAt = options.expireAt
+        if options.needsOldEntry {
+            // The old entry is only looked at (borrowed): whether it exists and, for GET and
+            // KEEPTTL, its value and TTL. Nil after a WRONGTYPE error.
+            let old: (exists: Bool, expireAt: Int64)? = db.withLiveEntry(key) { existing in
+                guard options.returnOld else { return (existing != nil, existing?.expireAt ?? 0) }
+                guard let existing else {
+                    c.reply.null()
+                    return (false, 0)
+                }
+                guard existing.value.isString else {
+                    c.error(Errors.wrongType)
+                    return nil
+                }
+                c.replyString(existing)
+                return (true, existing.expireAt)
+            }
+            guard let old else { return }
+            if options.onlyIfMissing && old.exists || options.onlyIfPresent && !old.exists {
+                if !options.returnOld { c.reply.null() }
+                return
+            }
+            if options.keepTTL { expireAt = old.expireAt }
+        }
+        c.storeString(key, argument: value, expireAt: expireAt, in: db)
         c.notify(.string, "set", key)
         if options.expireAt != 0 { c.notify(.generic, "expire", key) }
         c.dirty()
@@ -160,7 +166,7 @@ enum StringCommands {
             c.reply.integer(0)
             return
         }
-        c.store(key, StringValues.entry(key: key, value: c.arguments[2], expireAt: 0, access: db.access), in: db)
+        c.storeString(key, argument: 2, expireAt: 0, in: db)
         c.notify(.string, "set", key)
         c.dirty()
         c.reply.integer(1)
@@ -259,7 +265,7 @@ enum StringCommands {
         let db = c.database
         for index in stride(from: 1, to: c.argumentCount, by: 2) {
             let key = c.key(index)
-            c.store(key, StringValues.entry(key: key, value: c.arguments[index + 1], expireAt: 0, access: db.access), in: db)
+            c.storeString(key, argument: index + 1, expireAt: 0, in: db)
             c.notify(.string, "set", key)
         }
         c.dirty((c.argumentCount - 1) / 2)

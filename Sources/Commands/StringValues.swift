@@ -5,13 +5,15 @@ import RESP
 /// decimal form of a 64-bit integer, `embstr` for up to 44 bytes (inside the entry), `raw` above.
 enum StringValues {
     static func entry(key: Key, value: UnsafeRawBufferPointer, expireAt: Int64, access: UInt32) -> Entry {
-        if value.count <= 20, let integer = StrictInteger.parse(value) {
-            return Entry.make(key: key.bytes, value: .integer(Int64(integer)), expireAt: expireAt, access: access)
-        }
-        if value.count <= Entry.embeddedLimit {
-            return Entry.make(key: key.bytes, value: .embedded(UInt32(value.count)), embedding: value, expireAt: expireAt, access: access)
-        }
-        return Entry.make(key: key.bytes, value: .raw(RawString(Array(value))), expireAt: expireAt, access: access)
+        let encoded = encode(value)
+        return Entry.make(key: key.bytes, value: encoded.value, embedding: encoded.embedded, expireAt: expireAt, access: access)
+    }
+
+    /// `bytes` as a string value, and the bytes to embed in the entry for `embstr` (nil otherwise).
+    static func encode(_ bytes: UnsafeRawBufferPointer) -> (value: Value, embedded: UnsafeRawBufferPointer?) {
+        if bytes.count <= 20, let integer = StrictInteger.parse(bytes) { return (.integer(Int64(integer)), nil) }
+        if bytes.count <= Entry.embeddedLimit { return (.embedded(UInt32(bytes.count)), bytes) }
+        return (.raw(RawString(Array(bytes))), nil)
     }
 
     static func entry(key: Key, value: [UInt8], expireAt: Int64, access: UInt32) -> Entry {

@@ -96,6 +96,7 @@ public struct Database {
             shard.touch(key, db: index)
             changes?.record(key.bytes)
             if let slot = table.find(key) {
+                entry.touch(table.withEntry(at: slot) { stampOverwriting($0, keyspace: keyspace) })
                 table.replace(at: slot, with: entry)
                 return false
             }
@@ -103,6 +104,45 @@ public struct Database {
             if shard.interest != nil { noteNewKey(shard, key, entry) }
             return true
         }
+    }
+
+    /// Stores a string (SET, MSET): an entry already under `key` takes the value in place when
+    /// it can, so overwriting a key costs one lookup and no allocation. A key whose TTL passed is
+    /// deleted first, as a lookup would. Returns whether the key is new. A string never serves a
+    /// blocked client, so no waiter is told.
+    public func storeString(_ key: Key, _ value: Value, embedding: UnsafeRawBufferPointer?, expireAt: Int64) -> Bool {
+        keyspaceReference._withUnsafeGuaranteedRef { keyspace in
+            keyspace.withTable(of: key, db: index) { shard, table in
+                var slot = table.find(key)
+                if let found = slot, keyspace.deletesExpiredKeys.load(ordering: .relaxed),
+                   table.withEntry(at: found, { $0.expireAt != 0 && $0.expireAt <= now }) {
+                    expire(shard, table, found)
+                    slot = nil
+                }
+                shard.touch(key, db: index)
+                changes?.record(key.bytes)
+                guard let slot else {
+                    table.insert(Entry.make(key: key.bytes, value: value, embedding: embedding, expireAt: expireAt, access: access),
+                                 hash: key.hash)
+                    return true
+                }
+                let stamp = table.withEntry(at: slot) { stampOverwriting($0, keyspace: keyspace) }
+                if !table.overwrite(at: slot, with: value, embedding: embedding, expireAt: expireAt, access: stamp) {
+                    table.replace(at: slot, with: Entry.make(key: key.bytes, value: value, embedding: embedding,
+                                                             expireAt: expireAt, access: stamp))
+                }
+                return false
+            }
+        }
+    }
+
+    /// The access stamp of a value that replaces `old`: under an LFU policy the key keeps its
+    /// access counter (counting this access), as Redis carries it over; otherwise it is now.
+    @usableFromInline
+    func stampOverwriting(_ old: Entry, keyspace: Keyspace) -> UInt32 {
+        guard keyspace.usesLFU.load(ordering: .relaxed) else { return access }
+        AccessTracking.touch(old, stamp: access, now: now, keyspace: keyspace)
+        return old.access
     }
 
     /// A new key appeared in a shard where clients wait: a list or sorted set there may serve them.

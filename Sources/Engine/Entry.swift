@@ -27,6 +27,22 @@ public final class Entry: ManagedBuffer<EntryHeader, UInt8> {
         return entry
     }
 
+    /// Takes `value` (with, for an embedded string, its bytes) in place of the current one, if
+    /// the allocation has room for the bytes after the key. False, changing nothing, if not.
+    func overwrite(with value: Value, embedding embedded: UnsafeRawBufferPointer?, expireAt: Int64, access: UInt32) -> Bool {
+        let keyCount = Int(header.keyCount), embeddedCount = embedded?.count ?? 0
+        guard keyCount + embeddedCount <= capacity else { return false }
+        if let embedded, let base = embedded.baseAddress {
+            withUnsafeMutablePointerToElements { elements in
+                (elements + keyCount).update(from: base.assumingMemoryBound(to: UInt8.self), count: embeddedCount)
+            }
+        }
+        header.value = value
+        header.expireAt = expireAt
+        header.access = access
+        return true
+    }
+
     /// A new entry for the same key, with a different value.
     public func replacingValue(_ value: Value, embedding embedded: UnsafeRawBufferPointer? = nil, expireAt: Int64) -> Entry {
         withKey { key in Entry.make(key: key, value: value, embedding: embedded, expireAt: expireAt, access: header.access) }

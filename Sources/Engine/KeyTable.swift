@@ -95,6 +95,21 @@ public final class KeyTable {
         old.release()
     }
 
+    /// Rewrites the entry at `index` in place (see `Entry.overwrite`) when the table holds the
+    /// only reference to it: an entry someone else holds is never changed under them. False,
+    /// changing nothing, when it cannot be done; the caller then replaces the entry.
+    public func overwrite(at index: Int, with value: Value, embedding: UnsafeRawBufferPointer?, expireAt: Int64, access: UInt32) -> Bool {
+        // The table's own reference, moved into a variable so its uniqueness can be asked.
+        var entry = Self.unmanaged(slots[index]).takeRetainedValue()
+        defer { _ = Unmanaged.passRetained(entry) }
+        let hadTTL = entry.expireAt != 0
+        guard isKnownUniquelyReferenced(&entry),
+              entry.overwrite(with: value, embedding: embedding, expireAt: expireAt, access: access) else { return false }
+        if hadTTL { volatileCount -= 1 }
+        if expireAt != 0 { volatileCount += 1 }
+        return true
+    }
+
     /// Inserts an entry whose key is not in the table.
     public func insert(_ entry: Entry, hash: UInt64) {
         if (count + 1) * 4 > slots.count * 3 { resize(to: max(Self.minimumCapacity, slots.count * 2)) }

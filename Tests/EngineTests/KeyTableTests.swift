@@ -78,6 +78,62 @@ func keyText(_ entry: Entry) -> String {
         #expect(table.volatileCount == 0)
     }
 
+    @Test func overwriteRewritesOnlyAnUnsharedEntryWithRoom() {
+        let table = KeyTable()
+        withKey("k") { table.insert(entry("k", 1, expireAt: 100), hash: $0.hash) }
+        let slot = withKey("k") { table.find($0)! }
+        let original = ObjectIdentifier(table.entry(at: slot))
+        #expect(table.overwrite(at: slot, with: .integer(2), embedding: nil, expireAt: 0, access: 7))
+        #expect(ObjectIdentifier(table.entry(at: slot)) == original)
+        #expect(table.volatileCount == 0)
+        if case .integer(let value) = table.entry(at: slot).value { #expect(value == 2) } else { Issue.record("not an integer") }
+        #expect(table.entry(at: slot).access == 7)
+        #expect(keyText(table.entry(at: slot)) == "k")
+
+        // Bytes beyond the allocation: the caller must replace the entry.
+        let long = [UInt8](repeating: 120, count: 40)
+        let fitted = long.withUnsafeBytes { table.overwrite(at: slot, with: .embedded(40), embedding: $0, expireAt: 5, access: 0) }
+        #expect(!fitted)
+        #expect(table.volatileCount == 0)
+
+        // An entry someone else holds is left as it is.
+        func overwriteWhileHeld() {
+            let held = table.entry(at: slot)
+            #expect(!table.overwrite(at: slot, with: .integer(3), embedding: nil, expireAt: 9, access: 0))
+            if case .integer(let value) = held.value { #expect(value == 2) } else { Issue.record("changed under its holder") }
+        }
+        overwriteWhileHeld()
+
+        let short = [UInt8]("ab".utf8)
+        #expect(short.withUnsafeBytes { table.overwrite(at: slot, with: .embedded(2), embedding: $0, expireAt: 9, access: 0) })
+        #expect(table.volatileCount == 1)
+        #expect(table.entry(at: slot).withEmbedded { Array($0) } == short)
+    }
+
+    @Test func storeStringDeletesAnExpiredKeyFirst() {
+        let keyspace = Keyspace(databases: 1)
+        let early = Database(keyspace: keyspace, index: 0, now: 100)
+        withKey("t") { k in keyspace.withShard(of: k) { early.store(k, entry("t", 1, expireAt: 200)) } }
+        let late = Database(keyspace: keyspace, index: 0, now: 300)
+        #expect(withKey("t") { k in keyspace.withShard(of: k) { late.storeString(k, .integer(5), embedding: nil, expireAt: 0) } })
+        #expect(keyspace.expiredKeys.load(ordering: .relaxed) == 1)
+        #expect(!withKey("t") { k in keyspace.withShard(of: k) { late.storeString(k, .integer(6), embedding: nil, expireAt: 0) } })
+        #expect(late.count().keys == 1)
+    }
+
+    @Test func anOverwrittenKeyKeepsItsLFUCounter() {
+        let keyspace = Keyspace(databases: 1)
+        keyspace.usesLFU.store(true, ordering: .relaxed)
+        let db = Database(keyspace: keyspace, index: 0, now: 1000)
+        let frequent = AccessTracking.initialStamp(now: 1000, lfu: true) & ~0xFF | 40
+        withKey("k") { k in keyspace.withShard(of: k) { _ = db.store(k, entry("k", 1)) } }
+        withKey("k") { k in keyspace.withShard(of: k) { db.lookup(k)!.touch(frequent) } }
+        withKey("k") { k in keyspace.withShard(of: k) { _ = db.storeString(k, .integer(2), embedding: nil, expireAt: 0) } }
+        #expect(withKey("k") { k in keyspace.withShard(of: k) { db.lookup(k)!.access & 0xFF } } >= 40)
+        withKey("k") { k in keyspace.withShard(of: k) { _ = db.store(k, entry("k", 3)) } }
+        #expect(withKey("k") { k in keyspace.withShard(of: k) { db.lookup(k)!.access & 0xFF } } >= 40)
+    }
+
     @Test func expirySweepRemovesOnlyExpired() {
         let table = KeyTable()
         for index in 0 ..< 1000 {

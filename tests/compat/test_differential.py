@@ -113,6 +113,18 @@ SCENARIOS = {
         ("SETRANGE", "c", "0", "abc"), ("OBJECT", "ENCODING", "c"), ("OBJECT", "ENCODING", "missing"),
         ("OBJECT", "FOO", "a"), ("OBJECT"), ("OBJECT", "ENCODING"), ("OBJECT", "FREQ", "a"), ("OBJECT", "HELP", "extra"),
     ],
+    "overwrites": [
+        ("SET", "k", "short"), ("SET", "k", "a value of forty bytes, more than before!"), ("GET", "k"), ("OBJECT", "ENCODING", "k"),
+        ("SET", "k", "12"), ("OBJECT", "ENCODING", "k"), ("GET", "k"), ("SET", "k", "x" * 100), ("OBJECT", "ENCODING", "k"),
+        ("STRLEN", "k"), ("SET", "k", "tiny"), ("GET", "k"), ("OBJECT", "ENCODING", "k"), ("APPEND", "k", "+more"), ("GET", "k"),
+        ("SET", "k", "ab"), ("GET", "k"), ("OBJECT", "ENCODING", "k"), ("SETRANGE", "k", "4", "z"), ("GET", "k"),
+        ("RPUSH", "l", "a", "b"), ("SET", "l", "now a string"), ("TYPE", "l"), ("GET", "l"), ("LLEN", "l"),
+        ("HSET", "h", "f", "v"), ("SET", "h", "1"), ("OBJECT", "ENCODING", "h"), ("INCR", "h"), ("GET", "h"),
+        ("SET", "t", "v", "EX", "100"), ("SET", "t", "w"), ("TTL", "t"), ("SET", "t", "w", "EX", "100"), ("TTL", "t"),
+        ("SET", "e", "v", "PX", "1"), ("DEBUG", "SLEEP", "0.01"), ("SET", "e", "x"), ("GET", "e"), ("TTL", "e"),
+        ("MSET", "k", "1", "l", "2", "new", "3"), ("MGET", "k", "l", "new"), ("SETNX", "k", "9"), ("SETEX", "k", "100", "y"),
+        ("TTL", "k"), ("GET", "k"), ("DBSIZE"), ("DEBUG", "DIGEST-VALUE", "k", "l", "h", "t", "e", "new"),
+    ],
     "keys": [
         ("MSET", "a", "1", "b", "2", "c", "3"), ("EXISTS", "a", "b", "a", "zz"), ("TYPE", "a"), ("TYPE", "zz"),
         ("TOUCH", "a", "zz"), ("DEL", "a", "zz", "a"), ("UNLINK", "b"), ("DBSIZE"), ("RENAME", "c", "c"),
