@@ -5,8 +5,8 @@ import RESP
 import Synchronization
 
 /// One client connection: parses every complete request in what the socket delivered, runs
-/// each through the dispatcher, and flushes the replies once per read batch, so a pipeline of
-/// N requests costs one write.
+/// each through the dispatcher, and writes the replies once the event loop has handled its
+/// other readable connections (`PendingWrites`), so a pipeline of N requests costs one write.
 ///
 /// Concrete and final on purpose: NIO calls it through an existential once per read, and
 /// everything below that is statically dispatched.
