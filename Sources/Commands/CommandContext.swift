@@ -99,6 +99,7 @@ public struct CommandContext {
     }
 
     /// `read` lending the entry to `body` (see `Database.withLiveEntry`).
+    @discardableResult
     public mutating func read<R>(_ key: Key, in database: Database, _ body: (inout CommandContext, Entry?) -> R) -> R {
         database.withLiveEntry(key) { entry in
             statisticsReference._withUnsafeGuaranteedRef { $0.count(entry == nil ? .keyspaceMisses : .keyspaceHits) }

@@ -58,7 +58,7 @@ public enum NumberFormat {
         let count = buffer.withUnsafeMutableBufferPointer { pointer in
             withVaList([value]) { vsnprintf(pointer.baseAddress!, 5600, "%.17Lf", $0) }
         }
-        var text = String(cString: buffer)
+        var text = buffer.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
         if count > 5598 { return text }
         if text.contains(".") {
             while text.hasSuffix("0") { text.removeLast() }

@@ -57,7 +57,7 @@ enum ProcessMetrics {
     static func currentDirectory() -> String {
         var buffer = [CChar](repeating: 0, count: 4096)
         guard getcwd(&buffer, 4096) != nil else { return "" }
-        return String(cString: buffer)
+        return buffer.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
     }
 
     static func readFile(_ path: String) -> String? {

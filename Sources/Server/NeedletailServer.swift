@@ -189,7 +189,7 @@ public final class NeedletailServer: ServerControl, Sendable {
     /// The cron: `hz` times a second on the first loop (expiry, rates, idle clients).
     private func startCron() {
         let loop = group.next()
-        func schedule() {
+        @Sendable func schedule() {
             let hz = max(1, state.config.integer("hz"))
             loop.scheduleTask(in: .milliseconds(Int64(1000 / hz))) { [self] in
                 let now = Clock.now()

@@ -24,9 +24,8 @@ public struct RedisLogHandler: LogHandler {
         set { metadata[key] = newValue }
     }
 
-    public func log(level: Logger.Level, message: Logger.Message, metadata: Logger.Metadata?, source: String,
-                    file: String, function: String, line: UInt) {
-        RedisLogHandler.output.write(level: level, message: "\(message)")
+    public func log(event: LogEvent) {
+        RedisLogHandler.output.write(level: event.level, message: "\(event.message)")
     }
 
     /// Where lines go; shared by every logger in the process.

@@ -28,17 +28,17 @@ public final class ServerProcess: @unchecked Sendable {
         directory = NSTemporaryDirectory() + "needletail-test-\(UUID().uuidString)"
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         logPath = directory + "/server.log"
-        FileManager.default.createFile(atPath: logPath, contents: nil)
+        _ = FileManager.default.createFile(atPath: logPath, contents: nil)
         process = Process()
         process.executableURL = URL(fileURLWithPath: Self.binary)
         process.arguments = (configFile.map { [$0] } ?? []) + ["--port", String(port), "--dir", directory] + arguments
-        let log = FileHandle(forWritingAtPath: logPath)
-        process.standardOutput = log
-        process.standardError = log
+        let logFile = FileHandle(forWritingAtPath: logPath)
+        process.standardOutput = logFile
+        process.standardError = logFile
         try process.run()
         let deadline = Date().addingTimeInterval(20)
         while Date() < deadline {
-            if log_contains("Ready to accept connections") { return }
+            if log.contains("Ready to accept connections") { return }
             if !process.isRunning { break }
             Thread.sleep(forTimeInterval: 0.02)
         }
@@ -46,10 +46,6 @@ public final class ServerProcess: @unchecked Sendable {
         stop()
         try? FileManager.default.removeItem(atPath: directory)
         throw RESPClient.Failure(description: "server did not start:\n\(output)")
-    }
-
-    private func log_contains(_ text: String) -> Bool {
-        log.contains(text)
     }
 
     public var log: String {

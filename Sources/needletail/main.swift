@@ -76,7 +76,7 @@ struct NeedletailCommand: ParsableCommand {
         if path.hasPrefix("/") || path == "-" { return path }
         var buffer = [CChar](repeating: 0, count: 4096)
         guard getcwd(&buffer, 4096) != nil else { return path }
-        return String(cString: buffer) + "/" + path
+        return buffer.withUnsafeBufferPointer { String(cString: $0.baseAddress!) } + "/" + path
     }
 }
 
