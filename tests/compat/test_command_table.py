@@ -22,7 +22,7 @@ def normalize(entry):
 
 def command_table(port):
     client = redis.Redis(port=port, protocol=2)
-    connection = client.connection_pool.get_connection("COMMAND")
+    connection = client.connection_pool.get_connection()
     try:
         connection.send_command("COMMAND")
         return {entry[0]: normalize(entry) for entry in connection.read_response()}
