@@ -28,11 +28,35 @@ public final class Tracking: Sendable {
         var clients: [Int: (session: ClientSession, options: Options)] = [:]
         /// Key → the ids of the clients that read it since its last change.
         var readers: [Element: Set<Int>] = [:]
+        /// The (key, reader) pairs in `readers` (INFO `tracking_total_items`).
+        var pairs = 0
+        /// Calls in a row of `enforceLimit` that left the table over the limit.
+        var roundsOverLimit = 0
+
+        /// Forgets `keys` and returns the invalidation each of their readers is owed: one per
+        /// key, for readers still tracking outside BCAST mode, except a NOLOOP reader's own change.
+        mutating func forget(_ keys: some Sequence<Element>, modifier: ClientSession?) -> [(target: ClientSession, keys: [Element])] {
+            var messages: [(target: ClientSession, keys: [Element])] = []
+            for key in keys {
+                guard let ids = readers.removeValue(forKey: key) else { continue }
+                pairs -= ids.count
+                for id in ids.sorted() {
+                    guard let entry = clients[id], !entry.options.broadcast,
+                          !(entry.options.noLoop && entry.session === modifier) else { continue }
+                    messages.append((entry.session, [key]))
+                }
+            }
+            return messages
+        }
     }
 
     private let state = Mutex(State())
     /// How many clients track: every command pays one load of this, nothing more, when 0.
     let active = Atomic<Int>(0)
+    /// `readers.count`, readable without the lock (the limit check before every command).
+    private let keyCount = Atomic<Int>(0)
+    /// `tracking-table-max-keys`: how many keys the table remembers readers of (0: no limit).
+    let maxKeys = Atomic<Int>(1_000_000)
     private let clients: ClientRegistry
 
     init(clients: ClientRegistry) {
@@ -64,7 +88,37 @@ public final class Tracking: Sendable {
     /// Remembers that `session` read `keys`.
     func remember(_ keys: [Element], by session: ClientSession) {
         state.withLock { state in
-            for key in keys { state.readers[key, default: []].insert(session.id) }
+            for key in keys where state.readers[key, default: []].insert(session.id).inserted { state.pairs += 1 }
+            keyCount.store(state.readers.count, ordering: .relaxed)
+        }
+    }
+
+    /// Keeps the key table within `maxKeys`, as Redis does before every command and in its
+    /// cron: keys beyond the limit are forgotten, in the table's (hash) order, and their readers
+    /// told as if the keys had changed. A call forgets at most 100 keys, 100 more for every call
+    /// before it in a row that could not get under the limit.
+    func enforceLimit(by modifier: ClientSession?, reply: inout ReplyWriter) {
+        let limit = maxKeys.load(ordering: .relaxed)
+        guard limit > 0, keyCount.load(ordering: .relaxed) > limit else { return }
+        let messages = state.withLock { state -> [(target: ClientSession, keys: [Element])] in
+            let excess = state.readers.count - limit
+            guard excess > 0 else { return [] }
+            let effort = 100 * (state.roundsOverLimit + 1)
+            let messages = state.forget(Array(state.readers.keys.prefix(min(excess, effort))), modifier: modifier)
+            state.roundsOverLimit = state.readers.count > limit ? state.roundsOverLimit + 1 : 0
+            keyCount.store(state.readers.count, ordering: .relaxed)
+            return messages
+        }
+        for (target, keys) in messages { send(.keys(keys), to: target, modifier: modifier, reply: &reply) }
+    }
+
+    /// INFO stats `tracking_total_keys`, `tracking_total_items` and `tracking_total_prefixes`
+    /// (the distinct prefixes of the clients in BCAST mode).
+    public var totals: (keys: Int, items: Int, prefixes: Int) {
+        state.withLock { state in
+            var prefixes = Set<Element>()
+            for entry in state.clients.values where entry.options.broadcast { prefixes.formUnion(entry.options.prefixes) }
+            return (state.readers.count, state.pairs, prefixes.count)
         }
     }
 
@@ -74,16 +128,9 @@ public final class Tracking: Sendable {
     /// A reader hears of each key in its own message; a BCAST client gets one message per
     /// prefix with every matching key the command changed.
     func invalidate(_ keys: [Element], by modifier: ClientSession?, reply: inout ReplyWriter) {
-        var messages: [(target: ClientSession, keys: [Element])] = []
-        state.withLock { state in
-            for key in keys {
-                guard let readers = state.readers.removeValue(forKey: key) else { continue }
-                for id in readers.sorted() {
-                    guard let entry = state.clients[id], !entry.options.broadcast,
-                          !(entry.options.noLoop && entry.session === modifier) else { continue }
-                    messages.append((entry.session, [key]))
-                }
-            }
+        let messages = state.withLock { state in
+            var messages = state.forget(keys, modifier: modifier)
+            keyCount.store(state.readers.count, ordering: .relaxed)
             for entry in state.clients.values.sorted(by: { $0.session.id < $1.session.id }) where entry.options.broadcast {
                 guard !(entry.options.noLoop && entry.session === modifier) else { continue }
                 for prefix in entry.options.prefixes.sorted() {
@@ -91,6 +138,7 @@ public final class Tracking: Sendable {
                     if !matching.isEmpty { messages.append((entry.session, matching)) }
                 }
             }
+            return messages
         }
         for (target, keys) in messages { send(.keys(keys), to: target, modifier: modifier, reply: &reply) }
     }
@@ -99,6 +147,8 @@ public final class Tracking: Sendable {
     func flushed(by modifier: ClientSession, reply: inout ReplyWriter) {
         let targets = state.withLock { state -> [ClientSession] in
             state.readers = [:]
+            state.pairs = 0
+            keyCount.store(0, ordering: .relaxed)
             return state.clients.values.map(\.session)
         }
         for target in targets { send(.everything, to: target, modifier: modifier, reply: &reply) }

@@ -121,6 +121,9 @@ public enum Dispatcher {
         c.sessionReference._withUnsafeGuaranteedRef { session in
             if session.lastCommand != command.ordinal { session.lastCommand = command.ordinal }
         }
+        if c.trackingReference._withUnsafeGuaranteedRef({ $0.active.load(ordering: .relaxed) > 0 }) {
+            c.tracking.enforceLimit(by: c.session, reply: &c.reply)
+        }
         withKeysLocked(command, &c, handler)
         let end = clock._withUnsafeGuaranteedRef { $0.nanoseconds() }
         c.lastClockReading = end

@@ -119,6 +119,7 @@ enum Info {
         case "stats":
             let totals = server.statistics.totals()
             let metrics = server.metrics
+            let tracking = server.tracking.totals
             return [
                 ("total_connections_received", String(totals.connectionsReceived)),
                 ("total_commands_processed", String(totals[.commandsProcessed])),
@@ -138,8 +139,8 @@ enum Info {
                 ("pubsub_patterns", String(server.pubsub.counts.patterns)), ("pubsubshard_channels", String(server.pubsub.counts.shardChannels)), ("latest_fork_usec", "0"), ("total_forks", "0"), ("migrate_cached_sockets", "0"),
                 ("slave_expires_tracked_keys", "0"), ("active_defrag_hits", "0"), ("active_defrag_misses", "0"),
                 ("active_defrag_key_hits", "0"), ("active_defrag_key_misses", "0"), ("total_active_defrag_time", "0"),
-                ("current_active_defrag_time", "0"), ("tracking_total_keys", "0"), ("tracking_total_items", "0"),
-                ("tracking_total_prefixes", "0"), ("unexpected_error_replies", "0"),
+                ("current_active_defrag_time", "0"), ("tracking_total_keys", String(tracking.keys)),
+                ("tracking_total_items", String(tracking.items)), ("tracking_total_prefixes", String(tracking.prefixes)), ("unexpected_error_replies", "0"),
                 ("total_error_replies", String(totals[.errorReplies])), ("dump_payload_sanitizations", "0"),
                 ("total_reads_processed", String(totals[.readsProcessed])), ("total_writes_processed", String(totals[.writesProcessed])),
                 ("io_threaded_reads_processed", "0"), ("io_threaded_writes_processed", "0"),

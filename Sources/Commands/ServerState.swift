@@ -91,9 +91,10 @@ public final class ServerState: Sendable {
         followKeyspaceSettings()
     }
 
-    /// Keeps the keyspace's tunables (LFU, encoding limits) in step with the configuration.
+    /// Keeps the keyspace's tunables (LFU, encoding limits) and the tracking table's size limit
+    /// in step with the configuration.
     private func followKeyspaceSettings() {
-        let keyspace = keyspace
+        let keyspace = keyspace, tracking = tracking
         let limits = keyspace.encodingLimits
         let integers: [(String, @Sendable (Int) -> Void)] = [
             ("lfu-log-factor", { keyspace.lfuLogFactor.store($0, ordering: .relaxed) }),
@@ -103,6 +104,7 @@ public final class ServerState: Sendable {
             ("set-max-intset-entries", { limits.setIntegers.store($0, ordering: .relaxed) }),
             ("zset-max-listpack-entries", { limits.sortedSetEntries.store($0, ordering: .relaxed) }),
             ("zset-max-listpack-value", { limits.sortedSetValue.store($0, ordering: .relaxed) }),
+            ("tracking-table-max-keys", { tracking.maxKeys.store($0, ordering: .relaxed) }),
         ]
         for (name, apply) in integers {
             apply(config.integer(name))
@@ -189,6 +191,11 @@ public final class ServerState: Sendable {
         let totals = statistics.totals()
         metrics.sample(now: now, values: [totals[.commandsProcessed], totals[.netInputBytes], totals[.netOutputBytes]])
         _ = recordMemoryPeak(ProcessMetrics.allocatedBytes())
+        // Also before every command; here too, so a limit lowered by CONFIG SET applies on an idle server.
+        if tracking.active.load(ordering: .relaxed) > 0 {
+            var unused = ReplyWriter(buffer: ByteBuffer())
+            tracking.enforceLimit(by: nil, reply: &unused)
+        }
 
         let start = Clock.monotonicNanoseconds()
         let hz = max(1, config.integer("hz"))

@@ -201,3 +201,47 @@ def test_scripts_match_redis(pair, script):
         mine = [(n, monitor_line(r)) for n, r in mine]
         reference = [(n, monitor_line(r)) for n, r in reference]
     assert mine == reference
+
+
+def tracking_totals(client):
+    info = client.command("INFO", "stats").decode()
+    fields = dict(line.split(":", 1) for line in info.split("\r\n") if ":" in line)
+    return [int(fields[f"tracking_total_{name}"]) for name in ("keys", "items", "prefixes")]
+
+
+def evict_over_limit(server):
+    """Two tracked keys against `tracking-table-max-keys 1`: the next command forgets one of
+    them (which one is the server's choice) and invalidates it."""
+    reader, writer, bcast = RawClient(server.port), RawClient(server.port), RawClient(server.port)
+    try:
+        writer.command("FLUSHALL")
+        writer.command("CONFIG", "SET", "tracking-table-max-keys", "1")
+        reader.command("HELLO", "3")
+        bcast.command("HELLO", "3")
+        steps = [reader.command("CLIENT", "TRACKING", "on"), reader.command("GET", "a"),
+                 bcast.command("CLIENT", "TRACKING", "on", "BCAST", "PREFIX", "x:", "PREFIX", "y:"),
+                 tracking_totals(writer), reader.command("GET", "b"), tracking_totals(writer)]
+        # That INFO ran first, then forgot a key: this client hears of it at once.
+        push = reader.read_reply()
+        assert push in (b">2\r\n$10\r\ninvalidate\r\n*1\r\n$1\r\na\r\n", b">2\r\n$10\r\ninvalidate\r\n*1\r\n$1\r\nb\r\n")
+        kept = "a" if push.endswith(b"b\r\n") else "b"
+        forgotten = "b" if kept == "a" else "a"
+        steps += [tracking_totals(writer), writer.command("SET", forgotten, "1"), writer.command("SET", kept, "1"),
+                  reader.read_reply().replace(kept.encode(), b"<kept>"), tracking_totals(writer)]
+        writer.command("CONFIG", "SET", "tracking-table-max-keys", "0")
+        for key in "cdef":
+            reader.command("GET", key)
+        steps += [tracking_totals(writer), reader.command("CLIENT", "TRACKING", "off"), tracking_totals(writer),
+                  bcast.command("CLIENT", "TRACKING", "off"), tracking_totals(writer)]
+        return steps
+    finally:
+        writer.command("CONFIG", "SET", "tracking-table-max-keys", "1000000")
+        for client in (reader, writer, bcast):
+            client.close()
+
+
+def test_tracking_table_limit_and_totals_match_redis(pair):
+    ours, theirs = pair
+    mine, reference = evict_over_limit(ours), evict_over_limit(theirs)
+    assert mine == reference
+    assert mine[3] == [1, 1, 2]
