@@ -120,6 +120,7 @@ enum Info {
             let totals = server.statistics.totals()
             let metrics = server.metrics
             let tracking = server.tracking.totals
+            let expiry = server.expiryCycleFigures
             return [
                 ("total_connections_received", String(totals.connectionsReceived)),
                 ("total_commands_processed", String(totals[.commandsProcessed])),
@@ -131,7 +132,8 @@ enum Info {
                 ("instantaneous_input_repl_kbps", "0.00"), ("instantaneous_output_repl_kbps", "0.00"),
                 ("rejected_connections", String(totals.rejectedConnections)), ("sync_full", "0"), ("sync_partial_ok", "0"),
                 ("sync_partial_err", "0"), ("expired_keys", String(server.keyspace.expiredKeys.load(ordering: .relaxed))),
-                ("expired_stale_perc", "0.00"), ("expired_time_cap_reached_count", "0"),
+                ("expired_stale_perc", ReplyWriter.formatC("%.2f", expiry.stalePercent)),
+                ("expired_time_cap_reached_count", String(expiry.timeCapReached)),
                 ("expire_cycle_cpu_milliseconds", String(server.expireCycleMilliseconds)),
                 ("evicted_keys", "0"), ("evicted_clients", "0"), ("total_eviction_exceeded_time", "0"),
                 ("current_eviction_exceeded_time", "0"), ("keyspace_hits", String(totals[.keyspaceHits])),

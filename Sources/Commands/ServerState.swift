@@ -61,8 +61,17 @@ public final class ServerState: Sendable {
     private let memoryPeak = Atomic<Int>(0)
     /// Microseconds spent in the active expiry cycle.
     private let expiryCPU = Atomic<Int>(0)
-    /// Where the active expiry cycle resumes (touched only by the cron).
-    private let expiryCursor = Mutex(0)
+    /// The active expiry cycle's position (touched only by the cron) and what INFO shows of it.
+    private let expiryCycle = Mutex(ExpiryCycle())
+
+    private struct ExpiryCycle {
+        var cursor = 0
+        /// Running average of the share of keys with a TTL the cycle found expired
+        /// (`expired_stale_perc`): each cycle weighs 5%, as in Redis.
+        var staleShare = 0.0
+        /// Cycles that stopped at their time limit (`expired_time_cap_reached_count`).
+        var timeCapReached = 0
+    }
 
     public init(config: Configuration, eventLoops: Int, executable: String = "",
                 clock: ClockSource = .system) {
@@ -184,6 +193,11 @@ public final class ServerState: Sendable {
     /// INFO `expire_cycle_cpu_milliseconds`.
     var expireCycleMilliseconds: Int { expiryCPU.load(ordering: .relaxed) / 1000 }
 
+    /// INFO `expired_stale_perc` and `expired_time_cap_reached_count`.
+    var expiryCycleFigures: (stalePercent: Double, timeCapReached: Int) {
+        expiryCycle.withLock { (100 * $0.staleShare, $0.timeCapReached) }
+    }
+
     /// Periodic work, `hz` times a second on one event loop: samples the rates and runs the
     /// active expiry cycle for at most a quarter of the period, stopping early once fewer
     /// than one in ten of the keys with a TTL it meets have expired.
@@ -201,13 +215,19 @@ public final class ServerState: Sendable {
         let hz = max(1, config.integer("hz"))
         let deadline = start + Int64(250_000_000 / hz)
         var seen = ExpirySweep()
-        expiryCursor.withLock { cursor in
-            repeat {
-                let step = keyspace.expireStep(now: now, budget: 1024, cursor: &cursor)
+        expiryCycle.withLock { cycle in
+            while true {
+                let step = keyspace.expireStep(now: now, budget: 1024, cursor: &cycle.cursor)
                 seen.add(step)
                 if step.looked == 0 || seen.looked >= keyspace.shards.count * 64 { break }
                 if seen.volatile >= 200 && seen.expired * 10 < seen.volatile { break }
-            } while Clock.monotonicNanoseconds() < deadline
+                if Clock.monotonicNanoseconds() >= deadline {
+                    cycle.timeCapReached += 1
+                    break
+                }
+            }
+            let share = seen.volatile > 0 ? Double(seen.expired) / Double(seen.volatile) : 0
+            cycle.staleShare = share * 0.05 + cycle.staleShare * 0.95
         }
         expiryCPU.add(Int((Clock.monotonicNanoseconds() - start) / 1000), ordering: .relaxed)
     }

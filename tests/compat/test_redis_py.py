@@ -1,4 +1,6 @@
 """redis-py, unchanged, against Needletail: RESP2 and RESP3, its parsers and helpers."""
+import time
+
 import pytest
 import redis
 
@@ -177,3 +179,22 @@ def test_pubsub(client, needletail):
     assert client.pubsub_numsub("news") == [("news", 1)]
     assert client.pubsub_numpat() == 1
     subscriber.close()
+
+
+@pytest.mark.parametrize("server_name", ["needletail", "redis_server"])
+def test_active_expiry_reports_stale_keys(request, server_name):
+    """Run against redis-server too, as the reference for what the figure does."""
+    server = request.getfixturevalue(server_name)
+    client = redis.Redis(port=server.port)
+    assert client.info("stats")["expired_stale_perc"] == 0
+    pipe = client.pipeline(transaction=False)
+    for index in range(5000):
+        pipe.set(f"volatile:{index}", "x", px=20)
+    pipe.execute()
+    deadline = time.time() + 10
+    while client.info("stats")["expired_keys"] < 5000:
+        assert time.time() < deadline, "the expiry cycle did not remove the keys"
+        time.sleep(0.05)
+    stats = client.info("stats")
+    assert 0 < stats["expired_stale_perc"] <= 100
+    assert client.dbsize() == 0
