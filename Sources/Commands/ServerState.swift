@@ -200,7 +200,7 @@ public final class ServerState: Sendable {
 
     /// Periodic work, `hz` times a second on one event loop: samples the rates and runs the
     /// active expiry cycle for at most a quarter of the period, stopping early once fewer
-    /// than one in ten of the keys with a TTL it meets have expired.
+    /// than one in ten of the keys with a TTL it meets have expired, as Redis's does.
     public func cron(now: Int64) {
         let totals = statistics.totals()
         metrics.sample(now: now, values: [totals[.commandsProcessed], totals[.netInputBytes], totals[.netOutputBytes]])
@@ -219,8 +219,14 @@ public final class ServerState: Sendable {
             while true {
                 let step = keyspace.expireStep(now: now, budget: 1024, cursor: &cycle.cursor)
                 seen.add(step)
-                if step.looked == 0 || seen.looked >= keyspace.shards.count * 64 { break }
-                if seen.volatile >= 200 && seen.expired * 10 < seen.volatile { break }
+                if step.looked == 0 { break }
+                if seen.volatile >= 200 {
+                    // Enough keys with a TTL met to judge: go on while one in ten had expired.
+                    if seen.expired * 10 < seen.volatile { break }
+                } else if seen.looked >= keyspace.shards.count * 64 {
+                    // Keys with a TTL are sparse here: not worth a longer sweep this time.
+                    break
+                }
                 if Clock.monotonicNanoseconds() >= deadline {
                     cycle.timeCapReached += 1
                     break
