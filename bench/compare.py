@@ -7,7 +7,7 @@ key and the worst request below 1 are better.
 
     bench/compare.py                       # everything, threads 1, 3 rounds
     bench/compare.py --threads 2 --rounds 5
-    bench/compare.py --only throughput     # or: memory, collections, growth
+    bench/compare.py --only throughput     # or: memory, collections, growth, expiry
 """
 import argparse, csv, io, os, shutil, socket, statistics, subprocess, sys, tempfile, time
 
@@ -192,20 +192,40 @@ def growth(threads, rounds, requests):
                        f"Redis {statistics.median(figures['redis']):.1f} ms)", ratios)]
 
 
+def expiry(threads, rounds, keys):
+    """Seconds from the moment `keys` keys expire together until the active expiry cycle has
+    deleted them all (nothing reads them meanwhile)."""
+    def reclaim(name, server):
+        deadline = time.time() + 10
+        at = str(int(deadline * 1000))
+        payload = "".join(f"*5\r\n$3\r\nSET\r\n$16\r\nkey:{i:012d}\r\n$1\r\nv\r\n$4\r\nPXAT\r\n${len(at)}\r\n{at}\r\n"
+                          for i in range(keys))
+        subprocess.run(["redis-cli", "-p", str(server.port), "--pipe"], input=payload, capture_output=True, text=True, timeout=600)
+        assert server.cli("DBSIZE").strip() == str(keys), f"{name} did not load every key"
+        time.sleep(max(0, deadline - time.time()))
+        while server.cli("DBSIZE").strip() != "0":
+            assert time.time() < deadline + 120, f"{name} kept expired keys for two minutes"
+            time.sleep(0.02)
+        return time.time() - deadline
+    figures, ratios = alternate(threads, rounds, reclaim)
+    return [ratio_line(f"active expiry of {keys:,} keys expiring together (Needletail {statistics.median(figures['needletail']):.1f} s, "
+                       f"Redis {statistics.median(figures['redis']):.1f} s)", ratios)]
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--requests", type=int, default=500000)
     parser.add_argument("--keys", type=int, default=1_000_000)
-    parser.add_argument("--only", choices=["throughput", "memory", "collections", "growth"])
+    parser.add_argument("--only", choices=["throughput", "memory", "collections", "growth", "expiry"])
     args = parser.parse_args()
     if not os.path.exists(os.path.join(ROOT, ".build/release/needletail")):
         subprocess.run(["swift", "build", "-c", "release"], cwd=ROOT, check=True)
     print(f"Needletail / Redis {subprocess.run(['redis-server', '--version'], capture_output=True, text=True).stdout.split()[2][2:]}, "
           f"threads {args.threads}, {args.rounds} rounds, commit {subprocess.run(['git', 'rev-parse', '--short', 'HEAD'], cwd=ROOT, capture_output=True, text=True).stdout.strip()}")
     print("| figure | median ratio | min–max |\n|---|---|---|")
-    sections = [args.only] if args.only else ["throughput", "memory", "collections", "growth"]
+    sections = [args.only] if args.only else ["throughput", "memory", "collections", "growth", "expiry"]
     for section in sections:
         if section == "throughput":
             lines = throughput(args.threads, args.rounds, args.requests)
@@ -213,8 +233,10 @@ def main():
             lines = memory(args.threads, args.rounds, args.keys)
         elif section == "collections":
             lines = collections(args.threads, args.rounds, args.keys)
-        else:
+        elif section == "growth":
             lines = growth(args.threads, args.rounds, 2 * args.keys)
+        else:
+            lines = expiry(args.threads, args.rounds, args.keys // 2)
         print("\n".join(lines), flush=True)
 
 
