@@ -222,12 +222,14 @@ def evict_over_limit(server):
                  bcast.command("CLIENT", "TRACKING", "on", "BCAST", "PREFIX", "x:", "PREFIX", "y:"),
                  tracking_totals(writer), reader.command("GET", "b"), tracking_totals(writer)]
         # That INFO ran first, then forgot a key: this client hears of it at once.
+        def invalidation(key):
+            return b">2\r\n$10\r\ninvalidate\r\n*1\r\n$1\r\n" + key.encode() + b"\r\n"
         push = reader.read_reply()
-        assert push in (b">2\r\n$10\r\ninvalidate\r\n*1\r\n$1\r\na\r\n", b">2\r\n$10\r\ninvalidate\r\n*1\r\n$1\r\nb\r\n")
-        kept = "a" if push.endswith(b"b\r\n") else "b"
-        forgotten = "b" if kept == "a" else "a"
+        assert push in (invalidation("a"), invalidation("b"))
+        forgotten = "a" if push == invalidation("a") else "b"
+        kept = "b" if forgotten == "a" else "a"
         steps += [tracking_totals(writer), writer.command("SET", forgotten, "1"), writer.command("SET", kept, "1"),
-                  reader.read_reply().replace(kept.encode(), b"<kept>"), tracking_totals(writer)]
+                  reader.read_reply() == invalidation(kept), tracking_totals(writer)]
         writer.command("CONFIG", "SET", "tracking-table-max-keys", "0")
         for key in "cdef":
             reader.command("GET", key)
