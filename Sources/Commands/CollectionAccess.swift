@@ -21,6 +21,16 @@ extension CommandContext {
         return .found(value)
     }
 
+    /// Replies `integer` of the collection under argument 1, 0 when the key is missing (HLEN,
+    /// SCARD, SISMEMBER, ZCOUNT …).
+    mutating func replyInteger<T>(_ extract: (Value) -> T?, _ integer: (T) -> Int) {
+        switch fetch(key(1), in: database, extract) {
+        case .wrongType: return
+        case .missing: reply.integer(0)
+        case .found(let collection): reply.integer(integer(collection))
+        }
+    }
+
     /// The value at `key`, or a new empty one stored there (emitting the `new` event). Nil
     /// after a WRONGTYPE reply.
     mutating func fetchOrCreate<T>(_ key: Key, in db: Database, _ extract: (Value) -> T?, make: () -> Value) -> T? {

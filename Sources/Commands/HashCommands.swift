@@ -116,27 +116,17 @@ enum HashCommands {
     }
 
     static func hlen(_ c: inout CommandContext) {
-        switch c.fetch(c.key(1), in: c.database, \.hash) {
-        case .wrongType: return
-        case .missing: c.reply.integer(0)
-        case .found(let hash): c.reply.integer(hash.count)
-        }
+        c.replyInteger(\.hash) { $0.count }
     }
 
     static func hstrlen(_ c: inout CommandContext) {
-        switch c.fetch(c.key(1), in: c.database, \.hash) {
-        case .wrongType: return
-        case .missing: c.reply.integer(0)
-        case .found(let hash): c.reply.integer(hash[Element(c.arguments[2])]?.count ?? 0)
-        }
+        let field = Element(c.arguments[2])
+        c.replyInteger(\.hash) { $0[field]?.count ?? 0 }
     }
 
     static func hexists(_ c: inout CommandContext) {
-        switch c.fetch(c.key(1), in: c.database, \.hash) {
-        case .wrongType: return
-        case .missing: c.reply.integer(0)
-        case .found(let hash): c.reply.integer(hash[Element(c.arguments[2])] == nil ? 0 : 1)
-        }
+        let field = Element(c.arguments[2])
+        c.replyInteger(\.hash) { $0[field] == nil ? 0 : 1 }
     }
 
     static func hkeys(_ c: inout CommandContext) { all(&c, fields: true, values: false) }

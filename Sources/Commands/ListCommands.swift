@@ -136,11 +136,7 @@ enum ListCommands {
     }
 
     static func llen(_ c: inout CommandContext) {
-        switch c.fetch(c.key(1), in: c.database, \.list) {
-        case .wrongType: return
-        case .missing: c.reply.integer(0)
-        case .found(let list): c.reply.integer(list.count)
-        }
+        c.replyInteger(\.list) { $0.count }
     }
 
     /// Redis's range arithmetic: negative indexes from the end, clamped; nil when empty.

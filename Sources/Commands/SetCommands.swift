@@ -63,19 +63,12 @@ enum SetCommands {
     }
 
     static func scard(_ c: inout CommandContext) {
-        switch c.fetch(c.key(1), in: c.database, \.set) {
-        case .wrongType: return
-        case .missing: c.reply.integer(0)
-        case .found(let set): c.reply.integer(set.count)
-        }
+        c.replyInteger(\.set) { $0.count }
     }
 
     static func sismember(_ c: inout CommandContext) {
-        switch c.fetch(c.key(1), in: c.database, \.set) {
-        case .wrongType: return
-        case .missing: c.reply.integer(0)
-        case .found(let set): c.reply.integer(set.contains(Element(c.arguments[2])) ? 1 : 0)
-        }
+        let member = Element(c.arguments[2])
+        c.replyInteger(\.set) { $0.contains(member) ? 1 : 0 }
     }
 
     static func smismember(_ c: inout CommandContext) {

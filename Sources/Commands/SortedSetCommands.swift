@@ -162,11 +162,7 @@ enum SortedSetCommands {
     // MARK: Reading single members
 
     static func zcard(_ c: inout CommandContext) {
-        switch c.fetch(c.key(1), in: c.database, \.sortedSet) {
-        case .wrongType: return
-        case .missing: c.reply.integer(0)
-        case .found(let set): c.reply.integer(set.count)
-        }
+        c.replyInteger(\.sortedSet) { $0.count }
     }
 
     static func zscore(_ c: inout CommandContext) {

@@ -218,11 +218,8 @@ extension SortedSetCommands {
     }
 
     private static func count(_ c: inout CommandContext, _ kind: SortedSetRange.Kind) {
-        switch c.fetch(c.key(1), in: c.database, \.sortedSet) {
-        case .wrongType: return
-        case .missing: c.reply.integer(0)
-        case .found(let set): c.reply.integer(SortedSetRange(kind: kind).ranks(in: set).count)
-        }
+        let range = SortedSetRange(kind: kind)
+        c.replyInteger(\.sortedSet) { range.ranks(in: $0).count }
     }
 
     static func zremrangebyrank(_ c: inout CommandContext) {
