@@ -23,6 +23,7 @@ let package = Package(
             .product(name: "NIOCore", package: "swift-nio"),
         ], swiftSettings: optimized),
         .target(name: "Engine", dependencies: [
+            "SystemShims",
             .product(name: "Collections", package: "swift-collections"),
         ], swiftSettings: optimized),
         .target(name: "Config", dependencies: ["RESP"], swiftSettings: optimized),

@@ -282,6 +282,8 @@ enum BitmapCommands {
         var bits: Int
         var offset: Int
         var overflow: Overflow
+
+        var isGet: Bool { if case .get = kind { true } else { false } }
     }
 
     private static func runBitField(_ c: inout CommandContext, readOnly: Bool) {
@@ -328,17 +330,18 @@ enum BitmapCommands {
             operations.append(FieldOperation(kind: kind, signed: signed, bits: bits, offset: offset, overflow: overflow))
             index += isGet ? 3 : 4
         }
-        let writes = operations.contains { if case .get = $0.kind { false } else { true } }
+        let writes = operations.contains { !$0.isGet }
         if writes {
             let needed = operations.map { ($0.offset + $0.bits + 7) / 8 }.max() ?? 0
-            guard let (raw, _) = writableString(&c, minimumLength: needed) else { return }
+            guard let (raw, grew) = writableString(&c, minimumLength: needed) else { return }
             c.reply.arrayHeader(operations.count)
+            // As in Redis, every write counts as a change once the string was created or grew.
             var changed = 0
             for operation in operations {
                 raw.bytes.withUnsafeMutableBytes { bytes in
                     if let result = apply(operation, to: bytes) {
                         c.reply.integer(result.reply)
-                        if result.changed { changed += 1 }
+                        if result.changed || (grew && !operation.isGet) { changed += 1 }
                     } else {
                         c.reply.null()
                     }
@@ -424,8 +427,8 @@ enum BitmapCommands {
             if value & 1 == 1 { bytes[bit / 8] |= mask } else { bytes[bit / 8] &= ~mask }
             value >>= 1
         }
-        if case .set = operation.kind { return (old, true) }
-        return (target, true)
+        if case .set = operation.kind { return (old, old != target) }
+        return (target, old != target)
     }
 
     private static func bounds(_ operation: FieldOperation) -> (min: Int, max: Int) {

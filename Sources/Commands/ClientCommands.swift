@@ -192,7 +192,7 @@ enum ClientCommands {
     // MARK: PAUSE, UNPAUSE
 
     static func clientPause(_ c: inout CommandContext) {
-        guard c.argumentCount <= 4 else { return c.error(Errors.subcommandSyntax(c.text(1), of: "client")) }
+        guard c.argumentCount <= 4 else { return c.error(bytes: Errors.subcommandSyntax(c.arguments[1], of: "client")) }
         guard let milliseconds = c.integer(2) else { return c.error("ERR timeout is not an integer or out of range") }
         guard milliseconds >= 0 else { return c.error("ERR timeout is negative") }
         var mode = PauseGate.Mode.all
@@ -277,7 +277,7 @@ enum ClientCommands {
     }
 
     static func clientUnblock(_ c: inout CommandContext) {
-        guard c.argumentCount <= 4 else { return c.error(Errors.subcommandSyntax(c.text(1), of: "client")) }
+        guard c.argumentCount <= 4 else { return c.error(bytes: Errors.subcommandSyntax(c.arguments[1], of: "client")) }
         guard let id = c.integerOrReply(2) else { return }
         var withError = false
         if c.argumentCount == 4 {

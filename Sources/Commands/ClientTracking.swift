@@ -214,8 +214,10 @@ public final class Tracking: Sendable {
 
     private func deliver(_ bytes: ByteBuffer, to target: ClientSession, modifier: ClientSession?, reply: inout ReplyWriter) {
         if target === modifier {
-            var bytes = bytes
-            reply.buffer.writeBuffer(&bytes)
+            reply.push { reply in
+                var bytes = bytes
+                reply.buffer.writeBuffer(&bytes)
+            }
         } else {
             target.connection?.deliver(bytes)
         }

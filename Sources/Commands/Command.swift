@@ -63,7 +63,16 @@ public final class Command: @unchecked Sendable {
         self.variableKeyFlags = variableKeyFlags
         hasSingleFirstKey = keyFinder == nil && keys.count == 1 && keys[0].begin == .index(1)
             && keys[0].find == .range(lastKey: 0, step: 1, limit: 0)
+        keySpecsNamingKeys = keys.filter { !$0.flags.contains("not_key") }
+        hasKeys = keyFinder != nil || !keySpecsNamingKeys.isEmpty
     }
+
+    /// The key specs that name keys: shard channels (SPUBLISH …) have specs flagged `not_key`,
+    /// for cluster routing, and no key in the keyspace.
+    public let keySpecsNamingKeys: [KeySpec]
+
+    /// Whether the command can name keys at all (COMMAND GETKEYS: "no key arguments" if not).
+    public let hasKeys: Bool
 
     /// A command with subcommands (CONFIG, CLIENT …); stored, as the dispatcher asks every time.
     public let isContainer: Bool
@@ -115,7 +124,7 @@ public final class Command: @unchecked Sendable {
             for position in keyFinder!(arguments) { body(position) }
             return
         }
-        for spec in keySpecs {
+        for spec in keySpecsNamingKeys {
             if case .index(let start) = spec.begin, case .range(let lastKey, let step, _) = spec.find {
                 let last = lastKey >= 0 ? start + lastKey : arguments.count + lastKey
                 guard start < arguments.count, last < arguments.count, last >= start else { continue }
@@ -131,7 +140,7 @@ public final class Command: @unchecked Sendable {
     public func keyPositions(_ arguments: Arguments) -> [Int]? {
         if let keyFinder { return keyFinder(arguments) }
         var positions: [Int] = []
-        for spec in keySpecs {
+        for spec in keySpecsNamingKeys {
             guard let found = spec.positions(in: arguments) else { return nil }
             positions += found
         }
@@ -277,7 +286,8 @@ public struct KeySpec: Sendable, Equatable {
         case .keynum(let index, let firstKey, let step):
             guard start + index < count, let number = StrictInteger.parse(arguments[start + index]), number >= 0 else { return nil }
             let first = start + firstKey
-            guard first + (number - 1) * step < count else { return nil }
+            // A count from the client: bounded by the arguments before any arithmetic.
+            guard number <= count, first + (number - 1) * step < count else { return nil }
             return (0 ..< number).map { first + $0 * step }
         case .unknown:
             return []

@@ -169,6 +169,14 @@ public struct CommandContext {
         reply.error(message)
     }
 
+    /// An error holding a client's bytes unchanged (see `Errors.formatted`).
+    public mutating func error(bytes message: [UInt8]) {
+        failed = true
+        server.statistics.countError(String(decoding: message.prefix { $0 != UInt8(ascii: " ") }, as: UTF8.self))
+        statistics.count(.errorReplies)
+        reply.error(bytes: message)
+    }
+
     /// GET's reply for `entry`: its string, a null when the key is missing, WRONGTYPE for a
     /// value of another type. Returns whether a string was replied. The entry is only reached
     /// through optional chaining: binding it (`guard let`) would retain it.

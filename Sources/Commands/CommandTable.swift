@@ -21,6 +21,7 @@ public final class CommandTable: Sendable {
         ServerCommands.table,
         ConfigCommands.table,
         DebugCommands.table,
+        MemoryCommands.table,
         IntrospectionCommands.table,
         PubSubCommands.table,
     ]

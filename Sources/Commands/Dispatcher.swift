@@ -21,7 +21,8 @@ public enum Dispatcher {
     private static func dispatch(_ c: inout CommandContext, _ arguments: Arguments) {
         c.arguments = arguments
         guard let found = c.commandTableReference._withUnsafeGuaranteedRef({ $0.find(arguments[0]) }) else {
-            reject(&c, Errors.unknownCommand(arguments), command: nil)
+            c.session.lastCommand = -1
+            reject(&c, bytes: Errors.unknownCommand(arguments), command: nil)
             return
         }
         found._withUnsafeGuaranteedRef { command in
@@ -39,19 +40,21 @@ public enum Dispatcher {
         let session = c.session
         if session.replyMode == .skipNext { session.replyMode = .skipThis }
         let start = c.reply.buffer.writerIndex
+        if session.replyMode != .on { c.reply.pushesKept = [] }
         dispatch(&c, arguments)
         if c.postponed {
             // Held by the pause gate: it runs again later, and its reply is the one to skip.
             if session.replyMode == .skipThis { session.replyMode = .skipNext }
+            c.reply.pushesKept = nil
             return
         }
         switch session.replyMode {
         case .on, .skipNext:
-            break
+            c.reply.pushesKept = nil
         case .off:
-            c.reply.buffer.moveWriterIndex(to: start)
+            c.reply.discardReplies(from: start)
         case .skipThis:
-            c.reply.buffer.moveWriterIndex(to: start)
+            c.reply.discardReplies(from: start)
             session.replyMode = .on
         }
     }
@@ -60,12 +63,14 @@ public enum Dispatcher {
     private static func resolveSubcommand(of container: Command, _ c: inout CommandContext) {
         let arguments = c.arguments
         guard arguments.count >= 2 else {
+            c.session.lastCommand = container.ordinal
             reject(&c, Errors.wrongArity(container.fullName), command: container)
             return
         }
         let name = arguments[1]
         guard let sub = container.subcommands.first(where: { name.equalsIgnoringCase(Array($0.name.utf8)) }) else {
-            reject(&c, Errors.unknownSubcommand(name.text, of: container.name), command: nil)
+            c.session.lastCommand = -1
+            reject(&c, bytes: Errors.unknownSubcommand(name, of: container.name), command: nil)
             return
         }
         check(sub, &c)
@@ -73,6 +78,11 @@ public enum Dispatcher {
 
     /// The checks every command passes before it runs, in Redis's order.
     private static func check(_ command: Command, _ c: inout CommandContext) {
+        // CLIENT LIST `cmd=`: the last command a request named (not those EXEC runs, nor a
+        // blocked client's when another loop serves it).
+        c.sessionReference._withUnsafeGuaranteedRef { session in
+            if session.lastCommand != command.ordinal { session.lastCommand = command.ordinal }
+        }
         guard command.arityAccepts(c.arguments.count) else {
             reject(&c, Errors.wrongArity(command.fullName), command: command)
             return
@@ -116,11 +126,6 @@ public enum Dispatcher {
         c.failed = false
         c.commandWrites = command.flags.contains(.write)
         c.now = start / 1_000_000
-        // Unchanged when serving a blocked client from another loop, which must not write
-        // that client's loop-confined state.
-        c.sessionReference._withUnsafeGuaranteedRef { session in
-            if session.lastCommand != command.ordinal { session.lastCommand = command.ordinal }
-        }
         if c.trackingReference._withUnsafeGuaranteedRef({ $0.active.load(ordering: .relaxed) > 0 }) {
             c.tracking.enforceLimit(by: c.session, reply: &c.reply)
         }
@@ -152,7 +157,7 @@ public enum Dispatcher {
         } else if command.hasSingleFirstKey {
             let key = Key(c.arguments[1])
             keyspace._withUnsafeGuaranteedRef { $0.withShard(of: key) { body(&c) } }
-        } else if command.keySpecs.isEmpty && command.keyFinder == nil {
+        } else if !command.hasKeys {
             body(&c)
         } else if let wide = command.locksWholeKeyspace, wide(c.arguments) {
             keyspace.takeUnretainedValue().withAllShards {
@@ -180,14 +185,18 @@ public enum Dispatcher {
     /// Refuses a request before it runs. In MULTI the refusal dooms the transaction; a refused
     /// EXEC discards it, naming the reason.
     static func reject(_ c: inout CommandContext, _ message: String, command: Command?) {
+        reject(&c, bytes: Array(message.utf8), command: command)
+    }
+
+    static func reject(_ c: inout CommandContext, bytes message: [UInt8], command: Command?) {
         c.session.transaction?.failed = true
         if let command, command.name == "exec" {
             c.session.transaction = nil
             TransactionCommands.unwatchAll(c.session, keyspace: c.keyspace, locking: true)
-            let reason = message.hasPrefix("ERR ") ? message.dropFirst(4) : Substring(message)
-            c.error("EXECABORT Transaction discarded because of: \(reason)")
+            let reason = message.starts(with: "ERR ".utf8) ? message.dropFirst(4) : message[...]
+            c.error(bytes: Array("EXECABORT Transaction discarded because of: ".utf8) + reason)
         } else {
-            c.error(message)
+            c.error(bytes: message)
         }
         if let command { c.statistics.count(.rejected, of: command.ordinal) }
     }

@@ -5,6 +5,7 @@ import RESP
 public enum Errors {
     public static let wrongType = "WRONGTYPE Operation against a key holding the wrong kind of value"
     public static let notInteger = "ERR value is not an integer or out of range"
+    public static let outOfRange = "ERR value is out of range"
     public static let notFloat = "ERR value is not a valid float"
     public static let syntax = "ERR syntax error"
     public static let noSuchKey = "ERR no such key"
@@ -52,13 +53,14 @@ public enum Errors {
         "ERR invalid expire time in '\(command)' command"
     }
 
-    public static func unknownSubcommand(_ subcommand: String, of container: String) -> String {
-        "ERR unknown subcommand '\(subcommand.prefix(128))'. Try \(container.uppercased()) HELP."
+    public static func unknownSubcommand(_ subcommand: UnsafeRawBufferPointer, of container: String) -> [UInt8] {
+        Array("ERR unknown subcommand '".utf8) + formatted(subcommand, limit: 128) + Array("'. Try \(container.uppercased()) HELP.".utf8)
     }
 
     /// A subcommand called with arguments it does not take.
-    public static func subcommandSyntax(_ subcommand: String, of container: String) -> String {
-        "ERR unknown subcommand or wrong number of arguments for '\(subcommand.prefix(128))'. Try \(container.uppercased()) HELP."
+    public static func subcommandSyntax(_ subcommand: UnsafeRawBufferPointer, of container: String) -> [UInt8] {
+        Array("ERR unknown subcommand or wrong number of arguments for '".utf8) + formatted(subcommand, limit: 128)
+            + Array("'. Try \(container.uppercased()) HELP.".utf8)
     }
 
     public static func helloOption(_ option: String) -> String {
@@ -66,15 +68,20 @@ public enum Errors {
     }
 
     /// `ERR unknown command 'name', with args beginning with: 'a' 'b' `, arguments quoted until 128 characters.
-    public static func unknownCommand(_ arguments: Arguments) -> String {
-        var args = ""
+    public static func unknownCommand(_ arguments: Arguments) -> [UInt8] {
+        var args: [UInt8] = []
         var index = 1
-        while index < arguments.count && args.utf8.count < 128 {
-            let room = 128 - args.utf8.count
-            args += "'" + String(decoding: arguments[index].prefix(room), as: UTF8.self) + "' "
+        while index < arguments.count && args.count < 128 {
+            args += [UInt8(ascii: "'")] + formatted(arguments[index], limit: 128 - args.count) + Array("' ".utf8)
             index += 1
         }
-        let name = String(decoding: arguments[0].prefix(128), as: UTF8.self)
-        return "ERR unknown command '\(name)', with args beginning with: \(args)"
+        return Array("ERR unknown command '".utf8) + formatted(arguments[0], limit: 128)
+            + Array("', with args beginning with: ".utf8) + args
+    }
+
+    /// A client's argument as Redis's `%.<limit>s` prints it into a message: its bytes
+    /// unchanged, at most `limit` of them, up to the first NUL.
+    static func formatted(_ bytes: UnsafeRawBufferPointer, limit: Int) -> [UInt8] {
+        Array(bytes.prefix(limit).prefix { $0 != 0 })
     }
 }

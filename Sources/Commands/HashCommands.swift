@@ -77,11 +77,11 @@ enum HashCommands {
         let db = c.database
         let key = c.key(1)
         let field = Element(c.arguments[2])
-        if case .found(let hash) = c.fetch(key, in: db, \.hash), hash[field] != nil {
+        guard let hash = c.fetchOrCreate(key, in: db, \.hash, make: { .hash(HashValue()) }) else { return }
+        guard hash[field] == nil else {
             c.reply.integer(0)
             return
         }
-        guard let hash = c.fetchOrCreate(key, in: db, \.hash, make: { .hash(HashValue()) }) else { return }
         hash.set(field, Element(c.arguments[3]), limits: c.keyspace.encodingLimits)
         db.modified(key)
         c.notify(.hash, "hset", key)
@@ -222,26 +222,7 @@ enum HashCommands {
     }
 
     static func hrandfield(_ c: inout CommandContext) {
-        var count: Int?
-        var withValues = false
-        if c.argumentCount >= 3 {
-            guard let value = c.integerOrReply(2) else { return }
-            guard value != Int.min else {
-                c.error("ERR value is out of range, value must between -9223372036854775807 and 9223372036854775807")
-                return
-            }
-            count = value
-            if c.argumentCount == 4 {
-                guard c.argument(3, is: "WITHVALUES") else {
-                    c.error(Errors.syntax)
-                    return
-                }
-                withValues = true
-            } else if c.argumentCount > 4 {
-                c.error(Errors.syntax)
-                return
-            }
-        }
+        guard let (count, withValues) = RandomPick.parse(&c, option: "WITHVALUES") else { return }
         let hash: HashValue
         switch c.fetch(c.key(1), in: c.database, \.hash) {
         case .wrongType: return
@@ -265,11 +246,7 @@ enum HashCommands {
     }
 
     static func hscan(_ c: inout CommandContext) {
-        guard let options = ScanOptions.parse(&c, cursorAt: 2, allowType: false) else { return }
-        switch c.fetch(c.key(1), in: c.database, \.hash) {
-        case .wrongType: return
-        case .missing: ScanOptions.reply(&c, cursor: 0, [])
-        case .found(let hash):
+        ScanOptions.scanCollection(&c, \.hash) { c, hash, options in
             var found: [Element] = []
             let next = options.step(size: hash.count, whole: hash.encodingName == "listpack") { position in
                 let pair = hash.pair(at: position)
@@ -277,25 +254,5 @@ enum HashCommands {
             }
             ScanOptions.reply(&c, cursor: next, found)
         }
-    }
-}
-
-/// Random picks for HRANDFIELD, SRANDMEMBER and ZRANDMEMBER: a non-negative count asks for
-/// distinct members (all of them when it reaches the size), a negative one for |count| picks
-/// that may repeat.
-enum RandomPick {
-    static func positions(count: Int, size: Int) -> [Int] {
-        guard size > 0, count != 0 else { return [] }
-        if count < 0 {
-            return (0 ..< Int(count.magnitude)).map { _ in Int.random(in: 0 ..< size) }
-        }
-        if count >= size { return Array(0 ..< size) }
-        var chosen = Set<Int>()
-        if count * 3 > size {
-            // Most members are wanted: shuffle and take a prefix.
-            return Array(Array(0 ..< size).shuffled().prefix(count))
-        }
-        while chosen.count < count { chosen.insert(Int.random(in: 0 ..< size)) }
-        return Array(chosen)
     }
 }

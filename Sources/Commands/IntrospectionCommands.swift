@@ -82,7 +82,7 @@ enum IntrospectionCommands {
 
     /// A command by name, or a subcommand by `container|sub`.
     static func find(_ name: String, in table: CommandTable) -> Command? {
-        let parts = name.lowercased().split(separator: "|", maxSplits: 1).map(String.init)
+        let parts = name.lowercased().split(separator: "|", maxSplits: 1, omittingEmptySubsequences: false).map(String.init)
         guard let command = table.lookup(parts[0]) else { return nil }
         if parts.count == 1 { return command }
         return command.subcommands.first { $0.name == parts[1] }
@@ -241,7 +241,7 @@ enum IntrospectionCommands {
             c.error("ERR Invalid number of arguments specified for command")
             return nil
         }
-        guard !command.keySpecs.isEmpty || command.keyFinder != nil else {
+        guard command.hasKeys else {
             c.error(Errors.noKeyArguments)
             return nil
         }
@@ -259,7 +259,9 @@ enum IntrospectionCommands {
             if spec.flags.contains("variable_flags"), let variable = command.variableKeyFlags { return variable(inner) }
             return spec.flags
         }
-        return command.keySpecs.first?.flags ?? []
+        // A key only the command's key finder locates (SORT's STORE): the last spec that no
+        // search describes is the one the finder stands for.
+        return (command.keySpecs.last { $0.begin == .unknown } ?? command.keySpecs.first)?.flags ?? []
     }
 
     static func help(_ c: inout CommandContext) {

@@ -309,26 +309,35 @@ enum KeyCommands {
         c.reply.bulk(entry.value.encodingName)
     }
 
+    /// Needletail shares no values; what Redis reports is mirrored: integers 0–9999 are its
+    /// shared objects (count INT_MAX) unless an LRU/LFU policy with a memory limit keeps them
+    /// apart, every other value is referenced once.
     static func objectRefcount(_ c: inout CommandContext) {
-        guard objectEntry(&c) != nil else { return }
-        c.reply.integer(1)
+        guard let entry = objectEntry(&c) else { return }
+        let policy = c.server.config["maxmemory-policy"]
+        let sharesIntegers = c.server.config.integer("maxmemory") == 0 || !(policy.hasSuffix("-lru") || policy.hasSuffix("-lfu"))
+        if sharesIntegers, case .integer(let value) = entry.value, 0 ..< 10_000 ~= value {
+            c.reply.integer(Int(Int32.max))
+        } else {
+            c.reply.integer(1)
+        }
     }
 
     static func objectIdleTime(_ c: inout CommandContext) {
+        guard let entry = objectEntry(&c) else { return }
         if c.server.keyspace.usesLFU.load(ordering: .relaxed) {
             c.error("ERR An LFU maxmemory policy is selected, idle time not tracked. Please note that when switching between policies at runtime LRU and LFU data will take some time to adjust.")
             return
         }
-        guard let entry = objectEntry(&c) else { return }
         c.reply.integer(AccessTracking.idleSeconds(entry.access, clock: Database.lruClock(c.now)))
     }
 
     static func objectFreq(_ c: inout CommandContext) {
+        guard let entry = objectEntry(&c) else { return }
         guard c.server.keyspace.usesLFU.load(ordering: .relaxed) else {
             c.error("ERR An LFU maxmemory policy is not selected, access frequency not tracked. Please note that when switching between policies at runtime LRU and LFU data will take some time to adjust.")
             return
         }
-        guard let entry = objectEntry(&c) else { return }
         c.reply.integer(AccessTracking.decayedFrequency(entry.access, now: c.now, keyspace: c.server.keyspace))
     }
 

@@ -5,8 +5,8 @@ import Engine
 /// List commands: LPUSH, RPUSH, LPUSHX, RPUSHX, LPOP, RPOP, LLEN, LRANGE, LINDEX, LSET, LINSERT,
 /// LREM, LTRIM, LPOS, LMOVE, RPOPLPUSH, LMPOP. (The blocking forms are in BlockingCommands.)
 ///
-/// OBJECT ENCODING reports `deque`: Needletail keeps a list as one double-ended queue of
-/// elements (short elements inline), where Redis 7.0 says `quicklist`.
+/// Needletail keeps a list as one double-ended queue of elements (short elements inline);
+/// OBJECT ENCODING reports `quicklist`, as Redis 7.0 does for every list.
 enum ListCommands {
     static let table: [Command] = [
         Command("lpush", arity: -3, flags: [.write, .denyOOM, .fast], categories: [.list], keys: [.key(1, "RW insert")], group: "list",
@@ -165,23 +165,23 @@ enum ListCommands {
     }
 
     static func lindex(_ c: inout CommandContext) {
-        guard let index = c.integerOrReply(2) else { return }
         switch c.fetch(c.key(1), in: c.database, \.list) {
         case .wrongType: return
         case .missing: c.reply.null()
         case .found(let list):
+            guard let index = c.integerOrReply(2) else { return }
             if let position = list.position(index) { list.items[position].withBytes { c.reply.bulk($0) } } else { c.reply.null() }
         }
     }
 
     static func lset(_ c: inout CommandContext) {
-        guard let index = c.integerOrReply(2) else { return }
         let db = c.database
         let key = c.key(1)
         switch c.fetch(key, in: db, \.list) {
         case .wrongType: return
         case .missing: c.error(Errors.noSuchKey)
         case .found(let list):
+            guard let index = c.integerOrReply(2) else { return }
             guard let position = list.position(index) else {
                 c.error("ERR index out of range")
                 return
@@ -396,11 +396,11 @@ struct MultiPop {
             c.error("ERR numkeys should be greater than 0")
             return nil
         }
-        let whereIndex = firstKey + numkeys
         guard numkeys <= c.argumentCount - firstKey - 1 else {
             c.error(Errors.syntax)
             return nil
         }
+        let whereIndex = firstKey + numkeys
         let end: ListCommands.End
         if endWords, let parsed = ListCommands.End(c.arguments[whereIndex]) {
             end = parsed

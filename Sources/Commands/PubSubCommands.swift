@@ -96,10 +96,12 @@ enum PubSubCommands {
     }
 
     private static func confirm(_ c: inout CommandContext, _ kind: String, _ name: Element?, count: Int) {
-        c.reply.pushHeader(3)
-        c.reply.bulk(kind)
-        if let name { name.withBytes { c.reply.bulk($0) } } else { c.reply.null() }
-        c.reply.integer(count)
+        c.reply.push { reply in
+            reply.pushHeader(3)
+            reply.bulk(kind)
+            if let name { name.withBytes { reply.bulk($0) } } else { reply.null() }
+            reply.integer(count)
+        }
     }
 
     /// Ends every subscription of a client (RESET, disconnection).

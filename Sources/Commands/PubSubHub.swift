@@ -68,7 +68,7 @@ public final class PubSubHub: Sendable {
                         currentSession: ClientSession?) -> Int {
         func deliver(_ session: ClientSession, _ format: (inout ReplyWriter) -> Void) {
             if session === currentSession {
-                format(&current)
+                current.push(format)
                 return
             }
             let version = session.published.withLock { $0.protocolVersion } >= 3 ? 3 : 2

@@ -10,12 +10,35 @@ struct ScanOptions {
 
     /// Parses from the cursor argument on; replies Redis's error and returns nil on bad input.
     static func parse(_ c: inout CommandContext, cursorAt index: Int, allowType: Bool) -> ScanOptions? {
+        guard let cursor = cursorOrReply(&c, at: index) else { return nil }
+        return parse(&c, cursor: cursor, optionsAt: index + 1, allowType: allowType)
+    }
+
+    static func cursorOrReply(_ c: inout CommandContext, at index: Int) -> UInt64? {
         guard let cursor = KeyCommands.parseCursor(c.arguments[index]) else {
             c.error(Errors.invalidCursor)
             return nil
         }
+        return cursor
+    }
+
+    /// HSCAN, SSCAN and ZSCAN: the cursor is checked first, then the key (missing: an empty
+    /// scan, whatever the options say), then the options, in Redis's order.
+    static func scanCollection<T>(_ c: inout CommandContext, _ extract: (Value) -> T?,
+                                  _ body: (inout CommandContext, T, ScanOptions) -> Void) {
+        guard let cursor = cursorOrReply(&c, at: 2) else { return }
+        switch c.fetch(c.key(1), in: c.database, extract) {
+        case .wrongType: return
+        case .missing: reply(&c, cursor: 0, [])
+        case .found(let collection):
+            guard let options = parse(&c, cursor: cursor, optionsAt: 3, allowType: false) else { return }
+            body(&c, collection, options)
+        }
+    }
+
+    private static func parse(_ c: inout CommandContext, cursor: UInt64, optionsAt index: Int, allowType: Bool) -> ScanOptions? {
         var options = ScanOptions(cursor: cursor)
-        var position = index + 1
+        var position = index
         while position < c.argumentCount {
             guard position + 1 < c.argumentCount else {
                 c.error(Errors.syntax)

@@ -127,18 +127,7 @@ enum SetCommands {
     }
 
     static func srandmember(_ c: inout CommandContext) {
-        var count: Int?
-        if c.argumentCount == 3 {
-            guard let value = c.integerOrReply(2) else { return }
-            guard value != Int.min else {
-                c.error("ERR value is out of range, value must between -9223372036854775807 and 9223372036854775807")
-                return
-            }
-            count = value
-        } else if c.argumentCount > 3 {
-            c.error(Errors.syntax)
-            return
-        }
+        guard let (count, _) = RandomPick.parse(&c, option: nil) else { return }
         switch c.fetch(c.key(1), in: c.database, \.set) {
         case .wrongType:
             return
@@ -293,11 +282,7 @@ enum SetCommands {
     }
 
     static func sscan(_ c: inout CommandContext) {
-        guard let options = ScanOptions.parse(&c, cursorAt: 2, allowType: false) else { return }
-        switch c.fetch(c.key(1), in: c.database, \.set) {
-        case .wrongType: return
-        case .missing: ScanOptions.reply(&c, cursor: 0, [])
-        case .found(let set):
+        ScanOptions.scanCollection(&c, \.set) { c, set, options in
             var found: [Element] = []
             let next = options.step(size: set.count, whole: set.encodingName == "intset") { position in
                 let member = set.member(at: position)

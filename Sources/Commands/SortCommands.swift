@@ -140,8 +140,9 @@ enum SortCommands {
             }
         }
 
-        let start = max(offset, 0)
-        var end = count < 0 ? items.count - 1 : start + count - 1
+        // LIMIT comes from the client: clamped to the items before any arithmetic.
+        let start = min(max(offset, 0), items.count)
+        var end = count < 0 ? items.count - 1 : start + min(count, items.count) - 1
         let selected: ArraySlice<Item>
         if start >= items.count || end < start {
             selected = []

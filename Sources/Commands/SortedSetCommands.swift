@@ -284,21 +284,7 @@ enum SortedSetCommands {
     // MARK: Random members and scanning
 
     static func zrandmember(_ c: inout CommandContext) {
-        var count: Int?
-        var withScores = false
-        if c.argumentCount >= 3 {
-            guard let value = c.integerOrReply(2) else { return }
-            guard value != Int.min else {
-                return c.error("ERR value is out of range, value must between -9223372036854775807 and 9223372036854775807")
-            }
-            count = value
-        }
-        if c.argumentCount == 4 {
-            guard c.argument(3, is: "WITHSCORES") else { return c.error(Errors.syntax) }
-            withScores = true
-        } else if c.argumentCount > 4 {
-            return c.error(Errors.syntax)
-        }
+        guard let (count, withScores) = RandomPick.parse(&c, option: "WITHSCORES") else { return }
         switch c.fetch(c.key(1), in: c.database, \.sortedSet) {
         case .wrongType:
             return
@@ -315,11 +301,7 @@ enum SortedSetCommands {
     }
 
     static func zscan(_ c: inout CommandContext) {
-        guard let options = ScanOptions.parse(&c, cursorAt: 2, allowType: false) else { return }
-        switch c.fetch(c.key(1), in: c.database, \.sortedSet) {
-        case .wrongType: return
-        case .missing: ScanOptions.reply(&c, cursor: 0, [])
-        case .found(let set):
+        ScanOptions.scanCollection(&c, \.sortedSet) { c, set, options in
             var found: [Element] = []
             let next = options.step(size: set.count, whole: set.encodingName == "listpack") { position in
                 let (member, score) = set.member(atPosition: position)

@@ -62,26 +62,32 @@ enum StringCommands {
 
     // MARK: SET and friends
 
-    /// SET's options, parsed. `expireAt` is absolute milliseconds (0 = none).
+    /// SET's options, parsed. `expireAt` is absolute milliseconds (0 = none), set from `expiry`
+    /// by `resolveExpiry` (Redis validates the time after the syntax, and GETEX only once the
+    /// key was found).
     struct SetOptions {
         var onlyIfMissing = false
         var onlyIfPresent = false
         var returnOld = false
         var keepTTL = false
         var expireAt: Int64 = 0
+        /// EX/PX/EXAT/PXAT: the argument holding the time, its unit in milliseconds, and
+        /// whether it is a Unix time.
+        var expiry: (argument: Int, unit: Int, absolute: Bool)?
 
         /// Whether the key's current entry decides anything (NX, XX, GET, KEEPTTL).
         var needsOldEntry: Bool { onlyIfMissing || onlyIfPresent || returnOld || keepTTL }
     }
 
     static func set(_ c: inout CommandContext) {
-        guard let options = parseSetOptions(&c, from: 3, command: "set", allowConditions: true) else { return }
+        guard var options = parseSetOptions(&c, from: 3, allowConditions: true),
+              resolveExpiry(&c, &options, command: "set") else { return }
         store(&c, value: 2, options)
     }
 
     /// Parses `[NX|XX] [GET] [EX|PX|EXAT|PXAT|KEEPTTL]` (GETEX takes the TTL part and PERSIST).
     /// Replies with the error and returns nil on bad input.
-    static func parseSetOptions(_ c: inout CommandContext, from start: Int, command: String, allowConditions: Bool) -> SetOptions? {
+    static func parseSetOptions(_ c: inout CommandContext, from start: Int, allowConditions: Bool) -> SetOptions? {
         var options = SetOptions()
         var expirySeen = false
         var index = start
@@ -98,20 +104,7 @@ enum StringCommands {
                 expirySeen = true
             } else if !expirySeen && hasValue,
                       let unit = [("EX", 1000, false), ("PX", 1, false), ("EXAT", 1000, true), ("PXAT", 1, true)].first(where: { c.arguments[index].equalsIgnoringCase(Array($0.0.utf8)) }) {
-                guard let amount = c.integerOrReply(index + 1) else { return nil }
-                guard amount > 0, amount <= Int.max / unit.1 else {
-                    c.error(Errors.invalidExpireTime(command))
-                    return nil
-                }
-                var milliseconds = amount * unit.1
-                if !unit.2 {
-                    guard milliseconds <= Int.max - Int(c.now) else {
-                        c.error(Errors.invalidExpireTime(command))
-                        return nil
-                    }
-                    milliseconds += Int(c.now)
-                }
-                options.expireAt = Int64(milliseconds)
+                options.expiry = (index + 1, unit.1, unit.2)
                 expirySeen = true
                 index += 1
             } else {
@@ -121,6 +114,26 @@ enum StringCommands {
             index += 1
         }
         return options
+    }
+
+    /// Checks the EX/PX/EXAT/PXAT time and sets `expireAt` from it; false after the error.
+    static func resolveExpiry(_ c: inout CommandContext, _ options: inout SetOptions, command: String) -> Bool {
+        guard let expiry = options.expiry else { return true }
+        guard let amount = c.integerOrReply(expiry.argument) else { return false }
+        guard amount > 0, amount <= Int.max / expiry.unit else {
+            c.error(Errors.invalidExpireTime(command))
+            return false
+        }
+        var milliseconds = amount * expiry.unit
+        if !expiry.absolute {
+            guard milliseconds <= Int.max - Int(c.now) else {
+                c.error(Errors.invalidExpireTime(command))
+                return false
+            }
+            milliseconds += Int(c.now)
+        }
+        options.expireAt = Int64(milliseconds)
+        return true
     }
 
     /// Stores argument `value` under argument 1 following `options`, and replies.
@@ -208,12 +221,14 @@ enum StringCommands {
         }
         var options = SetOptions()
         if !persist {
-            guard let parsed = parseSetOptions(&c, from: 2, command: "getex", allowConditions: false) else { return }
+            guard let parsed = parseSetOptions(&c, from: 2, allowConditions: false) else { return }
             options = parsed
         }
         let db = c.database
         let key = c.key(1)
         let entry = c.read(key, in: db)
+        // The time is checked once the key is known to hold a string, as Redis does.
+        if entry?.value.isString == true && !resolveExpiry(&c, &options, command: "getex") { return }
         guard c.replyStringValue(entry), let entry else { return }
         if options.expireAt != 0 && options.expireAt <= c.now {
             db.remove(key)

@@ -1,6 +1,12 @@
 import Engine
 import RESP
 
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// LCS: the longest common subsequence of two strings, its length, or the matching ranges.
 extension StringCommands {
     static func lcs(_ c: inout CommandContext) {
@@ -33,7 +39,14 @@ extension StringCommands {
             return
         }
         let a = first.map(StringValues.bytes) ?? [], b = second.map(StringValues.bytes) ?? []
-        let result = LongestCommonSubsequence(a, b)
+        guard a.count < Int(UInt32.max) - 1, b.count < Int(UInt32.max) - 1 else {
+            c.error("ERR String too long for LCS")
+            return
+        }
+        guard let result = LongestCommonSubsequence(a, b) else {
+            c.error("ERR Insufficient memory, failed allocating transient memory for LCS")
+            return
+        }
         if wantLength {
             c.reply.integer(result.length)
         } else if wantIndexes {
@@ -72,9 +85,15 @@ struct LongestCommonSubsequence {
     let sequence: [UInt8]
     let matches: [Match]
 
-    init(_ a: [UInt8], _ b: [UInt8]) {
+    /// Nil when the table of (|a| + 1) × (|b| + 1) lengths cannot be allocated: the strings
+    /// come from clients, and a failed allocation must be an error reply, not a trap.
+    init?(_ a: [UInt8], _ b: [UInt8]) {
         let columns = b.count + 1
-        var table = [UInt32](repeating: 0, count: (a.count + 1) * columns)
+        let (cells, overflow) = (a.count + 1).multipliedReportingOverflow(by: columns)
+        guard !overflow, cells <= Int.max / MemoryLayout<UInt32>.stride,
+              let memory = calloc(cells, MemoryLayout<UInt32>.stride) else { return nil }
+        defer { free(memory) }
+        let table = memory.bindMemory(to: UInt32.self, capacity: cells)
         for i in 1 ..< a.count + 1 {
             for j in 1 ..< b.count + 1 {
                 table[i * columns + j] = a[i - 1] == b[j - 1]

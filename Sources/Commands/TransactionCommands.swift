@@ -55,20 +55,25 @@ enum TransactionCommands {
     static func exec(_ c: inout CommandContext) {
         guard let transaction = c.session.transaction else { return c.error("ERR EXEC without MULTI") }
         let session = c.session
-        session.transaction = nil
         guard !transaction.failed else {
+            session.transaction = nil
             unwatchAll(session, keyspace: c.keyspace, locking: true)
             return c.error("EXECABORT Transaction discarded because of previous errors.")
         }
+        // The client stays in MULTI while its commands run, as in Redis (CLIENT LIST inside
+        // the transaction shows flag `x` and the queue's length).
+        defer { session.transaction = nil }
         withTransactionLocks(transaction, &c) { c in
-            // Looking a watched key up deletes it if its TTL passed since WATCH, which marks
-            // the WATCH dirty: an expiry counts as a change.
-            for watched in session.watchedKeys {
-                var db = c.database.with(index: watched.db)
-                db.touches = false
-                watched.key.withBytes { _ = db.lookup(Key($0)) }
+            // A watched key whose TTL passed since WATCH counts as changed, deleted or not.
+            let now = c.now
+            let expired = session.watchedKeys.contains { watched in
+                watched.key.withBytes { bytes in
+                    c.keyspace.withTable(of: Key(bytes), db: watched.db) { shard, _ in
+                        shard.watchSeesExpiry(watched, session.watchToken, now: now)
+                    }
+                }
             }
-            let aborted = session.watchToken.dirty.load(ordering: .relaxed)
+            let aborted = expired || session.watchToken.dirty.load(ordering: .relaxed)
             unwatchAll(session, keyspace: c.keyspace, locking: false)
             if aborted { return c.reply.nullArray() }
             c.reply.arrayHeader(transaction.commands.count)
@@ -122,15 +127,11 @@ enum TransactionCommands {
     static func watch(_ c: inout CommandContext) {
         guard c.session.transaction == nil else { return c.error("ERR WATCH inside MULTI is not allowed") }
         let session = c.session
-        var db = c.database
-        db.touches = false
+        let now = c.now
         for index in 1 ..< c.argumentCount {
             let watched = DatabaseKey(db: session.database, key: Element(c.arguments[index]))
             guard !session.watchedKeys.contains(watched) else { continue }
-            let key = c.key(index)
-            // A key whose TTL already passed is deleted now, before the WATCH starts.
-            _ = db.lookup(key)
-            c.keyspace.withTable(of: key, db: session.database) { shard, _ in shard.watch(watched, session.watchToken) }
+            c.keyspace.withTable(of: c.key(index), db: session.database) { shard, _ in shard.watch(watched, session.watchToken, now: now) }
             session.watchedKeys.append(watched)
         }
         c.reply.ok()

@@ -83,6 +83,12 @@ public struct Database {
         }
     }
 
+    /// The entry stored under `key`, also one past its TTL that is not deleted yet (MEMORY
+    /// USAGE and DEBUG look at what is stored).
+    public func storedEntry(_ key: Key) -> Entry? {
+        keyspace.withTable(of: key, db: index) { _, table in table.find(key).map { table.entry(at: $0) } }
+    }
+
     public func exists(_ key: Key) -> Bool {
         lookup(key) != nil
     }
@@ -169,9 +175,9 @@ public struct Database {
     public func remove(_ key: Key) -> Entry? {
         keyspace.withTable(of: key, db: index) { shard, table in
             guard let slot = table.find(key) else { return nil }
+            let entry = table.remove(at: slot)
             shard.touch(key, db: index)
             changes?.record(key.bytes)
-            let entry = table.remove(at: slot)
             if entry.expireAt != 0 && entry.expireAt <= now {
                 keyspace.expiredKeys.add(1, ordering: .relaxed)
                 entry.withKey { keyspace.expiredObserver(index, $0) }
@@ -208,7 +214,7 @@ public struct Database {
     @discardableResult
     public func flush() -> [KeyTable] {
         keyspace.withAllShards(locking: !holdsAllShards) {
-            keyspace.shards.map { shard in shard.replaceTable(index) }
+            keyspace.shards.map { shard in shard.replaceTable(index, now: now) }
         }
     }
 
@@ -218,7 +224,7 @@ public struct Database {
         keyspace.withAllShards(locking: !holdsAllShards) {
             var old: [KeyTable] = []
             for shard in keyspace.shards {
-                for db in 0 ..< keyspace.databaseCount { old.append(shard.replaceTable(db)) }
+                for db in 0 ..< keyspace.databaseCount { old.append(shard.replaceTable(db, now: now)) }
             }
             return old
         }
@@ -228,7 +234,7 @@ public struct Database {
     public func swap(_ a: Int, _ b: Int) {
         keyspace.withAllShards(locking: !holdsAllShards) {
             for shard in keyspace.shards {
-                shard.swapTables(a, b)
+                shard.swapTables(a, b, now: now)
                 for ready in shard.keysReadyAfterSwap([a, b]) { keyspace.markReady(ready) }
             }
         }
@@ -254,8 +260,9 @@ public struct Database {
         var bucketCursor = cursor >> UInt64(Keyspace.shardBits)
         var visited = 0
         var steps = 0
+        let maximumSteps = count.multipliedReportingOverflow(by: 10).overflow ? Int.max : count * 10
         // Empty tables cost no step, so a small database is covered in one call, as in Redis.
-        while visited < count && steps < count * 10 {
+        while visited < count && steps < maximumSteps {
             let shard = keyspace.shards[shardIndex]
             bucketCursor = keyspace.withLock(shard, locking: !holdsAllShards) {
                 let table = shard.table(index)

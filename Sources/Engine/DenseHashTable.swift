@@ -21,6 +21,8 @@ public struct DenseHashTable<Entry: HashTableEntry> {
 
     public var count: Int { entries.count }
     public var isEmpty: Bool { entries.isEmpty }
+    /// Slots in the index (memory accounting).
+    public var indexCapacity: Int { index.count }
 
     private static func hash(_ key: Element) -> Int {
         key.withBytes { Int(truncatingIfNeeded: KeyHash.hash($0)) }

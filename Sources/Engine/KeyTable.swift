@@ -241,7 +241,7 @@ public final class KeyTable {
                 removed(remove(at: expiryCursor))
                 sweep.expired += 1
             } else {
-                sweep.remainingTTL += Int(expireAt - now)
+                sweep.addRemainingTTL(Int(expireAt - now))
                 expiryCursor += 1
             }
         }
@@ -263,7 +263,13 @@ public struct ExpirySweep: Sendable {
         looked += other.looked
         volatile += other.volatile
         expired += other.expired
-        remainingTTL += other.remainingTTL
+        addRemainingTTL(other.remainingTTL)
+    }
+
+    /// TTLs reach up to Int64.max milliseconds (PEXPIREAT accepts any time): the sum saturates.
+    mutating func addRemainingTTL(_ milliseconds: Int) {
+        let (sum, overflow) = remainingTTL.addingReportingOverflow(milliseconds)
+        remainingTTL = overflow ? Int.max : sum
     }
 }
 

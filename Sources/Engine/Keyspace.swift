@@ -208,16 +208,16 @@ public final class Shard: @unchecked Sendable {
     }
 
     /// Puts a new, empty table in place of database `db`'s and returns the old one.
-    public func replaceTable(_ db: Int) -> KeyTable {
-        touchExisting(db: db)
+    public func replaceTable(_ db: Int, now: Int64) -> KeyTable {
+        touchExisting(db: db, now: now)
         let old = tables[db].takeRetainedValue()
         tables[db] = Unmanaged.passRetained(KeyTable())
         return old
     }
 
-    public func swapTables(_ a: Int, _ b: Int) {
-        touchExisting(db: a, replacement: b)
-        touchExisting(db: b, replacement: a)
+    public func swapTables(_ a: Int, _ b: Int, now: Int64) {
+        touchExisting(db: a, replacement: b, now: now)
+        touchExisting(db: b, replacement: a, now: now)
         tables.swapAt(a, b)
     }
 
@@ -225,6 +225,6 @@ public final class Shard: @unchecked Sendable {
     @inlinable
     public func touch(_ key: Key, db: Int) {
         guard let interest else { return }
-        interest.touch(DatabaseKey(db: db, key: Element(key.bytes)))
+        interest.touch(DatabaseKey(db: db, key: Element(key.bytes))) { tables[db]._withUnsafeGuaranteedRef { $0.find(key) != nil } }
     }
 }

@@ -11,8 +11,9 @@ public final class ListValue {
 
     public var count: Int { items.count }
 
-    /// OBJECT ENCODING: what Needletail uses (Redis 7.0 would say `quicklist`).
-    public var encodingName: String { "deque" }
+    /// OBJECT ENCODING: the name Redis 7.0 gives every list (DESIGN.md §1), whatever the
+    /// deque underneath.
+    public var encodingName: String { "quicklist" }
 
     /// A list index, negative from the end, as a position; nil when outside.
     public func position(_ index: Int) -> Int? {

@@ -44,7 +44,9 @@ public final class SortedSetValue {
             if pairs.count < limits.sortedSetEntries.load(ordering: .relaxed) && member.count <= limits.sortedSetValue.load(ordering: .relaxed) {
                 let position = Self.lowerBound(pairs) { SkipList.precedes($1, $0, score, member) }
                 storage = .packed([])
-                pairs.insert((member, score), at: position)
+                // Redis's listpack keeps a score as text and reads "-0" back as 0; its skip list
+                // keeps the sign.
+                pairs.insert((member, score == 0 ? 0 : score), at: position)
                 storage = .packed(pairs)
                 return existing == nil
             }

@@ -30,13 +30,18 @@ public struct ReplyWriter {
 
     public mutating func simpleString(_ text: String) {
         buffer.writeInteger(UInt8(ascii: "+"))
-        writeSanitized(text)
+        writeSanitized(text.utf8)
         buffer.writeStaticString("\r\n")
     }
 
     /// An error reply. `message` starts with its code (`ERR ...`, `WRONGTYPE ...`); CR and LF
     /// inside it become spaces, as Redis does, so the reply stays one line.
     public mutating func error(_ message: String) {
+        error(bytes: message.utf8)
+    }
+
+    /// An error reply holding a client's bytes as they came (Redis copies them unchanged).
+    public mutating func error<Bytes: Sequence<UInt8>>(bytes message: Bytes) {
         buffer.writeInteger(UInt8(ascii: "-"))
         writeSanitized(message)
         buffer.writeStaticString("\r\n")
@@ -131,6 +136,17 @@ public struct ReplyWriter {
         }
     }
 
+    /// A number too large for an integer reply: RESP3 `(<digits>`, RESP2 a bulk string.
+    public mutating func bigNumber(_ digits: String) {
+        if protocolVersion >= 3 {
+            buffer.writeInteger(UInt8(ascii: "("))
+            buffer.writeString(digits)
+            buffer.writeStaticString("\r\n")
+        } else {
+            bulk(digits)
+        }
+    }
+
     /// A boolean: RESP3 `#t`/`#f`, RESP2 `:1`/`:0`.
     public mutating func boolean(_ value: Bool) {
         if protocolVersion >= 3 {
@@ -180,6 +196,13 @@ public struct ReplyWriter {
     /// A set: RESP3 `~`, RESP2 an array.
     public mutating func setHeader(_ count: Int) {
         buffer.writeInteger(UInt8(ascii: protocolVersion >= 3 ? "~" : "*"))
+        writeDecimal(count)
+        buffer.writeStaticString("\r\n")
+    }
+
+    /// RESP3 attributes (`|<count>`), metadata before the reply they describe; RESP3 only.
+    public mutating func attributeHeader(_ count: Int) {
+        buffer.writeInteger(UInt8(ascii: "|"))
         writeDecimal(count)
         buffer.writeStaticString("\r\n")
     }
@@ -235,6 +258,34 @@ public struct ReplyWriter {
         var pairs = false
     }
 
+    /// Writes an out-of-band message (a Pub/Sub message or confirmation, an invalidation):
+    /// CLIENT REPLY OFF and SKIP silence replies, not these, as in Redis.
+    public mutating func push(_ body: (inout ReplyWriter) -> Void) {
+        guard pushesKept != nil else { return body(&self) }
+        let start = buffer.writerIndex
+        body(&self)
+        pushesKept!.append(start ..< buffer.writerIndex)
+    }
+
+    /// Set (to an empty list) while a command's replies are to be dropped: the ranges of the
+    /// pushes written meanwhile, which `discardReplies` keeps.
+    public var pushesKept: [Range<Int>]?
+
+    /// Drops what was written from `start` on, except the pushes.
+    public mutating func discardReplies(from start: Int) {
+        let kept = pushesKept ?? []
+        pushesKept = nil
+        var end = start
+        for range in kept {
+            if range.lowerBound != end {
+                let bytes = buffer.getSlice(at: range.lowerBound, length: range.count)!
+                buffer.setBuffer(bytes, at: end)
+            }
+            end += range.count
+        }
+        buffer.moveWriterIndex(to: end)
+    }
+
     // MARK: Formatting
 
     @inlinable
@@ -260,8 +311,8 @@ public struct ReplyWriter {
         }
     }
 
-    private mutating func writeSanitized(_ text: String) {
-        for byte in text.utf8 {
+    private mutating func writeSanitized<Bytes: Sequence<UInt8>>(_ text: Bytes) {
+        for byte in text {
             buffer.writeInteger(byte == 0x0d || byte == 0x0a ? UInt8(ascii: " ") : byte)
         }
     }

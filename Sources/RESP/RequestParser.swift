@@ -83,7 +83,8 @@ public struct RequestParser {
         expectedArguments = count
         position = lineEnd + 2
         pendingBulkLength = -1
-        spans.removeAll(keepingCapacity: true)
+        // Room for one huge request is not kept for the small ones after it.
+        spans.removeAll(keepingCapacity: spans.capacity <= 1024 || count > 1024)
         // Never trust the count for the reservation: a client can announce 2^31 arguments.
         spans.reserveCapacity(min(count, 1024))
         return nil
@@ -137,11 +138,16 @@ public struct RequestParser {
 
     // MARK: Helpers
 
+    /// Where the line from `start` ends (`byte` is '\r' or '\n'). Redis finds it with `strchr`,
+    /// which stops at a NUL byte: a line with a NUL before its end is never complete there (until
+    /// it passes the length limit), and so it is here.
     @inline(__always)
     static func firstIndex(of byte: UInt8, in input: UnsafeRawBufferPointer, from start: Int) -> Int? {
         var index = start
         while index < input.count {
-            if input[index] == byte { return index }
+            let found = input[index]
+            if found == byte { return index }
+            if found == 0 { return nil }
             index += 1
         }
         return nil
@@ -209,6 +215,12 @@ public enum ProtocolError: Error, Equatable, Sendable {
         case .unbalancedQuotes: "ERR Protocol error: unbalanced quotes in request"
         case .expectedDollar(let got): "ERR Protocol error: expected '$', got '\(Character(Unicode.Scalar(got)))'"
         }
+    }
+
+    /// The error reply's bytes: as `message`, but the unexpected byte is sent as it came.
+    public var reply: [UInt8] {
+        guard case .expectedDollar(let got) = self else { return Array(message.utf8) }
+        return Array("ERR Protocol error: expected '$', got '".utf8) + [got, UInt8(ascii: "'")]
     }
 }
 

@@ -156,7 +156,7 @@ final class ConnectionHandler: ChannelInboundHandler {
                 }
             case .failure(let error):
                 server.logger.info("Protocol error (\(error.message.dropFirst(20))) from client: id=\(session.id) addr=\(session.address)")
-                command.error(error.message)
+                command.error(bytes: error.reply)
                 closeAfterFlush(context)
                 return
             }
@@ -207,8 +207,8 @@ final class ConnectionHandler: ChannelInboundHandler {
     /// Writes what other clients' commands queued for this one.
     private func writeDeliveries(_ context: ChannelHandlerContext) {
         let deliveries = link.takeDeliveries()
-        // CLIENT REPLY OFF silences messages too.
-        guard !deliveries.isEmpty, !closing, session.replyMode != .off else { return }
+        // Messages are pushes: CLIENT REPLY OFF does not silence them (as in Redis).
+        guard !deliveries.isEmpty, !closing else { return }
         // Replies still waiting for the end of the loop iteration answer earlier requests.
         if command.reply.buffer.readableBytes > 0 { publishAndFlush(context) }
         var written = 0

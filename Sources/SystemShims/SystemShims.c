@@ -14,6 +14,10 @@ size_t needletail_allocator_active_bytes(void) {
     return info.arena + info.hblkhd;
 }
 
+size_t needletail_usable_size(const void *pointer) {
+    return malloc_usable_size((void *)pointer);
+}
+
 void needletail_thread_cpu(double *user, double *system) {
     struct rusage usage;
     getrusage(RUSAGE_THREAD, &usage);
