@@ -101,7 +101,6 @@ enum BitmapCommands {
     static func bitRange(start: Int, end: Int, length: Int, inBits: Bool) -> ClosedRange<Int>? {
         let total = inBits ? length * 8 : length
         var start = start, end = end
-        if start < 0 && end < 0 && start > end { return nil }
         if start < 0 { start += total }
         if end < 0 { end += total }
         start = max(start, 0)
@@ -137,7 +136,10 @@ enum BitmapCommands {
         }
         let count = StringValues.withBytes(entry) { bytes -> Int in
             let bitsRange: ClosedRange<Int>?
-            if let range {
+            if let range, range.start < 0 && range.end < 0 && range.start > range.end {
+                // BITCOUNT's own rule (BITPOS has none): two negative ends out of order count nothing.
+                bitsRange = nil
+            } else if let range {
                 bitsRange = bitRange(start: range.start, end: range.end, length: bytes.count, inBits: range.bits)
             } else {
                 bitsRange = bytes.isEmpty ? nil : 0 ... bytes.count * 8 - 1

@@ -154,6 +154,34 @@ public struct CommandContext {
         return value
     }
 
+    /// The argument as a C int, as Redis's `getIntFromObjectOrReply` reads it: `message`
+    /// replies for anything else when given, Redis's own errors otherwise.
+    public mutating func int32OrReply(_ index: Int, message: String? = nil) -> Int? {
+        guard let value = integer(index) else {
+            error(message ?? Errors.notInteger)
+            return nil
+        }
+        guard Int(Int32.min) ... Int(Int32.max) ~= value else {
+            error(message ?? "ERR value is out of range, value must between -2147483648 and 2147483647")
+            return nil
+        }
+        return value
+    }
+
+    /// A database number (SELECT, MOVE, COPY … DB): a C int, then within `databases`.
+    public mutating func databaseIndexOrReply(_ index: Int) -> Int? {
+        guard let value = int32OrReply(index) else { return nil }
+        guard isDatabase(value) else {
+            error(Errors.dbIndexOutOfRange)
+            return nil
+        }
+        return value
+    }
+
+    public func isDatabase(_ index: Int) -> Bool {
+        index >= 0 && index < keyspaceReference._withUnsafeGuaranteedRef { $0.databaseCount }
+    }
+
     /// The argument as a double (`inf`, `-inf` and exponents allowed, NaN refused), or nil.
     public func double(_ index: Int) -> Double? {
         NumberFormat.parseDouble(arguments[index])

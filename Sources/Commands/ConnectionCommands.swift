@@ -157,11 +157,7 @@ enum ConnectionCommands {
     }
 
     static func select(_ c: inout CommandContext) {
-        guard let index = c.integerOrReply(1) else { return }
-        guard index >= 0 && index < c.server.keyspace.databaseCount else {
-            c.error(Errors.dbIndexOutOfRange)
-            return
-        }
+        guard let index = c.databaseIndexOrReply(1) else { return }
         c.session.database = index
         c.reply.ok()
     }

@@ -88,8 +88,12 @@ enum DebugCommands {
     }
 
     private static func sleep(_ c: inout CommandContext) {
-        let seconds = c.double(2) ?? 0
-        if seconds > 0 { usleep(useconds_t(min(seconds, 3600) * 1_000_000)) }
+        // Redis converts to 64-bit microseconds: a time that does not fit sleeps not at all
+        // there, and so here; Needletail also caps a sleep at an hour.
+        let microseconds = (c.double(2) ?? 0) * 1_000_000
+        if microseconds > 0 && microseconds < Double(Int64.max) {
+            usleep(useconds_t(min(microseconds, 3_600_000_000)))
+        }
         c.reply.ok()
     }
 

@@ -132,6 +132,8 @@ enum KeyCommands {
     /// SCAN cursors are read as C's `strtoul` reads them, as Redis does: an optional sign
     /// (`-1` is 2^64 - 1), decimal digits, nothing else, within 64 bits.
     static func parseCursor(_ bytes: UnsafeRawBufferPointer) -> UInt64? {
+        // strtoul reads nothing from an empty string and reports no error: cursor 0.
+        if bytes.isEmpty { return 0 }
         var digits = bytes[...]
         let negative = digits.first == UInt8(ascii: "-")
         if negative || digits.first == UInt8(ascii: "+") { digits = digits.dropFirst() }
@@ -186,11 +188,7 @@ enum KeyCommands {
                 replace = true
                 index += 1
             } else if c.argument(index, is: "DB") && index + 1 < c.argumentCount {
-                guard let value = c.integerOrReply(index + 1) else { return }
-                guard value >= 0 && value < c.server.keyspace.databaseCount else {
-                    c.error(Errors.dbIndexOutOfRange)
-                    return
-                }
+                guard let value = c.databaseIndexOrReply(index + 1) else { return }
                 target = value
                 index += 2
             } else {
@@ -223,11 +221,7 @@ enum KeyCommands {
     }
 
     static func move(_ c: inout CommandContext) {
-        guard let target = c.integerOrReply(2) else { return }
-        guard target >= 0 && target < c.server.keyspace.databaseCount else {
-            c.error(Errors.dbIndexOutOfRange)
-            return
-        }
+        guard let target = c.databaseIndexOrReply(2) else { return }
         guard target != c.session.database else {
             c.error(Errors.sameObject)
             return
@@ -248,19 +242,9 @@ enum KeyCommands {
     }
 
     static func swapDB(_ c: inout CommandContext) {
-        guard let first = c.integer(1) else {
-            c.error(Errors.invalidFirstDB)
-            return
-        }
-        guard let second = c.integer(2) else {
-            c.error(Errors.invalidSecondDB)
-            return
-        }
-        let count = c.server.keyspace.databaseCount
-        guard first >= 0 && first < count && second >= 0 && second < count else {
-            c.error(Errors.dbIndexOutOfRange)
-            return
-        }
+        guard let first = c.int32OrReply(1, message: Errors.invalidFirstDB),
+              let second = c.int32OrReply(2, message: Errors.invalidSecondDB) else { return }
+        guard c.isDatabase(first) && c.isDatabase(second) else { return c.error(Errors.dbIndexOutOfRange) }
         if first != second {
             c.database.swap(first, second)
             c.dirty()

@@ -289,15 +289,14 @@ enum ListCommands {
                 }
                 rank = value
             } else if c.argument(index, is: "COUNT") {
-                guard let value = c.integerOrReply(index + 1) else { return }
-                guard value >= 0 else {
+                // Redis gives the same error for a negative number and for no number at all.
+                guard let value = c.integer(index + 1), value >= 0 else {
                     c.error("ERR COUNT can't be negative")
                     return
                 }
                 count = value
             } else if c.argument(index, is: "MAXLEN") {
-                guard let value = c.integerOrReply(index + 1) else { return }
-                guard value >= 0 else {
+                guard let value = c.integer(index + 1), value >= 0 else {
                     c.error("ERR MAXLEN can't be negative")
                     return
                 }
