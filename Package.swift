@@ -45,9 +45,9 @@ let package = Package(
         ]),
         .target(name: "TestSupport"),
         .testTarget(name: "RESPTests", dependencies: [
-            "RESP", .product(name: "NIOCore", package: "swift-nio"),
+            "RESP", "TestSupport", .product(name: "NIOCore", package: "swift-nio"),
         ]),
-        .testTarget(name: "EngineTests", dependencies: ["Engine"]),
+        .testTarget(name: "EngineTests", dependencies: ["Engine", "TestSupport"]),
         .testTarget(name: "ConfigTests", dependencies: ["Config"]),
         .testTarget(name: "CommandsTests", dependencies: [
             "Commands", "Config", "Engine", "RESP", "TestSupport",

@@ -12,7 +12,9 @@ public enum ConfigValues {
             multiplier = factor
             break
         }
-        guard !digits.isEmpty, digits.allSatisfy({ $0.isASCII && $0.isNumber }), let value = UInt64(digits) else { return nil }
+        // No digits at all reads as 0, as Redis's strtoull-based parse reads it.
+        if digits.isEmpty { return 0 }
+        guard digits.allSatisfy({ $0.isASCII && $0.isNumber }), let value = UInt64(digits) else { return nil }
         let (product, overflow) = value.multipliedReportingOverflow(by: multiplier)
         return overflow ? nil : product
     }
@@ -38,7 +40,7 @@ public enum ConfigValues {
     /// CONFIG GET shows all three classes.
     static let clientOutputBufferLimit = CustomDirective { arguments, previous throws(ConfigError) in
         let words = arguments.flatMap { $0.split(separator: " ").map(String.init) }
-        guard !words.isEmpty, words.count % 4 == 0 else {
+        guard words.count % 4 == 0 else {
             throw .invalid("Wrong number of arguments in buffer limit configuration.")
         }
         var limits = OutputBufferLimits(previous)
@@ -72,8 +74,10 @@ public enum ConfigValues {
 
     static let percentiles = CustomDirective { arguments, _ throws(ConfigError) in
         let words = arguments.flatMap { $0.split(separator: " ").map(String.init) }
-        guard words.allSatisfy({ Double($0).map { (0 ... 100).contains($0) } ?? false }) else {
-            throw .invalid("Invalid latency-tracking-info-percentiles parameters")
+        let values = words.map { Double($0).flatMap { $0.isNaN ? nil : $0 } }
+        guard !values.contains(nil) else { throw .invalid("Invalid latency-tracking-info-percentiles parameters") }
+        guard values.allSatisfy({ (0 ... 100).contains($0!) }) else {
+            throw .invalid("latency-tracking-info-percentiles parameters should sit between [0.0,100.0]")
         }
         return words.joined(separator: " ")
     }
@@ -94,6 +98,8 @@ public enum ConfigValues {
         let text = arguments[0]
         if text.hasSuffix("%"), let percent = Int(strict: String(text.dropLast())), percent >= 0 { return "\(percent)%" }
         guard let bytes = memory(text) else { throw .invalid("argument must be a memory or percent value") }
+        // Redis keeps percentages as negative numbers: a byte count past Int64 reads as one.
+        guard bytes <= UInt64(Int.max) else { throw .invalid("percentage argument must be less or equal to 100") }
         return String(bytes)
     }
 

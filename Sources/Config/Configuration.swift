@@ -105,11 +105,16 @@ public final class Configuration: Sendable {
             if !directive.mutable { throw SetFailure(name: name, cause: .rejected(.immutable)) }
             if directive.protected && !allowProtected { throw SetFailure(name: name, cause: .rejected(.protected)) }
             let previous = self[directive.name]
+            let canonical: String
             do {
-                newValues.append(try directive.canonical([value], previous: previous))
+                canonical = try directive.canonical([value], previous: previous)
             } catch {
                 throw SetFailure(name: name, cause: .rejected(error))
             }
+            if let refused = Directives.unsupportedValues[directive.name], refused.values.contains(canonical) {
+                throw SetFailure(name: name, cause: .rejected(.invalid(refused.reason)))
+            }
+            newValues.append(canonical)
             positions.append(position)
         }
         let (oldValues, observers) = state.withLock { state in

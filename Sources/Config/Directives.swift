@@ -183,12 +183,16 @@ public enum Directives {
         .memory("zset-max-listpack-value", 64, 0 ... Int.max, aliases: ["zset-max-ziplist-value"]),
     ]
 
-    /// Values Needletail refuses at start-up, with the reason, rather than silently ignore.
+    /// Values Needletail refuses at start-up and at CONFIG SET, with the reason, rather than
+    /// silently ignore.
     public static let unsupportedValues: [String: (values: Set<String>, reason: String)] = [
         "daemonize": (["yes"], "Needletail does not daemonize; run it under a supervisor instead"),
         "cluster-enabled": (["yes"], "cluster mode is not supported yet"),
         "supervised": (["upstart", "systemd"], "supervised mode is not supported yet"),
         "io-threads-do-reads": (["yes"], "use 'threads' to set Needletail's event loops"),
+        "activedefrag": (["yes"], "active defragmentation is not supported"),
+        "tls-replication": (["yes"], "TLS is not supported yet"),
+        "tls-cluster": (["yes"], "TLS is not supported yet"),
     ]
 
     /// Directives Needletail does not implement yet whose non-default values would change what

@@ -1,4 +1,5 @@
 @testable import Engine
+import TestSupport
 import Testing
 
 /// The collection values against plain Swift references, under random operations, across
@@ -24,7 +25,7 @@ import Testing
     }
 
     @Test func elementDictionaryMatchesADictionary() {
-        var generator = SystemRandomNumberGenerator()
+        var generator = SeededGenerator()
         var dictionary = ElementDictionary<Int>()
         var reference: [String: Int] = [:]
         for step in 0 ..< 20_000 {
@@ -43,7 +44,7 @@ import Testing
     /// Ranks, scores and order through inserts, moves and removals, in both encodings.
     @Test(arguments: [8, 128])
     func sortedSetMatchesASortedReference(listpackEntries: Int) {
-        var generator = SystemRandomNumberGenerator()
+        var generator = SeededGenerator()
         let limits = EncodingLimits()
         limits.sortedSetEntries.store(listpackEntries, ordering: .relaxed)
         let set = SortedSetValue()

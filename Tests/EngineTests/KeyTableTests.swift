@@ -1,4 +1,5 @@
 @testable import Engine
+import TestSupport
 import Testing
 
 /// Helpers: tests use `String` keys for readability; the engine sees bytes.
@@ -18,7 +19,7 @@ func keyText(_ entry: Entry) -> String {
 
 @Suite struct KeyTableTests {
     @Test func matchesADictionaryUnderRandomOperations() {
-        var generator = SystemRandomNumberGenerator()
+        var generator = SeededGenerator()
         let table = KeyTable()
         var reference: [String: Int64] = [:]
         for step in 0 ..< 50_000 {
