@@ -19,21 +19,22 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-collections.git", from: "1.6.0"),
     ],
     targets: [
+        .target(name: "Locks", swiftSettings: optimized),
         .target(name: "RESP", dependencies: [
             .product(name: "NIOCore", package: "swift-nio"),
         ], swiftSettings: optimized),
         .target(name: "Engine", dependencies: [
-            "SystemShims",
+            "Locks", "SystemShims",
             .product(name: "Collections", package: "swift-collections"),
         ], swiftSettings: optimized),
-        .target(name: "Config", dependencies: ["RESP"], swiftSettings: optimized),
+        .target(name: "Config", dependencies: ["Locks", "RESP"], swiftSettings: optimized),
         .target(name: "SystemShims"),
         .target(name: "Commands", dependencies: [
-            "Config", "Engine", "RESP", "SystemShims",
+            "Config", "Engine", "Locks", "RESP", "SystemShims",
             .product(name: "NIOCore", package: "swift-nio"),
         ], swiftSettings: optimized),
         .target(name: "Server", dependencies: [
-            "Commands", "Config", "Engine", "RESP",
+            "Commands", "Config", "Engine", "Locks", "RESP",
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "Logging", package: "swift-log"),

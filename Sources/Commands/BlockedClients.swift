@@ -138,7 +138,7 @@ extension CommandContext {
                 if !waited.contains(key) { waited.append(key) }
             }
             // The dispatcher set lastCommand to the running command before calling it.
-            let client = BlockedClient(session: session, command: commandTable.byOrdinal[session.lastCommand], request: arguments.copied(),
+            let client = BlockedClient(session: session, command: commandTable.command(ordinal: session.lastCommand), request: arguments.copied(),
                                        keys: waited, deadline: deadline, server: server)
             for (index, key) in zip(keys, waited) {
                 keyspace.withTable(of: self.key(index), db: db) { shard, _ in shard.enqueue(client, on: key) }

@@ -31,7 +31,7 @@ enum ClientList {
             + " argv-mem=\(memory.argumentsMemory) multi-mem=\(memory.multiMemory) rbs=\(memory.replyBufferSize)"
             + " rbp=\(memory.replyBufferPeak) obl=\(memory.outputBufferLength) oll=\(memory.outputListLength)"
             + " omem=\(memory.outputMemory) tot-mem=\(memory.total) events=\(memory.outputMemory > 0 ? "rw" : "r")"
-            + " cmd=\(info.lastCommand >= 0 ? server.commands.byOrdinal[info.lastCommand].fullName : "NULL") user=\(info.user) redir=\(tracking?.redirect ?? -1) resp=\(info.protocolVersion)"
+            + " cmd=\(info.lastCommand >= 0 ? server.commands.command(ordinal: info.lastCommand).fullName : "NULL") user=\(info.user) redir=\(tracking?.redirect ?? -1) resp=\(info.protocolVersion)"
             + " lib-name=\(info.libraryName) lib-ver=\(info.libraryVersion)"
     }
 

@@ -1,3 +1,4 @@
+import Locks
 import Engine
 import NIOCore
 import Synchronization
@@ -33,7 +34,7 @@ public final class ClientSession: @unchecked Sendable {
     public let connection: (any ClientConnection)?
 
     /// The fields other threads read, refreshed by the connection after every read batch.
-    public let published: Mutex<Published>
+    public let published: Lock<Published>
 
     public struct Published: Sendable {
         public var name = ""
@@ -87,7 +88,7 @@ public final class ClientSession: @unchecked Sendable {
 
     /// The blocking command (BLPOP …) this client waits in, if any. Shared: CLIENT UNBLOCK and
     /// CLIENT LIST read it from other loops.
-    public let blocked = Mutex<BlockedClient?>(nil)
+    public let blocked = Lock<BlockedClient?>(nil)
 
     /// The flags CLIENT LIST shows, from the live state (loop-confined).
     public var currentFlags: ClientFlags {
@@ -116,7 +117,7 @@ public final class ClientSession: @unchecked Sendable {
         self.createdAt = createdAt
         self.authenticated = authenticated
         self.isUnixSocket = isUnixSocket
-        published = Mutex(Published(lastInteraction: createdAt))
+        published = Lock(Published(lastInteraction: createdAt))
     }
 
     /// Whether the client connects over loopback or a Unix socket (`enable-debug-command local`).
@@ -215,7 +216,7 @@ public struct ClientFlags: OptionSet, Sendable {
 
 /// Every connected client, for CLIENT LIST / KILL and INFO clients.
 public final class ClientRegistry: Sendable {
-    private let clients = Mutex<[Int: ClientSession]>([:])
+    private let clients = Lock<[Int: ClientSession]>([:])
     private let nextID = Atomic<Int>(1)
 
     public init() {}

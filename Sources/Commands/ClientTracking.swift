@@ -1,3 +1,4 @@
+import Locks
 import Engine
 import NIOCore
 import RESP
@@ -50,7 +51,7 @@ public final class Tracking: Sendable {
         }
     }
 
-    private let state = Mutex(State())
+    private let state = Lock(State())
     /// How many clients track: every command pays one load of this, nothing more, when 0.
     let active = Atomic<Int>(0)
     /// `readers.count`, readable without the lock (the limit check before every command).

@@ -1,12 +1,13 @@
 import RESP
+import Synchronization
 
 /// One entry of the command table: everything the dispatcher checks before a handler runs, and
 /// everything COMMAND INFO / DOCS / GETKEYS report. Families declare their commands in a table of
 /// these (see `StringCommands.table`), so a command's rules are read in one place.
 ///
 /// A class, so the dispatcher passes a reference instead of copying a dozen fields per request.
-/// `ordinal`, `fullName` and `hasSingleFirstKey` are set once while the table is built, before
-/// any connection exists; nothing changes afterwards.
+/// Nothing changes after construction, except a subcommand's `fullName`, which its container's
+/// initializer sets before the command can be reached from anywhere else.
 public final class Command: @unchecked Sendable {
     public typealias Handler = @Sendable (inout CommandContext) -> Void
 
@@ -31,13 +32,15 @@ public final class Command: @unchecked Sendable {
     public let locksWholeKeyspace: (@Sendable (Arguments) -> Bool)?
     /// The access flags of a `variable_flags` key spec for one request (SET with or without GET).
     public let variableKeyFlags: (@Sendable (Arguments) -> [String])?
-    /// Position in `CommandTable.byOrdinal`, the index of its statistics.
-    public internal(set) var ordinal = 0
+    /// A number unique to this command in the process, the index of its statistics (see
+    /// `CommandTable.ordinalLimit`).
+    public let ordinal: Int
+    private static let nextOrdinal = Atomic<Int>(0)
     /// `container|sub` for a subcommand.
-    public internal(set) var fullName: String
+    public private(set) var fullName: String
     /// True when the command has exactly one key, always at position 1 (GET, SET, INCR …): the
     /// dispatcher's allocation-free path.
-    public internal(set) var hasSingleFirstKey = false
+    public let hasSingleFirstKey: Bool
 
     public init(_ name: String, arity: Int, flags: CommandFlags = [], categories: ACLCategories = [],
                 keys: [KeySpec] = [], tips: [String] = [], group: String = "", since: String = "1.0.0",
@@ -47,6 +50,7 @@ public final class Command: @unchecked Sendable {
                 subcommands: [Command] = [], handler: Handler? = nil) {
         self.name = name
         self.fullName = name
+        ordinal = Self.nextOrdinal.wrappingAdd(1, ordering: .relaxed).oldValue
         self.arity = arity
         self.flags = flags
         self.categories = categories
@@ -65,6 +69,7 @@ public final class Command: @unchecked Sendable {
             && keys[0].find == .range(lastKey: 0, step: 1, limit: 0)
         keySpecsNamingKeys = keys.filter { !$0.flags.contains("not_key") }
         hasKeys = keyFinder != nil || !keySpecsNamingKeys.isEmpty
+        for sub in subcommands { sub.fullName = name + "|" + sub.name }
     }
 
     /// The key specs that name keys: shard channels (SPUBLISH …) have specs flagged `not_key`,

@@ -28,8 +28,12 @@ public final class CommandTable: Sendable {
 
     /// Top-level commands, in table order.
     public let commands: [Command]
-    /// Every command and subcommand, indexed by `Command.ordinal`.
-    public let byOrdinal: [Command]
+    /// Every command and subcommand, in table order.
+    public let all: [Command]
+    /// Above every ordinal of the table's commands: the size of per-command statistics.
+    public let ordinalLimit: Int
+    /// The table's commands by `Command.ordinal` (nil for ordinals of no command here).
+    private let byOrdinal: [Command?]
     /// Open-addressing index from lower-cased name to position in `commands` (-1 = empty).
     private let slots: [Int]
     /// Every command's lower-cased name, back to back; `nameStarts[i] ..< nameStarts[i + 1]` is command i's.
@@ -40,17 +44,12 @@ public final class CommandTable: Sendable {
 
     public init() {
         let commands = Self.families.flatMap { $0 }
-        var byOrdinal: [Command] = []
-        for command in commands {
-            command.ordinal = byOrdinal.count
-            byOrdinal.append(command)
-            for sub in command.subcommands {
-                sub.ordinal = byOrdinal.count
-                sub.fullName = command.name + "|" + sub.name
-                byOrdinal.append(sub)
-            }
-        }
+        let all = commands.flatMap { [$0] + $0.subcommands }
+        ordinalLimit = (all.map(\.ordinal).max() ?? 0) + 1
+        var byOrdinal = [Command?](repeating: nil, count: ordinalLimit)
+        for command in all { byOrdinal[command.ordinal] = command }
         self.commands = commands
+        self.all = all
         self.byOrdinal = byOrdinal
         references = ContiguousArray(commands.map { Unmanaged.passUnretained($0) })
         let lowercasedNames = commands.map { Array($0.name.lowercased().utf8) }
@@ -68,7 +67,10 @@ public final class CommandTable: Sendable {
         self.slots = slots
     }
 
-    public var count: Int { byOrdinal.count }
+    /// The command with this ordinal (one of this table's).
+    public func command(ordinal: Int) -> Command {
+        byOrdinal[ordinal]!
+    }
 
     /// The position in `commands` of the command named `name`, in any letter case.
     public func lookup(_ name: UnsafeRawBufferPointer) -> Int? {

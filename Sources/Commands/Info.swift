@@ -167,7 +167,7 @@ enum Info {
             ]
         case "commandstats":
             let totals = server.statistics.totals()
-            return server.commands.byOrdinal.compactMap { command in
+            return server.commands.all.compactMap { command in
                 let stats = totals.commands[command.ordinal]
                 guard stats.calls > 0 || stats.rejected > 0 || stats.failed > 0 else { return nil }
                 let perCall = stats.calls > 0 ? Double(stats.microseconds) / Double(stats.calls) : 0

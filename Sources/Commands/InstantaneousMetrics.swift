@@ -1,3 +1,4 @@
+import Locks
 import Synchronization
 
 /// `instantaneous_ops_per_sec` and friends: rates over the last 16 samples, one sample every
@@ -14,7 +15,7 @@ final class InstantaneousMetrics: Sendable {
         var index = 0
     }
 
-    private let state = Mutex(State())
+    private let state = Lock(State())
 
     /// Records the counters' current totals at `now` (milliseconds).
     func sample(now: Int64, values: [Int]) {

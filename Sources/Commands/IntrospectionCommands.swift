@@ -42,7 +42,7 @@ enum IntrospectionCommands {
     }
 
     static func list(_ c: inout CommandContext) {
-        var names = c.server.commands.byOrdinal.map(\.fullName)
+        var names = c.server.commands.all.map(\.fullName)
         if c.argumentCount > 2 {
             guard c.argumentCount == 5, c.argument(2, is: "FILTERBY") else {
                 c.error(Errors.syntax)
@@ -53,7 +53,7 @@ enum IntrospectionCommands {
                 names = names.filter { Glob.matches(value, $0, ignoringCase: true) }
             } else if c.argument(3, is: "ACLCAT") {
                 let category = value.lowercased()
-                names = c.server.commands.byOrdinal.filter { $0.allCategories.reportedNames.contains("@" + category) }.map(\.fullName)
+                names = c.server.commands.all.filter { $0.allCategories.reportedNames.contains("@" + category) }.map(\.fullName)
             } else if c.argument(3, is: "MODULE") {
                 names = []
             } else {

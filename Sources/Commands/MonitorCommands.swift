@@ -1,3 +1,4 @@
+import Locks
 import Engine
 import NIOCore
 import RESP
@@ -22,7 +23,7 @@ enum MonitorCommands {
 
 /// The clients in MONITOR mode, and the feed they read.
 public final class Monitors: Sendable {
-    private let sessions = Mutex<[ClientSession]>([])
+    private let sessions = Lock<[ClientSession]>([])
     /// How many monitors there are: the dispatcher's cheap test after every command.
     let count = Atomic<Int>(0)
 

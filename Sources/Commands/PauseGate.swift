@@ -1,3 +1,4 @@
+import Locks
 import Engine
 import Synchronization
 
@@ -28,7 +29,7 @@ public final class PauseGate: Sendable {
         var waiting: [ClientSession] = []
     }
 
-    private let state = Mutex(State())
+    private let state = Lock(State())
     /// The strictest active mode, for the dispatcher's lock-free check on every command.
     private let current = Atomic<Int>(Mode.none.rawValue)
     private let keyspace: Keyspace

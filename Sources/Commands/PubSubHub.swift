@@ -1,3 +1,4 @@
+import Locks
 import Engine
 import NIOCore
 import RESP
@@ -35,7 +36,7 @@ public final class PubSubHub: Sendable {
         }
     }
 
-    private let state = Mutex(State())
+    private let state = Lock(State())
 
     public init() {}
 

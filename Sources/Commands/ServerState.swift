@@ -1,3 +1,4 @@
+import Locks
 import Config
 import Engine
 import NIOCore
@@ -40,7 +41,7 @@ public final class ServerState: Sendable {
     public let pause: PauseGate
     public let monitors = Monitors()
     public let tracking: Tracking
-    private let outputBufferLimitsCache = Mutex(OutputBufferLimits(""))
+    private let outputBufferLimitsCache = Lock(OutputBufferLimits(""))
     public let pubsub = PubSubHub()
     let keyspaceEvents: KeyspaceEvents
     public let statistics: Statistics
@@ -57,12 +58,12 @@ public final class ServerState: Sendable {
     /// Allocated bytes once the server was ready (INFO `used_memory_startup`).
     public let startupMemory: Int
     let metrics = InstantaneousMetrics()
-    private let controlReference = Mutex<(any ServerControl)?>(nil)
+    private let controlReference = Lock<(any ServerControl)?>(nil)
     private let memoryPeak = Atomic<Int>(0)
     /// Microseconds spent in the active expiry cycle.
     private let expiryCPU = Atomic<Int>(0)
     /// The active expiry cycle's position (touched only by the cron) and what INFO shows of it.
-    private let expiryCycle = Mutex(ExpiryCycle())
+    private let expiryCycle = Lock(ExpiryCycle())
 
     private struct ExpiryCycle {
         var cursor = 0
@@ -92,7 +93,7 @@ public final class ServerState: Sendable {
         }
         pause = PauseGate(keyspace: keyspace)
         commands = CommandTable()
-        statistics = Statistics(loops: eventLoops, commands: commands.count)
+        statistics = Statistics(loops: eventLoops, commands: commands.ordinalLimit)
         runID = Self.randomHex()
         replicationID = Self.randomHex()
         startedAt = clock.nanoseconds() / 1_000_000

@@ -1,3 +1,4 @@
+import Locks
 import Synchronization
 
 /// Counters for INFO stats and commandstats.
@@ -11,8 +12,8 @@ public final class Statistics: Sendable {
     public let shared: LoopStatistics
     public let connectionsReceived = Atomic<Int>(0)
     public let rejectedConnections = Atomic<Int>(0)
-    private let errors = Mutex<[String: Int]>([:])
-    private let baseline = Mutex<Totals?>(nil)
+    private let errors = Lock<[String: Int]>([:])
+    private let baseline = Lock<Totals?>(nil)
 
     private let commandCount: Int
 

@@ -1,3 +1,4 @@
+import Locks
 import Synchronization
 
 /// The server's configuration: every directive's current value in canonical form, shared by all
@@ -17,7 +18,7 @@ public final class Configuration: Sendable {
         var values: [String]
         var observers: [Int: [Observer]] = [:]
     }
-    private let state: Mutex<State>
+    private let state: Lock<State>
 
     public init(file: String? = nil, directives: [Directive] = Directives.all) {
         self.directives = directives
@@ -28,7 +29,7 @@ public final class Configuration: Sendable {
         }
         self.index = index
         self.file = file
-        state = Mutex(State(values: directives.map(\.defaultValue)))
+        state = Lock(State(values: directives.map(\.defaultValue)))
     }
 
     public func directive(named name: String) -> Directive? {

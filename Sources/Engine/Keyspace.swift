@@ -1,3 +1,4 @@
+import Locks
 import Synchronization
 
 /// All databases' keys, split into shards by key hash (DESIGN.md §4).
@@ -37,7 +38,7 @@ public final class Keyspace: Sendable {
     public init(databases: Int, expired: @escaping @Sendable (_ db: Int, _ key: UnsafeRawBufferPointer) -> Void = { _, _ in }) {
         databaseCount = databases
         expiredObserver = expired
-        averageTTLs = Mutex([Int](repeating: 0, count: databases))
+        averageTTLs = Lock([Int](repeating: 0, count: databases))
         shards = (0 ..< Self.shardCount).map { _ in Shard(databases: databases) }
         shardReferences = ContiguousArray(shards.map { Unmanaged.passUnretained($0) })
     }
@@ -65,7 +66,7 @@ public final class Keyspace: Sendable {
 
     /// Keys that gained a list or sorted set while clients wait on them, to be served after the
     /// command that created them.
-    private let readyKeys = Mutex<[DatabaseKey]>([])
+    private let readyKeys = Lock<[DatabaseKey]>([])
     /// How many entries `readyKeys` holds: the dispatcher's cheap check after each command.
     public let readyKeyCount = Atomic<Int>(0)
 
@@ -128,7 +129,7 @@ public final class Keyspace: Sendable {
     // MARK: Active expiry
 
     /// INFO keyspace `avg_ttl` per database: a moving average of the TTLs the sweeps sample.
-    private let averageTTLs: Mutex<[Int]>
+    private let averageTTLs: Lock<[Int]>
 
     public func averageTTL(db: Int) -> Int {
         averageTTLs.withLock { $0[db] }
@@ -176,7 +177,7 @@ public final class Keyspace: Sendable {
 /// One shard: a table per database and the lock that guards them.
 public final class Shard: @unchecked Sendable {
     /// Guards the tables and every entry in them. Held only for the duration of one command.
-    @usableFromInline let lock = Mutex<Void>(())
+    @usableFromInline let lock = Lock<Void>(())
     /// Index = database number; the shard holds one reference to each table. Touch only with
     /// `lock` held.
     @usableFromInline var tables: ContiguousArray<Unmanaged<KeyTable>>

@@ -1,3 +1,4 @@
+import Locks
 import Commands
 import Engine
 internal import NIOCore
@@ -26,7 +27,7 @@ final class ConnectionLink: ClientConnection {
     }
 
     /// Bytes other clients' commands produced for this one, oldest first, not yet written.
-    private let mailbox = Mutex<[ByteBuffer]>([])
+    private let mailbox = Lock<[ByteBuffer]>([])
 
     /// Queues bytes for the connection's loop, which writes them behind what it already wrote
     /// and applies the output buffer limits. The loop empties the mailbox in a task and also

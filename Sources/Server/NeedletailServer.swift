@@ -1,3 +1,4 @@
+import Locks
 import Commands
 import Config
 internal import Dispatch
@@ -27,9 +28,9 @@ public final class NeedletailServer: ServerControl, Sendable {
     private let loopIndexes: [ObjectIdentifier: Int]
     /// Per event loop, in the order of `loopIndexes`.
     private let pendingWrites: [PendingWrites]
-    private let listeners = Mutex<[Channel]>([])
-    private let stopped = Mutex<Bool>(false)
-    private let exitCode = Mutex<Int32>(0)
+    private let listeners = Lock<[Channel]>([])
+    private let stopped = Lock<Bool>(false)
+    private let exitCode = Lock<Int32>(0)
     private let done = DispatchSemaphore(value: 0)
 
     public init(configuration: Configuration, executable: String, logger: Logger) {
@@ -100,7 +101,7 @@ public final class NeedletailServer: ServerControl, Sendable {
     /// completes on the acceptor.)
     private static func waitWithoutLoop<Value: Sendable>(_ future: EventLoopFuture<Value>) throws -> Value {
         let done = DispatchSemaphore(value: 0)
-        let result = Mutex<Result<Value, any Error>?>(nil)
+        let result = Lock<Result<Value, any Error>?>(nil)
         future.whenComplete { outcome in
             result.withLock { $0 = outcome }
             done.signal()

@@ -1,3 +1,4 @@
+import Locks
 import Logging
 import Synchronization
 
@@ -32,9 +33,9 @@ public struct RedisLogHandler: LogHandler {
     public static let output = Output()
 
     public final class Output: Sendable {
-        let level = Mutex("notice")
-        let role = Mutex<Character>("C")
-        private let descriptor = Mutex<Int32>(1)
+        let level = Lock("notice")
+        let role = Lock<Character>("C")
+        private let descriptor = Lock<Int32>(1)
 
         /// Sends lines to `path` (appending), or to stdout when empty. Returns false if it cannot be opened.
         public func redirect(to path: String) -> Bool {

@@ -22,6 +22,12 @@ public final class ServerProcess: @unchecked Sendable {
         ((try? FileManager.default.attributesOfItem(atPath: path))?[.modificationDate] as? Date) ?? .distantPast
     }
 
+    /// Arguments every test server gets after its own (`NEEDLETAIL_EXTRA_ARGS`, split on
+    /// spaces): the sanitizer runs start every server with `--threads 2`.
+    public static var extraArguments: [String] {
+        (ProcessInfo.processInfo.environment["NEEDLETAIL_EXTRA_ARGS"] ?? "").split(separator: " ").map(String.init)
+    }
+
     /// Starts the server with `arguments` after `--port` and `--dir`, waiting until it is ready.
     public init(_ arguments: [String] = [], configFile: String? = nil) throws {
         port = Self.freePort()
@@ -32,6 +38,7 @@ public final class ServerProcess: @unchecked Sendable {
         process = Process()
         process.executableURL = URL(fileURLWithPath: Self.binary)
         process.arguments = (configFile.map { [$0] } ?? []) + ["--port", String(port), "--dir", directory] + arguments
+            + Self.extraArguments
         let logFile = FileHandle(forWritingAtPath: logPath)
         process.standardOutput = logFile
         process.standardError = logFile

@@ -9,7 +9,10 @@ import Testing
         #expect(ConfigValues.memory("1KB") == 1024)
         #expect(ConfigValues.memory("2gb") == 2 << 30)
         #expect(ConfigValues.memory("5m") == 5_000_000)
-        for bad in ["", "-1", "1.5gb", "100tb", "k", "1 kb"] { #expect(ConfigValues.memory(bad) == nil, "\(bad)") }
+        for bad in ["-1", "1.5gb", "100tb", "1 kb", "99999999999999999999"] { #expect(ConfigValues.memory(bad) == nil, "\(bad)") }
+        // No digits at all is 0 to Redis's parser.
+        #expect(ConfigValues.memory("") == 0)
+        #expect(ConfigValues.memory("kb") == 0)
     }
 
     @Test func directivesValidateAsRedisDoes() throws {
