@@ -106,10 +106,14 @@ func keyText(_ entry: Entry) -> String {
         }
         overwriteWhileHeld()
 
+        // Bytes within the allocation's rounding (how much there is depends on the allocator).
         let short = [UInt8]("ab".utf8)
-        #expect(short.withUnsafeBytes { table.overwrite(at: slot, with: .embedded(2), embedding: $0, expireAt: 9, access: 0) })
-        #expect(table.volatileCount == 1)
-        #expect(table.entry(at: slot).withEmbedded { Array($0) } == short)
+        let fits = table.entry(at: slot).capacity >= 1 + short.count
+        #expect(short.withUnsafeBytes { table.overwrite(at: slot, with: .embedded(2), embedding: $0, expireAt: 9, access: 0) } == fits)
+        if fits {
+            #expect(table.volatileCount == 1)
+            #expect(table.entry(at: slot).withEmbedded { Array($0) } == short)
+        }
     }
 
     @Test func storeStringDeletesAnExpiredKeyFirst() {

@@ -4,7 +4,7 @@ import Engine
 ///
 /// Each does its non-blocking work when a key has data; otherwise it parks the client (see
 /// `BlockedClient`) and runs again, in serving mode, when a write feeds one of its keys.
-enum BlockingCommands {
+enum BlockingPopCommands {
     static let table: [Command] = [
         Command("blpop", arity: -3, flags: [.write, .noScript, .blocking], categories: [.list],
                 keys: [.keys(from: 1, last: -2, "RW access delete")], group: "list", since: "2.0.0",

@@ -3,7 +3,7 @@ import DequeModule
 import Engine
 
 /// List commands: LPUSH, RPUSH, LPUSHX, RPUSHX, LPOP, RPOP, LLEN, LRANGE, LINDEX, LSET, LINSERT,
-/// LREM, LTRIM, LPOS, LMOVE, RPOPLPUSH, LMPOP. (The blocking forms are in BlockingCommands.)
+/// LREM, LTRIM, LPOS, LMOVE, RPOPLPUSH, LMPOP. (The blocking forms are in BlockingPopCommands.)
 ///
 /// Needletail keeps a list as one double-ended queue of elements (short elements inline);
 /// OBJECT ENCODING reports `quicklist`, as Redis 7.0 does for every list.

@@ -19,7 +19,7 @@ public struct CommandContext {
     let clockReference: Unmanaged<ClockSource>
     let eventsReference: Unmanaged<KeyspaceEvents>
     let pauseReference: Unmanaged<PauseGate>
-    let trackingReference: Unmanaged<Tracking>
+    let trackingReference: Unmanaged<TrackingTable>
     let commandTableReference: Unmanaged<CommandTable>
 
     public var session: ClientSession { sessionReference.takeUnretainedValue() }
@@ -28,7 +28,7 @@ public struct CommandContext {
     public var statistics: LoopStatistics { statisticsReference.takeUnretainedValue() }
     var events: KeyspaceEvents { eventsReference.takeUnretainedValue() }
     var pause: PauseGate { pauseReference.takeUnretainedValue() }
-    var tracking: Tracking { trackingReference.takeUnretainedValue() }
+    var tracking: TrackingTable { trackingReference.takeUnretainedValue() }
     var commandTable: CommandTable { commandTableReference.takeUnretainedValue() }
 
     /// What this client's commands changed, written down while some client tracks keys.

@@ -15,7 +15,7 @@ public final class CommandTable: Sendable {
         SetCommands.table,
         SortedSetCommands.table,
         SortCommands.table,
-        BlockingCommands.table,
+        BlockingPopCommands.table,
         TransactionCommands.table,
         MonitorCommands.table,
         ServerCommands.table,

@@ -40,7 +40,7 @@ public final class ServerState: Sendable {
     public let blockedClients = Atomic<Int>(0)
     public let pause: PauseGate
     public let monitors = Monitors()
-    public let tracking: Tracking
+    public let tracking: TrackingTable
     private let outputBufferLimitsCache = Lock(OutputBufferLimits(""))
     public let pubsub = PubSubHub()
     let keyspaceEvents: KeyspaceEvents
@@ -82,7 +82,7 @@ public final class ServerState: Sendable {
         self.executable = executable
         let events = KeyspaceEvents(hub: pubsub)
         keyspaceEvents = events
-        let tracking = Tracking(clients: clients)
+        let tracking = TrackingTable(clients: clients)
         self.tracking = tracking
         keyspace = Keyspace(databases: config.integer("databases")) { db, key in
             events.notify(.expired, "expired", key: key, db: db)

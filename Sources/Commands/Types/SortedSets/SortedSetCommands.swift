@@ -4,7 +4,7 @@ import RESP
 
 /// Sorted set commands. The table declares the whole family; range queries live in
 /// SortedSetRange.swift, unions, intersections and differences in SortedSetAlgebra.swift, and
-/// the blocking pops in BlockingCommands.swift.
+/// the blocking pops in BlockingPopCommands.swift.
 enum SortedSetCommands {
     static let table: [Command] = [
         Command("zadd", arity: -4, flags: [.write, .denyOOM, .fast], categories: [.sortedSet], keys: [.key(1, "RW update")],
