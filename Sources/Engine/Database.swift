@@ -19,6 +19,9 @@ public struct Database {
     /// When set, every key this database changes is written down (client-side caching
     /// invalidates them after the command).
     public var changes: ChangeLog?
+    /// When set, every key deleted because its TTL passed is written down (a replica gets
+    /// those deletions from the master).
+    public var expirations: ExpirationLog?
 
     // `borrowing`: an initializer would otherwise take (retain) the keyspace on every command.
     public init(keyspace: borrowing Keyspace, index: Int, now: Int64, holdsAllShards: Bool = false) {
@@ -38,6 +41,7 @@ public struct Database {
         var other = Database(keyspace: keyspace, index: index, now: now, holdsAllShards: holdsAllShards)
         other.touches = touches
         other.changes = changes
+        other.expirations = expirations
         return other
     }
 
@@ -73,12 +77,13 @@ public struct Database {
 
     @usableFromInline
     func expire(_ shard: Shard, _ table: KeyTable, _ slot: Int) {
-        guard keyspace.deletesExpiredKeys.load(ordering: .relaxed) else { return }
+        guard keyspace.deletesExpiredKeys else { return }
         let entry = table.remove(at: slot)
         keyspace.expiredKeys.add(1, ordering: .relaxed)
         entry.withKey { bytes in
             shard.touch(Key(bytes), db: index)
             changes?.record(bytes)
+            expirations?.record(db: index, bytes)
             keyspace.expiredObserver(index, bytes)
         }
     }
@@ -120,7 +125,7 @@ public struct Database {
         keyspaceReference._withUnsafeGuaranteedRef { keyspace in
             keyspace.withTable(of: key, db: index) { shard, table in
                 var slot = table.find(key)
-                if let found = slot, keyspace.deletesExpiredKeys.load(ordering: .relaxed),
+                if let found = slot, keyspace.deletesExpiredKeys,
                    table.withEntry(at: found, { $0.expireAt != 0 && $0.expireAt <= now }) {
                     expire(shard, table, found)
                     slot = nil
@@ -180,7 +185,10 @@ public struct Database {
             changes?.record(key.bytes)
             if entry.expireAt != 0 && entry.expireAt <= now {
                 keyspace.expiredKeys.add(1, ordering: .relaxed)
-                entry.withKey { keyspace.expiredObserver(index, $0) }
+                entry.withKey { bytes in
+                    expirations?.record(db: index, bytes)
+                    keyspace.expiredObserver(index, bytes)
+                }
                 return nil
             }
             return entry
@@ -329,6 +337,25 @@ public final class ChangeLog {
     /// The keys so far; the log starts empty again.
     public func take() -> [Element] {
         defer { keys = [] }
+        return keys
+    }
+}
+
+/// The keys one command found expired and deleted, in order (see `Database.expirations`).
+public final class ExpirationLog {
+    public private(set) var keys: [(db: Int, key: Element)] = []
+
+    public init() {}
+
+    public var isEmpty: Bool { keys.isEmpty }
+
+    func record(db: Int, _ key: UnsafeRawBufferPointer) {
+        keys.append((db, Element(key)))
+    }
+
+    /// The keys so far; the log starts empty again.
+    public func take() -> [(db: Int, key: Element)] {
+        defer { keys.removeAll(keepingCapacity: true) }
         return keys
     }
 }

@@ -16,9 +16,25 @@ public final class Keyspace: Sendable {
     /// count traffic (`shards` keeps them alive as long as the keyspace).
     @usableFromInline let shardReferences: ContiguousArray<Unmanaged<Shard>>
 
-    /// Whether reads and the expiry cycle may delete keys whose TTL passed. False on a replica
-    /// (the master's DEL does it) and during a client pause; expired keys are hidden either way.
-    public let deletesExpiredKeys = Atomic<Bool>(true)
+    /// Why expired keys may not be deleted now (see `ExpiryHold`); none: they may.
+    private let expiryHolds = Atomic<Int>(0)
+
+    /// Whether reads and the expiry cycle may delete keys whose TTL passed. Expired keys are
+    /// hidden either way.
+    @inlinable
+    public var deletesExpiredKeys: Bool { expiryHoldBits == 0 }
+
+    @usableFromInline var expiryHoldBits: Int { expiryHolds.load(ordering: .relaxed) }
+
+    /// Stops expired keys from being deleted for `reason`, until `release(reason)`; each
+    /// reason is set and cleared by its owner alone, so one lifting cannot end another's.
+    public func hold(_ reason: ExpiryHold) {
+        expiryHolds.bitwiseOr(reason.rawValue, ordering: .relaxed)
+    }
+
+    public func release(_ reason: ExpiryHold) {
+        expiryHolds.bitwiseAnd(~reason.rawValue, ordering: .relaxed)
+    }
     /// `DEBUG SET-ACTIVE-EXPIRE`: whether the periodic expiry cycle runs.
     public let activeExpiryEnabled = Atomic<Bool>(true)
     /// Keys deleted because their TTL passed, for INFO stats `expired_keys`.
@@ -142,7 +158,7 @@ public final class Keyspace: Sendable {
     public func expireStep(now: Int64, budget: Int, cursor: inout Int,
                            removed: (_ db: Int, _ entry: Entry) -> Void = { _, _ in }) -> ExpirySweep {
         var total = ExpirySweep()
-        guard activeExpiryEnabled.load(ordering: .relaxed), deletesExpiredKeys.load(ordering: .relaxed) else { return total }
+        guard activeExpiryEnabled.load(ordering: .relaxed), deletesExpiredKeys else { return total }
         var perDatabase = [ExpirySweep](repeating: ExpirySweep(), count: databaseCount)
         var visitedShards = 0
         while total.looked < budget && visitedShards < shards.count {
@@ -172,6 +188,17 @@ public final class Keyspace: Sendable {
         }
         return total
     }
+}
+
+/// Why expired keys are kept rather than deleted: a client pause (deletions wait for its end),
+/// a replica (its master's `DEL` deletes them), a snapshot being loaded.
+public struct ExpiryHold: OptionSet, Sendable {
+    public let rawValue: Int
+    public init(rawValue: Int) { self.rawValue = rawValue }
+
+    public static let paused = ExpiryHold(rawValue: 1 << 0)
+    public static let replica = ExpiryHold(rawValue: 1 << 1)
+    public static let loading = ExpiryHold(rawValue: 1 << 2)
 }
 
 /// One shard: a table per database and the lock that guards them.

@@ -137,21 +137,20 @@ final class ConnectionHandler: ChannelInboundHandler {
             case .skipped(let consumed):
                 buffer.moveReaderIndex(forwardBy: consumed)
             case .request(let consumed, let inline):
-                execute(buffer, inline: inline, parser: parser)
-                if command.postponed {
+                switch execute(buffer, inline: inline, parser: parser) {
+                case .done:
+                    buffer.moveReaderIndex(forwardBy: consumed)
+                case .postponed:
                     // Not consumed: the request runs again, from scratch, when the gate opens.
-                    command.postponed = false
                     waitingAtGate = true
                     return
-                }
-                buffer.moveReaderIndex(forwardBy: consumed)
-                if session.closeAfterReply {
-                    closeAfterFlush(context)
-                    return
-                }
-                if let client = command.parked {
-                    command.parked = nil
+                case .parked(let client):
+                    buffer.moveReaderIndex(forwardBy: consumed)
                     park(client, context: context)
+                    return
+                case .close:
+                    buffer.moveReaderIndex(forwardBy: consumed)
+                    closeAfterFlush(context)
                     return
                 }
             case .failure(let error):
@@ -165,7 +164,7 @@ final class ConnectionHandler: ChannelInboundHandler {
 
     /// Runs the request just parsed: its arguments point into `buffer` (or, for an inline
     /// request, into the parser's unescaped copy) and stay valid for the whole call.
-    private func execute(_ buffer: ByteBuffer, inline: Bool, parser: borrowing RequestParser) {
+    private func execute(_ buffer: ByteBuffer, inline: Bool, parser: borrowing RequestParser) -> Outcome {
         parser.spans.withUnsafeBufferPointer { spans in
             if inline {
                 parser.inlineBytes.withUnsafeBytes { base in
@@ -232,7 +231,7 @@ final class ConnectionHandler: ChannelInboundHandler {
             overSoftLimitSince = 0
             return
         }
-        guard server.state.exceedsOutputLimit(session, backlog: outputBacklog, overSoftLimitSince: &overSoftLimitSince, now: Clock.now()) else {
+        guard server.state.outputBuffers.exceeded(by: session, backlog: outputBacklog, overSoftLimitSince: &overSoftLimitSince, now: Clock.now()) else {
             return
         }
         server.logger.warning("Client \(server.state.describe(session)) scheduled to be closed ASAP for overcoming of output buffer limits.")

@@ -38,7 +38,7 @@ final class Harness {
     func run(_ arguments: [[UInt8]]) -> RESPValue {
         let request = OwnedRequest(arguments)
         context.beginBatch()
-        request.withArguments { Dispatcher.execute(&context, $0) }
+        request.withArguments { _ = Dispatcher.execute(&context, $0) }
         let bytes = Array(context.reply.buffer.readableBytesView)
         context.reply.buffer.clear()
         guard let (value, used) = parseReply(bytes[...]), used == bytes.count else {
@@ -50,7 +50,7 @@ final class Harness {
     /// The raw bytes of the reply, for byte-exact checks.
     func raw(_ arguments: String...) -> String {
         context.beginBatch()
-        OwnedRequest(arguments.map { Array($0.utf8) }).withArguments { Dispatcher.execute(&context, $0) }
+        OwnedRequest(arguments.map { Array($0.utf8) }).withArguments { _ = Dispatcher.execute(&context, $0) }
         defer { context.reply.buffer.clear() }
         return String(buffer: context.reply.buffer)
     }

@@ -203,10 +203,10 @@ func keyText(_ entry: Entry) -> String {
         let early = Database(keyspace: keyspace, index: 0, now: 100)
         withKey("t") { k in keyspace.withShard(of: k) { early.store(k, entry("t", 1, expireAt: 200)) } }
         let late = Database(keyspace: keyspace, index: 0, now: 300)
-        keyspace.deletesExpiredKeys.store(false, ordering: .relaxed)
+        keyspace.hold(.replica)
         #expect(withKey("t") { k in keyspace.withShard(of: k) { late.lookup(k) } } == nil)
         #expect(late.count().keys == 1)
-        keyspace.deletesExpiredKeys.store(true, ordering: .relaxed)
+        keyspace.release(.replica)
         #expect(withKey("t") { k in keyspace.withShard(of: k) { late.lookup(k) } } == nil)
         #expect(late.count().keys == 0)
         #expect(keyspace.expiredKeys.load(ordering: .relaxed) == 1)

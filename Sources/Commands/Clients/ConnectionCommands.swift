@@ -7,14 +7,14 @@ import RESP
 /// because clients gate features on it; INFO adds `needletail_version`.
 enum ConnectionCommands {
     static let table: [Command] = [
-        Command("ping", arity: -1, flags: [.fast], categories: [.connection],
+        Command("ping", arity: -1, flags: [.fast, .allowedWhileSubscribed], categories: [.connection],
                 tips: ["request_policy:all_shards", "response_policy:all_succeeded"], group: "connection",
                 summary: "Replies PONG, or the given message.", handler: ping),
         Command("echo", arity: 2, flags: [.loading, .stale, .fast], categories: [.connection], group: "connection",
                 summary: "Replies with the given message.", handler: echo),
-        Command("quit", arity: -1, flags: [.noScript, .loading, .stale, .fast, .noAuth, .allowBusy], categories: [.connection],
+        Command("quit", arity: -1, flags: [.noScript, .loading, .stale, .fast, .noAuth, .allowBusy, .skipsQueue, .allowedWhileSubscribed], categories: [.connection],
                 group: "connection", summary: "Closes the connection after replying OK.", handler: quit),
-        Command("reset", arity: 1, flags: [.noScript, .loading, .stale, .fast, .noAuth, .allowBusy], categories: [.connection],
+        Command("reset", arity: 1, flags: [.noScript, .loading, .stale, .fast, .noAuth, .allowBusy, .skipsQueue, .allowedWhileSubscribed], categories: [.connection],
                 group: "connection", since: "6.2.0", summary: "Returns the connection to its initial state.", handler: reset),
         Command("auth", arity: -2, flags: [.noScript, .loading, .stale, .fast, .noAuth, .allowBusy], categories: [.connection],
                 group: "connection", summary: "Authenticates the connection.", handler: auth),

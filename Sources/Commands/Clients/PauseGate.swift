@@ -78,20 +78,21 @@ public final class PauseGate: Sendable {
         state.withLock { $0.pauses.values.map(\.until).min() }
     }
 
-    /// Whether `command` must wait, for a normal client, in the current mode. Replica links
-    /// are never held, nor is CLIENT UNPAUSE (a Needletail difference: Redis holds it under
-    /// `ALL`, so a `PAUSE ... ALL` cannot be cut short there).
-    func holds(_ command: Command, _ session: ClientSession) -> Bool {
+    /// Whether `command` must wait, for a normal client, in the current mode. `flags` are the
+    /// command's, with its queue's for EXEC. Replica links are never held, nor is CLIENT
+    /// UNPAUSE (a Needletail difference: Redis holds it under `ALL`, so a `PAUSE ... ALL` cannot
+    /// be cut short there).
+    func holds(_ command: Command, flags: CommandFlags, _ session: ClientSession) -> Bool {
         let mode = self.mode
-        guard mode != .none, !session.flags.contains(.replica), command.fullName != "client|unpause" else { return false }
+        guard mode != .none, !session.flags.contains(.replica), !command.flags.contains(.passesPause) else { return false }
         if mode == .all { return true }
-        return command.mayReplicate || (command.name == "exec" && session.transaction?.commands.contains { $0.command.mayReplicate } == true)
+        return flags.contains(.write) || flags.contains(.mayReplicate)
     }
 
     /// Stops `session` at the gate; false when the gate opened meanwhile (then run the command).
-    func postpone(_ session: ClientSession, _ command: Command) -> Bool {
+    func postpone(_ session: ClientSession, _ command: Command, flags: CommandFlags) -> Bool {
         state.withLock { state in
-            guard holds(command, session) else { return false }
+            guard holds(command, flags: flags, session) else { return false }
             state.waiting.append(session)
             return true
         }
@@ -109,7 +110,7 @@ public final class PauseGate: Sendable {
     private func apply(_ state: State) {
         let mode = state.pauses.values.map(\.mode).max() ?? .none
         current.store(mode.rawValue, ordering: .relaxed)
-        keyspace.deletesExpiredKeys.store(mode == .none, ordering: .relaxed)
+        if mode == .none { keyspace.release(.paused) } else { keyspace.hold(.paused) }
     }
 
     /// Recomputes the mode; when it got milder, every waiting client goes back to re-process
@@ -120,12 +121,5 @@ public final class PauseGate: Sendable {
         guard mode < before else { return [] }
         defer { state.waiting = [] }
         return state.waiting
-    }
-}
-
-extension Command {
-    /// Writes and the commands Redis marks `may_replicate` (PUBLISH …): what `PAUSE WRITE` holds.
-    var mayReplicate: Bool {
-        flags.contains(.write) || flags.contains(.mayReplicate)
     }
 }

@@ -124,7 +124,7 @@ extension CommandContext {
             let remembers = options.optIn ? session.trackingCaching : !(options.optOut && session.trackingCaching)
             if remembers { server.tracking.remember((command.keyPositions(arguments) ?? []).map { Element(arguments[$0]) }, by: session) }
         }
-        if command.fullName != "client|caching" { session.trackingCaching = false }
+        if !command.flags.contains(.keepsCachingMark) { session.trackingCaching = false }
         if !changeLog.isEmpty { server.tracking.invalidate(changeLog.take(), by: session, reply: &reply) }
     }
 }

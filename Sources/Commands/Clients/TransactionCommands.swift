@@ -6,6 +6,8 @@ import RESP
 public final class Transaction {
     public internal(set) var commands: [(command: Command, request: OwnedRequest)] = []
     public internal(set) var failed = false
+    /// Every flag of the queued commands: EXEC counts as a write, as using memory … when they do.
+    public internal(set) var flags: CommandFlags = []
 
     init() {}
 }
@@ -17,21 +19,18 @@ public final class Transaction {
 /// client on any loop sees part of a transaction; blocking commands inside it do not block.
 enum TransactionCommands {
     static let table: [Command] = [
-        Command("multi", arity: 1, flags: [.noScript, .loading, .stale, .fast, .allowBusy], categories: [.transaction],
+        Command("multi", arity: 1, flags: [.noScript, .loading, .stale, .fast, .allowBusy, .skipsQueue], categories: [.transaction],
                 group: "transactions", since: "1.2.0", summary: "Starts a transaction.", handler: multi),
-        Command("exec", arity: 1, flags: [.noScript, .loading, .stale, .skipSlowlog], categories: [.transaction],
+        Command("exec", arity: 1, flags: [.noScript, .loading, .stale, .skipSlowlog, .skipsQueue, .runsQueue], categories: [.transaction],
                 group: "transactions", since: "1.2.0", summary: "Runs the queued commands of a transaction.", handler: exec),
-        Command("discard", arity: 1, flags: [.noScript, .loading, .stale, .fast, .allowBusy], categories: [.transaction],
+        Command("discard", arity: 1, flags: [.noScript, .loading, .stale, .fast, .allowBusy, .skipsQueue], categories: [.transaction],
                 group: "transactions", since: "2.0.0", summary: "Discards a transaction.", handler: discard),
-        Command("watch", arity: -2, flags: [.noScript, .loading, .stale, .fast, .allowBusy], categories: [.transaction],
+        Command("watch", arity: -2, flags: [.noScript, .loading, .stale, .fast, .allowBusy, .skipsQueue], categories: [.transaction],
                 keys: [.keys(from: 1, "RO")], group: "transactions", since: "2.2.0",
                 summary: "Makes the next EXEC conditional on keys staying unchanged.", handler: watch),
         Command("unwatch", arity: 1, flags: [.noScript, .loading, .stale, .fast, .allowBusy], categories: [.transaction],
                 group: "transactions", since: "2.2.0", summary: "Forgets every watched key.", handler: unwatch),
     ]
-
-    /// Commands a client in MULTI runs at once instead of queueing.
-    static let runImmediately: Set<String> = ["exec", "discard", "multi", "watch", "quit", "reset"]
 
     static func multi(_ c: inout CommandContext) {
         guard c.session.transaction == nil else { return c.error("ERR MULTI calls can not be nested") }
@@ -49,6 +48,7 @@ enum TransactionCommands {
     /// Queues a copy of the request for EXEC.
     static func enqueue(_ command: Command, _ c: inout CommandContext) {
         c.session.transaction?.commands.append((command, c.arguments.copied()))
+        c.session.transaction?.flags.formUnion(command.flags)
         c.reply.simpleString("QUEUED")
     }
 
@@ -85,6 +85,8 @@ enum TransactionCommands {
                     Dispatcher.call(command, &c)
                 }
             }
+            // The queue's effects go out whole, before its locks are released.
+            c.sendPropagation(wrapping: true)
             // EXEC's own request again: the queued ones' bytes are gone.
             c.arguments = arguments
             c.blocking = blocking

@@ -187,6 +187,24 @@ public struct CommandFlags: OptionSet, Sendable {
     /// locks, and a transaction holding it locks every shard.
     public static let keyspaceWide = CommandFlags(rawValue: 1 << 33)
 
+    // Traits Redis decides by the command's name; here they are declared in the table.
+    /// Runs at once inside MULTI instead of being queued (EXEC, DISCARD, MULTI, WATCH, QUIT, RESET).
+    public static let skipsQueue = CommandFlags(rawValue: 1 << 35)
+    /// Allowed to a RESP2 client in Pub/Sub mode ((P|S)(UN)SUBSCRIBE, PING, QUIT, RESET).
+    public static let allowedWhileSubscribed = CommandFlags(rawValue: 1 << 36)
+    /// EXEC: runs the queued commands, so it writes, may replicate and uses memory when they do,
+    /// and a refusal discards them (EXECABORT).
+    public static let runsQueue = CommandFlags(rawValue: 1 << 37)
+    /// Never held by the pause gate: CLIENT UNPAUSE (Needletail's deliberate difference).
+    public static let passesPause = CommandFlags(rawValue: 1 << 38)
+    /// Propagated to replicas even when it changed nothing (FLUSHALL, FLUSHDB, PUBLISH).
+    public static let alwaysPropagated = CommandFlags(rawValue: 1 << 39)
+    /// May reach any key (SCAN, RANDOMKEY): the expirations it causes are propagated alone,
+    /// not in a MULTI (Redis's `touches-arbitrary-keys`).
+    public static let touchesArbitraryKeys = CommandFlags(rawValue: 1 << 40)
+    /// Leaves a CLIENT CACHING mark for the next command (CLIENT CACHING itself).
+    public static let keepsCachingMark = CommandFlags(rawValue: 1 << 41)
+
     static let reported: [(CommandFlags, String)] = [
         (.write, "write"), (.readonly, "readonly"), (.denyOOM, "denyoom"), (.module, "module"), (.admin, "admin"),
         (.pubsub, "pubsub"), (.noScript, "noscript"), (.blocking, "blocking"), (.loading, "loading"), (.stale, "stale"),

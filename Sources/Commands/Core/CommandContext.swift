@@ -1,3 +1,4 @@
+import Config
 import Engine
 import RESP
 
@@ -21,6 +22,7 @@ public struct CommandContext {
     let pauseReference: Unmanaged<PauseGate>
     let trackingReference: Unmanaged<TrackingTable>
     let commandTableReference: Unmanaged<CommandTable>
+    let propagationReference: Unmanaged<Propagation>
 
     public var session: ClientSession { sessionReference.takeUnretainedValue() }
     public var server: ServerState { serverReference.takeUnretainedValue() }
@@ -30,6 +32,9 @@ public struct CommandContext {
     var pause: PauseGate { pauseReference.takeUnretainedValue() }
     var tracking: TrackingTable { trackingReference.takeUnretainedValue() }
     var commandTable: CommandTable { commandTableReference.takeUnretainedValue() }
+    var propagation: Propagation { propagationReference.takeUnretainedValue() }
+    /// Whether a sink listens (asked after every command: borrowed, no reference counting).
+    var propagating: Bool { propagationReference._withUnsafeGuaranteedRef { $0.isActive } }
 
     /// What this client's commands changed, written down while some client tracks keys.
     let changeLog = ChangeLog()
@@ -48,11 +53,15 @@ public struct CommandContext {
     var holdsKeyLocks = false
     /// Whether a blocking command may block here (see `BlockingMode`).
     public internal(set) var blocking = BlockingMode.mayBlock
-    /// Set by a blocking command that parked the client: the connection then waits.
-    public var parked: BlockedClient?
-    /// Set when the pause gate held the request: it was not run, and runs again from scratch
-    /// when the gate opens.
-    public var postponed = false
+    /// Set by a blocking command that parked the client (the dispatcher returns `.parked`).
+    var parked: BlockedClient?
+    /// Changes to the dataset the client's commands made (`dirty`), to tell whether a write
+    /// changed anything.
+    var changes = 0
+    /// What the running command will propagate (see `Propagation`).
+    var pendingPropagation = PendingPropagation()
+    /// Keys the running command found expired and deleted, while a sink listens.
+    let expirations = ExpirationLog()
     /// Set when a client being served still has nothing to take.
     var stillBlocked = false
     /// The clock reading that ended the last command of the current read batch (0 at its start).
@@ -69,6 +78,7 @@ public struct CommandContext {
         pauseReference = .passUnretained(server.pause)
         trackingReference = .passUnretained(server.tracking)
         commandTableReference = .passUnretained(server.commands)
+        propagationReference = .passUnretained(server.propagation)
         self.arguments = Arguments(base: UnsafeRawBufferPointer(start: nil, count: 0), spans: UnsafeBufferPointer(start: nil, count: 0))
     }
 
@@ -85,6 +95,7 @@ public struct CommandContext {
         var database = keyspaceReference._withUnsafeGuaranteedRef { Database(keyspace: $0, index: index, now: now, holdsAllShards: holdsAllShards) }
         database.touches = touches
         if trackingReference._withUnsafeGuaranteedRef({ $0.active.load(ordering: .relaxed) > 0 }) { database.changes = changeLog }
+        if propagationReference._withUnsafeGuaranteedRef({ $0.isActive }) { database.expirations = expirations }
         return database
     }
 
@@ -108,9 +119,20 @@ public struct CommandContext {
         }
     }
 
-    /// Counts changes to the dataset (INFO `rdb_changes_since_last_save`).
-    public func dirty(_ changes: Int = 1) {
+    /// Counts changes to the dataset (INFO `rdb_changes_since_last_save`); a write command
+    /// that counted none propagates nothing.
+    public mutating func dirty(_ changes: Int = 1) {
+        self.changes &+= changes
         statisticsReference._withUnsafeGuaranteedRef { $0.count(.dirty, changes) }
+    }
+
+    /// A write changed `key`'s value in place: WATCHes and client-side caches see it, the
+    /// keyspace event goes out, and the change counts. (A store through `store` or
+    /// `storeString` is seen by WATCH already; it states only the event and the count.)
+    public mutating func changed(_ key: Key, _ type: KeyspaceEventFlags, _ event: String, in db: Database, dirty changes: Int = 1) {
+        db.modified(key)
+        notify(type, event, key.bytes, db: db.index)
+        dirty(changes)
     }
 
     // MARK: Arguments

@@ -1,52 +1,79 @@
 import Engine
 import RESP
 
-/// Runs one request: finds the command, checks everything Redis checks before a command runs
-/// (existence, arity, the debug/auth gates), locks the shards of its keys, calls the handler
-/// and counts it. Handlers never repeat these checks.
+/// What became of one request, for the connection to act on.
+public enum Outcome {
+    /// It ran, or was refused; its reply is written.
+    case done
+    /// The pause gate holds it: it is not consumed, and runs again from scratch when the gate
+    /// opens (the connection resumes on `BlockedOutcome.pauseLifted`).
+    case postponed
+    /// A blocking command parked the client: the connection waits for a `BlockedOutcome`.
+    case parked(BlockedClient)
+    /// Its reply is the connection's last (QUIT, a CLIENT KILL of itself, an HTTP request).
+    case close
+}
+
+/// Runs one request: finds the command, makes every check Redis's `processCommand` makes, in
+/// its order, in one place (`admit`), then calls the handler with its keys' shards locked,
+/// counts it and propagates its effects. Handlers never repeat these checks.
 public enum Dispatcher {
-    public static func execute(_ c: inout CommandContext, _ arguments: Arguments) {
+    public static func execute(_ c: inout CommandContext, _ arguments: Arguments) -> Outcome {
+        c.arguments = arguments
+        var outcome: Outcome
         if c.sessionReference._withUnsafeGuaranteedRef({ $0.replyMode == .on }) {
-            dispatch(&c, arguments)
+            outcome = dispatch(&c)
         } else {
-            executeWithoutReply(&c, arguments)
+            outcome = executeWithoutReply(&c)
+        }
+        if let client = c.parked {
+            c.parked = nil
+            outcome = .parked(client)
+        } else if c.sessionReference._withUnsafeGuaranteedRef({ $0.closeAfterReply }) {
+            outcome = .close
         }
         // A write that fed a key some client waits on serves that client now, before this
         // client's next request.
         if c.keyspaceReference._withUnsafeGuaranteedRef({ $0.readyKeyCount.load(ordering: .relaxed) > 0 }) {
             BlockedClients.serveReadyKeys(&c)
         }
+        return outcome
     }
 
-    private static func dispatch(_ c: inout CommandContext, _ arguments: Arguments) {
-        c.arguments = arguments
+    private static func dispatch(_ c: inout CommandContext) -> Outcome {
+        let arguments = c.arguments
         guard let found = c.commandTableReference._withUnsafeGuaranteedRef({ $0.find(arguments[0]) }) else {
+            // An HTTP request (a browser, or a cross-protocol attack): Redis closes the
+            // connection without a word.
+            if arguments[0].equalsIgnoringCase("post") || arguments[0].equalsIgnoringCase("host:") {
+                c.server.log("Possible SECURITY ATTACK detected. It looks like somebody is sending POST or Host: commands to Redis. This is likely due to an attacker attempting to use Cross Protocol Scripting to compromise your Redis instance. Connection aborted.")
+                return .close
+            }
             c.session.lastCommand = -1
             reject(&c, bytes: Errors.unknownCommand(arguments), command: nil)
-            return
+            return .done
         }
-        found._withUnsafeGuaranteedRef { command in
+        return found._withUnsafeGuaranteedRef { command in
             if command.isContainer && !(arguments.count == 1 && command.handler != nil) {
-                resolveSubcommand(of: command, &c)
-            } else {
-                check(command, &c)
+                return resolveSubcommand(of: command, &c)
             }
+            return admit(command, &c)
         }
     }
 
-    /// CLIENT REPLY OFF or SKIP: the command runs and its reply is dropped, unless it turned
-    /// replies back on (CLIENT REPLY ON).
-    private static func executeWithoutReply(_ c: inout CommandContext, _ arguments: Arguments) {
+    /// CLIENT REPLY OFF or SKIP: the command runs and its reply is dropped (its pushes are
+    /// kept), unless it turned replies back on (CLIENT REPLY ON).
+    private static func executeWithoutReply(_ c: inout CommandContext) -> Outcome {
         let session = c.session
         if session.replyMode == .skipNext { session.replyMode = .skipThis }
         let start = c.reply.buffer.writerIndex
-        if session.replyMode != .on { c.reply.pushesKept = [] }
-        dispatch(&c, arguments)
-        if c.postponed {
+        c.reply.pushesKept = []
+        let outcome = dispatch(&c)
+        if case .postponed = outcome {
             // Held by the pause gate: it runs again later, and its reply is the one to skip.
             if session.replyMode == .skipThis { session.replyMode = .skipNext }
             c.reply.pushesKept = nil
-            return
+            return outcome
         }
         switch session.replyMode {
         case .on, .skipNext:
@@ -57,66 +84,74 @@ public enum Dispatcher {
             c.reply.discardReplies(from: start)
             session.replyMode = .on
         }
+        return outcome
     }
 
     /// CONFIG GET, CLIENT LIST …: the subcommand named by the second argument.
-    private static func resolveSubcommand(of container: Command, _ c: inout CommandContext) {
+    private static func resolveSubcommand(of container: Command, _ c: inout CommandContext) -> Outcome {
         let arguments = c.arguments
         guard arguments.count >= 2 else {
             c.session.lastCommand = container.ordinal
             reject(&c, Errors.wrongArity(container.fullName), command: container)
-            return
+            return .done
         }
         let name = arguments[1]
         guard let sub = container.subcommands.first(where: { name.equalsIgnoringCase(Array($0.name.utf8)) }) else {
             c.session.lastCommand = -1
             reject(&c, bytes: Errors.unknownSubcommand(name, of: container.name), command: nil)
-            return
+            return .done
         }
-        check(sub, &c)
+        return admit(sub, &c)
     }
 
-    /// The checks every command passes before it runs, in Redis's order.
-    private static func check(_ command: Command, _ c: inout CommandContext) {
+    /// Every check a command passes before it runs, in the order of Redis's `processCommand`;
+    /// then the command runs, is queued in MULTI, or waits at the pause gate.
+    private static func admit(_ command: Command, _ c: inout CommandContext) -> Outcome {
+        let session = c.session
         // CLIENT LIST `cmd=`: the last command a request named (not those EXEC runs, nor a
         // blocked client's when another loop serves it).
-        c.sessionReference._withUnsafeGuaranteedRef { session in
-            if session.lastCommand != command.ordinal { session.lastCommand = command.ordinal }
-        }
+        if session.lastCommand != command.ordinal { session.lastCommand = command.ordinal }
         guard command.arityAccepts(c.arguments.count) else {
-            reject(&c, Errors.wrongArity(command.fullName), command: command)
-            return
+            return reject(&c, Errors.wrongArity(command.fullName), command: command)
         }
         if command.flags.contains(.protectedDebug) && !debugAllowed(c) {
-            reject(&c, Errors.debugNotAllowed, command: command)
-            return
+            return reject(&c, Errors.debugNotAllowed, command: command)
         }
-        if !c.session.authenticated && !command.flags.contains(.noAuth) {
-            reject(&c, Errors.noAuth, command: command)
-            return
+        if !session.authenticated && !command.flags.contains(.noAuth) {
+            return reject(&c, Errors.noAuth, command: command)
         }
-        if c.session.protocolVersion == 2 && c.session.isSubscribed
-            && !PubSubCommands.allowedWhileSubscribed.contains(command.fullName) {
-            reject(&c, "ERR Can't execute '\(command.fullName)': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context",
-                   command: command)
-            return
+        if session.transaction != nil && command.flags.contains(.noMulti) {
+            return reject(&c, Errors.notInTransaction, command: command)
         }
-        if c.pause.mode != .none && c.pause.holds(command, c.session) && c.pause.postpone(c.session, command) {
-            c.postponed = true
-            return
+        // EXEC is a write, may replicate and may use memory when its queue does.
+        let flags = command.flags.contains(.runsQueue) ? command.flags.union(session.transaction?.flags ?? []) : command.flags
+        let gates = c.serverReference._withUnsafeGuaranteedRef { $0.closedGates }
+        if gates.contains(.outOfMemory) && flags.contains(.denyOOM) {
+            return reject(&c, Errors.outOfMemory, command: command)
         }
-        if c.session.transaction != nil && !TransactionCommands.runImmediately.contains(command.fullName) {
-            guard !command.flags.contains(.noMulti) else {
-                reject(&c, "ERR Command not allowed inside a transaction", command: command)
-                return
-            }
+        if session.protocolVersion == 2 && session.isSubscribed && !command.flags.contains(.allowedWhileSubscribed) {
+            return reject(&c, Errors.onlySubscribeCommands(command.fullName), command: command)
+        }
+        if gates.contains(.loading) && !command.flags.contains(.loading) {
+            return reject(&c, Errors.loading, command: command)
+        }
+        // A replica link may only acknowledge and configure, never reach the keyspace.
+        if session.flags.contains(.replica) && (flags.contains(.write) || flags.contains(.readonly) || flags.contains(.mayReplicate)) {
+            return reject(&c, Errors.replicaTouchesKeyspace, command: command)
+        }
+        if c.pause.mode != .none && c.pause.holds(command, flags: flags, session) && c.pause.postpone(session, command, flags: flags) {
+            return .postponed
+        }
+        if session.transaction != nil && !command.flags.contains(.skipsQueue) {
             TransactionCommands.enqueue(command, &c)
-            return
+            return .done
         }
         call(command, &c)
+        return .done
     }
 
-    /// Executes a checked command with its keys' shards locked, and counts it.
+    /// Executes an admitted command with its keys' shards locked, counts it, and — at the
+    /// outermost call — hands its effects to the propagation sinks before the locks go.
     static func call(_ command: Command, _ c: inout CommandContext) {
         guard let handler = command.handler else { return }
         let clock = c.clockReference
@@ -129,7 +164,18 @@ public enum Dispatcher {
         if c.trackingReference._withUnsafeGuaranteedRef({ $0.active.load(ordering: .relaxed) > 0 }) {
             c.tracking.enforceLimit(by: c.session, reply: &c.reply)
         }
-        withKeysLocked(command, &c, handler)
+        withKeysLocked(command, &c) { c in
+            guard c.propagating else { return handler(&c) }
+            let changesBefore = c.changes
+            let stated = c.pendingPropagation.stated
+            c.pendingPropagation.stated = false
+            c.pendingPropagation.depth += 1
+            handler(&c)
+            c.recordPropagation(of: command, changed: c.changes > changesBefore)
+            c.pendingPropagation.stated = stated
+            c.pendingPropagation.depth -= 1
+            if c.pendingPropagation.depth == 0 { c.sendPropagation(wrapping: !command.flags.contains(.touchesArbitraryKeys)) }
+        }
         let end = clock._withUnsafeGuaranteedRef { $0.nanoseconds() }
         c.lastClockReading = end
         if c.trackingReference._withUnsafeGuaranteedRef({ $0.active.load(ordering: .relaxed) > 0 }) {
@@ -184,13 +230,15 @@ public enum Dispatcher {
 
     /// Refuses a request before it runs. In MULTI the refusal dooms the transaction; a refused
     /// EXEC discards it, naming the reason.
-    static func reject(_ c: inout CommandContext, _ message: String, command: Command?) {
+    @discardableResult
+    static func reject(_ c: inout CommandContext, _ message: String, command: Command?) -> Outcome {
         reject(&c, bytes: Array(message.utf8), command: command)
     }
 
-    static func reject(_ c: inout CommandContext, bytes message: [UInt8], command: Command?) {
+    @discardableResult
+    static func reject(_ c: inout CommandContext, bytes message: [UInt8], command: Command?) -> Outcome {
         c.session.transaction?.failed = true
-        if let command, command.name == "exec" {
+        if let command, command.flags.contains(.runsQueue) {
             c.session.transaction = nil
             TransactionCommands.unwatchAll(c.session, keyspace: c.keyspace, locking: true)
             let reason = message.starts(with: "ERR ".utf8) ? message.dropFirst(4) : message[...]
@@ -199,6 +247,7 @@ public enum Dispatcher {
             c.error(bytes: message)
         }
         if let command { c.statistics.count(.rejected, of: command.ordinal) }
+        return .done
     }
 
     /// `enable-debug-command`: `yes`, or `local` for connections from the loopback interface.
@@ -208,5 +257,31 @@ public enum Dispatcher {
         case "local": return c.session.isLocal
         default: return false
         }
+    }
+}
+
+extension CommandContext {
+    /// After a command ran (inside its locks): its lazily expired keys, then its own arguments
+    /// when it is a write that changed something (or always propagates) and stated nothing else.
+    mutating func recordPropagation(of command: Command, changed: Bool) {
+        takeExpirations()
+        guard !pendingPropagation.stated else { return }
+        if (command.flags.contains(.write) && changed) || command.flags.contains(.alwaysPropagated) {
+            pendingPropagation.commands.append(PropagatedCommand(db: session.database, (0 ..< arguments.count).map { Array(arguments[$0]) }))
+        }
+    }
+
+    /// Hands what the outermost command gathered to the sinks: more than one command travels
+    /// in MULTI … EXEC, as Redis propagates it, unless the command touches arbitrary keys
+    /// (SCAN, RANDOMKEY: their expirations go alone).
+    mutating func sendPropagation(wrapping: Bool) {
+        var commands = pendingPropagation.commands
+        pendingPropagation.commands.removeAll(keepingCapacity: true)
+        guard !commands.isEmpty else { return }
+        if commands.count > 1 && wrapping {
+            commands.insert(PropagatedCommand(db: commands[0].db, "MULTI"), at: 0)
+            commands.append(PropagatedCommand(db: commands[commands.count - 1].db, "EXEC"))
+        }
+        propagation.send(commands)
     }
 }

@@ -44,6 +44,14 @@ public enum Errors {
     public static let maxClients = "ERR max number of clients reached"
     public static let keyNotFound = "ERR no such key"
     public static let timeoutNotFloat = "ERR timeout is not a float or out of range"
+    public static let notInTransaction = "ERR Command not allowed inside a transaction"
+    public static let outOfMemory = "OOM command not allowed when used memory > 'maxmemory'."
+    public static let loading = "LOADING Redis is loading the dataset in memory"
+    public static let replicaTouchesKeyspace = "ERR Replica can't interact with the keyspace"
+
+    public static func onlySubscribeCommands(_ command: String) -> String {
+        "ERR Can't execute '\(command)': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context"
+    }
 
     public static func wrongArity(_ fullName: String) -> String {
         "ERR wrong number of arguments for '\(fullName)' command"

@@ -6,21 +6,21 @@ import RESP
 /// Shard channels behave as in a non-cluster Redis: a separate namespace on this node.
 enum PubSubCommands {
     static let table: [Command] = [
-        Command("subscribe", arity: -2, flags: [.pubsub, .noScript, .loading, .stale], group: "pubsub", since: "2.0.0",
+        Command("subscribe", arity: -2, flags: [.pubsub, .noScript, .loading, .stale, .allowedWhileSubscribed], group: "pubsub", since: "2.0.0",
                 summary: "Listens to channels.", handler: subscribe),
-        Command("unsubscribe", arity: -1, flags: [.pubsub, .noScript, .loading, .stale], group: "pubsub", since: "2.0.0",
+        Command("unsubscribe", arity: -1, flags: [.pubsub, .noScript, .loading, .stale, .allowedWhileSubscribed], group: "pubsub", since: "2.0.0",
                 summary: "Stops listening to channels (all when none given).", handler: unsubscribe),
-        Command("psubscribe", arity: -2, flags: [.pubsub, .noScript, .loading, .stale], group: "pubsub", since: "2.0.0",
+        Command("psubscribe", arity: -2, flags: [.pubsub, .noScript, .loading, .stale, .allowedWhileSubscribed], group: "pubsub", since: "2.0.0",
                 summary: "Listens to channels matching glob patterns.", handler: psubscribe),
-        Command("punsubscribe", arity: -1, flags: [.pubsub, .noScript, .loading, .stale], group: "pubsub", since: "2.0.0",
+        Command("punsubscribe", arity: -1, flags: [.pubsub, .noScript, .loading, .stale, .allowedWhileSubscribed], group: "pubsub", since: "2.0.0",
                 summary: "Stops listening to patterns (all when none given).", handler: punsubscribe),
-        Command("ssubscribe", arity: -2, flags: [.pubsub, .noScript, .loading, .stale], keys: [.keys(from: 1, "not_key")],
+        Command("ssubscribe", arity: -2, flags: [.pubsub, .noScript, .loading, .stale, .allowedWhileSubscribed], keys: [.keys(from: 1, "not_key")],
                 group: "pubsub", since: "7.0.0", summary: "Listens to shard channels.", handler: ssubscribe),
-        Command("sunsubscribe", arity: -1, flags: [.pubsub, .noScript, .loading, .stale], keys: [.keys(from: 1, "not_key")],
+        Command("sunsubscribe", arity: -1, flags: [.pubsub, .noScript, .loading, .stale, .allowedWhileSubscribed], keys: [.keys(from: 1, "not_key")],
                 group: "pubsub", since: "7.0.0", summary: "Stops listening to shard channels (all when none given).", handler: sunsubscribe),
-        Command("publish", arity: 3, flags: [.pubsub, .loading, .stale, .fast, .mayReplicate], group: "pubsub", since: "2.0.0",
+        Command("publish", arity: 3, flags: [.pubsub, .loading, .stale, .fast, .mayReplicate, .alwaysPropagated], group: "pubsub", since: "2.0.0",
                 summary: "Sends a message to a channel's listeners.", handler: publish),
-        Command("spublish", arity: 3, flags: [.pubsub, .loading, .stale, .fast, .mayReplicate], keys: [.key(1, "not_key")],
+        Command("spublish", arity: 3, flags: [.pubsub, .loading, .stale, .fast, .mayReplicate, .alwaysPropagated], keys: [.key(1, "not_key")],
                 group: "pubsub", since: "7.0.0", summary: "Sends a message to a shard channel's listeners.", handler: spublish),
         Command("pubsub", arity: -2, group: "pubsub", since: "2.8.0", summary: "Inspects the Pub/Sub state.", subcommands: [
             Command("channels", arity: -2, flags: [.pubsub, .loading, .stale], group: "pubsub", since: "2.8.0",
@@ -37,10 +37,6 @@ enum PubSubCommands {
                     summary: "Lists the PUBSUB subcommands.", handler: help),
         ]),
     ]
-
-    /// The commands a RESP2 client may send while subscribed.
-    static let allowedWhileSubscribed: Set<String> = ["subscribe", "unsubscribe", "psubscribe", "punsubscribe", "ssubscribe",
-                                                      "sunsubscribe", "ping", "quit", "reset"]
 
     static func subscribe(_ c: inout CommandContext) { add(&c, kind: .channel, reply: "subscribe") }
     static func psubscribe(_ c: inout CommandContext) { add(&c, kind: .pattern, reply: "psubscribe") }

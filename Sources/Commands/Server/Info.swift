@@ -72,7 +72,7 @@ enum Info {
         case "memory":
             let used = ProcessMetrics.allocatedBytes()
             let rss = ProcessMetrics.residentBytes()
-            let peak = server.recordMemoryPeak(used)
+            let peak = server.statistics.recordMemoryPeak(used)
             let startup = server.startupMemory
             let maxmemory = Int(config["maxmemory"]) ?? 0
             let total = ProcessMetrics.totalSystemMemory()
@@ -120,7 +120,7 @@ enum Info {
             let totals = server.statistics.totals()
             let metrics = server.metrics
             let tracking = server.tracking.totals
-            let expiry = server.expiryCycleFigures
+            let expiry = server.activeExpiry.figures
             return [
                 ("total_connections_received", String(totals.connectionsReceived)),
                 ("total_commands_processed", String(totals[.commandsProcessed])),
@@ -134,7 +134,7 @@ enum Info {
                 ("sync_partial_err", "0"), ("expired_keys", String(server.keyspace.expiredKeys.load(ordering: .relaxed))),
                 ("expired_stale_perc", ReplyWriter.formatC("%.2f", expiry.stalePercent)),
                 ("expired_time_cap_reached_count", String(expiry.timeCapReached)),
-                ("expire_cycle_cpu_milliseconds", String(server.expireCycleMilliseconds)),
+                ("expire_cycle_cpu_milliseconds", String(server.activeExpiry.milliseconds)),
                 ("evicted_keys", "0"), ("evicted_clients", "0"), ("total_eviction_exceeded_time", "0"),
                 ("current_eviction_exceeded_time", "0"), ("keyspace_hits", String(totals[.keyspaceHits])),
                 ("keyspace_misses", String(totals[.keyspaceMisses])), ("pubsub_channels", String(server.pubsub.counts.channels)),

@@ -77,6 +77,8 @@ enum ServerCommands {
             c.error("ERR FUNCTION FLUSH only supports SYNC|ASYNC option")
             return
         }
+        // A change, as Redis counts it (and propagates it) even with no library to delete.
+        c.dirty()
         c.reply.ok()
     }
 

@@ -41,8 +41,12 @@ public final class ServerState: Sendable {
     public let pause: PauseGate
     public let monitors = Monitors()
     public let tracking: TrackingTable
-    private let outputBufferLimitsCache = Lock(OutputBufferLimits(""))
+    public let outputBuffers: OutputBufferPolicy
     public let pubsub = PubSubHub()
+    /// Where writes' effects go (replication, later an append-only log).
+    public let propagation = Propagation()
+    /// The `AdmissionGates` closed now.
+    let gates = Atomic<Int>(0)
     let keyspaceEvents: KeyspaceEvents
     public let statistics: Statistics
     /// 40 random hex characters, new at every start (INFO `run_id`).
@@ -59,20 +63,7 @@ public final class ServerState: Sendable {
     public let startupMemory: Int
     let metrics = InstantaneousMetrics()
     private let controlReference = Lock<(any ServerControl)?>(nil)
-    private let memoryPeak = Atomic<Int>(0)
-    /// Microseconds spent in the active expiry cycle.
-    private let expiryCPU = Atomic<Int>(0)
-    /// The active expiry cycle's position (touched only by the cron) and what INFO shows of it.
-    private let expiryCycle = Lock(ExpiryCycle())
-
-    private struct ExpiryCycle {
-        var cursor = 0
-        /// Running average of the share of keys with a TTL the cycle found expired
-        /// (`expired_stale_perc`): each cycle weighs 5%, as in Redis.
-        var staleShare = 0.0
-        /// Cycles that stopped at their time limit (`expired_time_cap_reached_count`).
-        var timeCapReached = 0
-    }
+    public let activeExpiry: ActiveExpiry
 
     public init(config: Configuration, eventLoops: Int, executable: String = "",
                 clock: ClockSource = .system) {
@@ -92,6 +83,8 @@ public final class ServerState: Sendable {
             }
         }
         pause = PauseGate(keyspace: keyspace)
+        activeExpiry = ActiveExpiry(keyspace: keyspace)
+        outputBuffers = OutputBufferPolicy(config: config)
         commands = CommandTable()
         statistics = Statistics(loops: eventLoops, commands: commands.ordinalLimit)
         runID = Self.randomHex()
@@ -120,8 +113,6 @@ public final class ServerState: Sendable {
             apply(config.integer(name))
             config.observe(name) { value in apply(Int(value) ?? 0) }
         }
-        outputBufferLimitsCache.withLock { $0 = OutputBufferLimits(config["client-output-buffer-limit"]) }
-        config.observe("client-output-buffer-limit") { [self] value in outputBufferLimitsCache.withLock { $0 = OutputBufferLimits(value) } }
         let events = keyspaceEvents
         events.configure(config["notify-keyspace-events"])
         config.observe("notify-keyspace-events") { events.configure($0) }
@@ -137,37 +128,6 @@ public final class ServerState: Sendable {
 
     static func randomHex() -> String {
         (0 ..< 40).map { _ in String("0123456789abcdef".randomElement()!) }.joined()
-    }
-
-    /// Records `used` if it is a new peak; returns the peak.
-    func recordMemoryPeak(_ used: Int) -> Int {
-        var peak = memoryPeak.load(ordering: .relaxed)
-        while used > peak {
-            let (exchanged, original) = memoryPeak.compareExchange(expected: peak, desired: used, ordering: .relaxed)
-            if exchanged { return used }
-            peak = original
-        }
-        return peak
-    }
-
-    /// `client-output-buffer-limit`, parsed once per change.
-    public var outputBufferLimits: OutputBufferLimits {
-        outputBufferLimitsCache.withLock { $0 }
-    }
-
-    /// Whether `backlog` unsent bytes break the session's class limit (pubsub, replica or
-    /// normal): above the hard limit, or above the soft one for longer than its period, counted
-    /// from `overSoftLimitSince` (0 when under it; kept up to date here).
-    public func exceedsOutputLimit(_ session: ClientSession, backlog: Int, overSoftLimitSince: inout Int64, now: Int64) -> Bool {
-        let flags = session.currentFlags
-        let kind: OutputBufferLimits.Class = flags.contains(.pubsub) ? .pubsub : flags.typeName == "replica" ? .replica : .normal
-        let limit = outputBufferLimits[kind]
-        guard limit.soft > 0 && backlog > limit.soft else {
-            overSoftLimitSince = 0
-            return limit.hard > 0 && backlog > limit.hard
-        }
-        if overSoftLimitSince == 0 { overSoftLimitSince = now }
-        return (limit.hard > 0 && backlog > limit.hard) || now - overSoftLimitSince > Int64(limit.seconds) * 1000
     }
 
     /// A client as the log names it: its CLIENT LIST line.
@@ -191,52 +151,23 @@ public final class ServerState: Sendable {
         tracking.disable(session)
     }
 
-    /// INFO `expire_cycle_cpu_milliseconds`.
-    var expireCycleMilliseconds: Int { expiryCPU.load(ordering: .relaxed) / 1000 }
-
-    /// INFO `expired_stale_perc` and `expired_time_cap_reached_count`.
-    var expiryCycleFigures: (stalePercent: Double, timeCapReached: Int) {
-        expiryCycle.withLock { (100 * $0.staleShare, $0.timeCapReached) }
-    }
-
-    /// Periodic work, `hz` times a second on one event loop: samples the rates and runs the
-    /// active expiry cycle for at most a quarter of the period, stopping early once fewer
-    /// than one in ten of the keys with a TTL it meets have expired, as Redis's does.
+    /// Periodic work, `hz` times a second on one event loop: samples the rates, keeps the
+    /// tracking table within its limit, and runs the active expiry cycle (each deletion
+    /// propagated as `DEL`, its shard still locked).
     public func cron(now: Int64) {
         let totals = statistics.totals()
         metrics.sample(now: now, values: [totals[.commandsProcessed], totals[.netInputBytes], totals[.netOutputBytes]])
-        _ = recordMemoryPeak(ProcessMetrics.allocatedBytes())
+        _ = statistics.recordMemoryPeak(ProcessMetrics.allocatedBytes())
         // Also before every command; here too, so a limit lowered by CONFIG SET applies on an idle server.
         if tracking.active.load(ordering: .relaxed) > 0 {
             var unused = ReplyWriter(buffer: ByteBuffer())
             tracking.enforceLimit(by: nil, reply: &unused)
         }
-
-        let start = Clock.monotonicNanoseconds()
-        let hz = max(1, config.integer("hz"))
-        let deadline = start + Int64(250_000_000 / hz)
-        var seen = ExpirySweep()
-        expiryCycle.withLock { cycle in
-            while true {
-                let step = keyspace.expireStep(now: now, budget: 1024, cursor: &cycle.cursor)
-                seen.add(step)
-                if step.looked == 0 { break }
-                if seen.volatile >= 200 {
-                    // Enough keys with a TTL met to judge: go on while one in ten had expired.
-                    if seen.expired * 10 < seen.volatile { break }
-                } else if seen.looked >= keyspace.shards.count * 64 {
-                    // Keys with a TTL are sparse here: not worth a longer sweep this time.
-                    break
-                }
-                if Clock.monotonicNanoseconds() >= deadline {
-                    cycle.timeCapReached += 1
-                    break
-                }
-            }
-            let share = seen.volatile > 0 ? Double(seen.expired) / Double(seen.volatile) : 0
-            cycle.staleShare = share * 0.05 + cycle.staleShare * 0.95
+        let propagation = propagation
+        let deletion = Array((config["lazyfree-lazy-expire"] == "yes" ? "UNLINK" : "DEL").utf8)
+        activeExpiry.run(now: now, hz: config.integer("hz")) { db, entry in
+            if propagation.isActive { propagation.send([PropagatedCommand(db: db, [deletion, entry.keyBytes])]) }
         }
-        expiryCPU.add(Int((Clock.monotonicNanoseconds() - start) / 1000), ordering: .relaxed)
     }
 
     // MARK: The pause gate

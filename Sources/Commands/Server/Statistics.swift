@@ -14,6 +14,7 @@ public final class Statistics: Sendable {
     public let rejectedConnections = Atomic<Int>(0)
     private let errors = Lock<[String: Int]>([:])
     private let baseline = Lock<Totals?>(nil)
+    private let memoryPeak = Atomic<Int>(0)
 
     private let commandCount: Int
 
@@ -21,6 +22,17 @@ public final class Statistics: Sendable {
         commandCount = commands
         self.loops = (0 ..< loops).map { _ in LoopStatistics(commands: commands) }
         shared = LoopStatistics(commands: commands)
+    }
+
+    /// Records `used` bytes if it is a new peak (INFO `used_memory_peak`); returns the peak.
+    func recordMemoryPeak(_ used: Int) -> Int {
+        var peak = memoryPeak.load(ordering: .relaxed)
+        while used > peak {
+            let (exchanged, original) = memoryPeak.compareExchange(expected: peak, desired: used, ordering: .relaxed)
+            if exchanged { return used }
+            peak = original
+        }
+        return peak
     }
 
     /// Counts an error reply by its code (the first word: `ERR`, `WRONGTYPE` …).

@@ -215,10 +215,10 @@ enum HashCommands {
         let text = NumberFormat.formatLongDouble(result)
         guard let hash = c.fetchOrCreate(key, in: db, \.hash, make: { .hash(HashValue()) }) else { return }
         hash.set(field, Element(text), limits: c.keyspace.encodingLimits)
-        db.modified(key)
-        c.notify(.hash, "hincrbyfloat", key)
-        c.dirty()
+        c.changed(key, .hash, "hincrbyfloat", in: db)
         c.reply.bulk(text)
+        // The result, not the increment: a replica must not redo the float arithmetic.
+        c.propagate([Array("HSET".utf8), c.bytes(1), c.bytes(2), Array(text.utf8)])
     }
 
     static func hrandfield(_ c: inout CommandContext) {

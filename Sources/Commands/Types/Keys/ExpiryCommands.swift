@@ -86,9 +86,15 @@ enum ExpiryCommands {
         if when <= c.now {
             db.remove(key)
             c.notify(.generic, "del", key)
+            c.propagate([c.expiryDeletion, c.bytes(1)])
         } else {
             db.setExpiry(key, at: Int64(when))
             c.notify(.generic, "expire", key)
+            // As PEXPIREAT with an absolute time, the options kept (PEXPIREAT's own time as given).
+            var words = (0 ..< c.argumentCount).map { c.bytes($0) }
+            words[0] = Array("PEXPIREAT".utf8)
+            if !(absolute && milliseconds) { words[2] = Array(String(when).utf8) }
+            c.propagate(words)
         }
         c.dirty()
         c.reply.integer(1)

@@ -53,6 +53,7 @@ enum BlockingPopCommands {
                 c.notify(.list, end.popEvent, key)
                 c.changed(key, count: list.count, in: db)
                 c.dirty()
+                c.propagate([Array(end.popEvent.uppercased().utf8), c.bytes(index)])
                 return
             }
         }
@@ -64,19 +65,27 @@ enum BlockingPopCommands {
             return c.error(Errors.syntax)
         }
         guard let deadline = c.blockingDeadline(at: 5) else { return }
-        moveOrBlock(&c, from: from, to: to, deadline: deadline)
+        guard moveOrBlock(&c, from: from, to: to, deadline: deadline) else { return }
+        // As LMOVE: with the client's words, or Redis's own when the move served a waiting client.
+        let ends: [[UInt8]]
+        if case .serving = c.blocking { ends = [from, to].map { Array(($0 == .head ? "left" : "right").utf8) } } else { ends = [c.bytes(3), c.bytes(4)] }
+        c.propagate([Array("LMOVE".utf8), c.bytes(1), c.bytes(2)] + ends)
     }
 
     static func brpoplpush(_ c: inout CommandContext) {
         guard let deadline = c.blockingDeadline(at: 3) else { return }
-        moveOrBlock(&c, from: .tail, to: .head, deadline: deadline)
+        guard moveOrBlock(&c, from: .tail, to: .head, deadline: deadline) else { return }
+        c.propagate([Array("RPOPLPUSH".utf8), c.bytes(1), c.bytes(2)])
     }
 
-    private static func moveOrBlock(_ c: inout CommandContext, from: ListCommands.End, to: ListCommands.End, deadline: Int64) {
+    /// Moves when the source has an element, else blocks; true when it moved.
+    private static func moveOrBlock(_ c: inout CommandContext, from: ListCommands.End, to: ListCommands.End, deadline: Int64) -> Bool {
         switch c.waitedValue(1, in: c.database, \.list) {
-        case .wrongType: return
-        case .missing: c.block(onKeysAt: [1], deadline: deadline, nullBulkInTransaction: true)
-        case .found: ListCommands.move(&c, from: from, to: to)
+        case .wrongType: return false
+        case .missing:
+            c.block(onKeysAt: [1], deadline: deadline, nullBulkInTransaction: true)
+            return false
+        case .found: return ListCommands.move(&c, from: from, to: to)
         }
     }
 
@@ -110,6 +119,7 @@ enum BlockingPopCommands {
                 c.notify(.sortedSet, highest ? "zpopmax" : "zpopmin", key)
                 c.changed(key, count: set.count, in: db)
                 c.dirty()
+                c.propagate([Array((highest ? "ZPOPMAX" : "ZPOPMIN").utf8), c.bytes(index)])
                 return
             }
         }

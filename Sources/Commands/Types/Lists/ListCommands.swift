@@ -448,6 +448,8 @@ struct MultiPop {
                 c.notify(.list, request.end.popEvent, key)
                 c.changed(key, count: list.count, in: db)
                 c.dirty(popped.count)
+                // As Redis: [LR]POP key <how many it took>.
+                c.propagate([Array(request.end.popEvent.uppercased().utf8), c.bytes(index), Array(String(popped.count).utf8)])
                 return true
             }
         }

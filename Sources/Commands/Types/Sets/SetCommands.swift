@@ -111,6 +111,7 @@ enum SetCommands {
             if count == nil { c.reply.null() } else { c.reply.setHeader(0) }
         case .found(let set):
             let wanted = min(count ?? 1, set.count)
+            let emptied = wanted == set.count
             var popped: [Element] = []
             for _ in 0 ..< wanted {
                 let member = set.member(at: Int.random(in: 0 ..< set.count))
@@ -122,6 +123,13 @@ enum SetCommands {
                 c.notify(.set, "spop", key)
                 c.changed(key, count: set.count, in: db)
                 c.dirty(popped.count)
+            }
+            // A replica removes the very members popped: SREM each, or DEL for them all.
+            if count != nil && emptied && !popped.isEmpty {
+                c.propagate([Array("DEL".utf8), c.bytes(1)])
+            } else {
+                for member in popped { c.propagate([Array("SREM".utf8), c.bytes(1), member.bytes]) }
+                if popped.isEmpty { c.propagateNothing() }
             }
         }
     }

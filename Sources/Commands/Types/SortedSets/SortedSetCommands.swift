@@ -275,6 +275,8 @@ enum SortedSetCommands {
                 c.notify(.sortedSet, highest ? "zpopmax" : "zpopmin", key)
                 c.changed(key, count: set.count, in: db)
                 c.dirty(popped.count)
+                // As Redis: ZPOPMIN|ZPOPMAX key <how many it took>.
+                c.propagate([Array((highest ? "ZPOPMAX" : "ZPOPMIN").utf8), c.bytes(index), Array(String(popped.count).utf8)])
                 return true
             }
         }

@@ -74,6 +74,8 @@ enum StringCommands {
         /// EX/PX/EXAT/PXAT: the argument holding the time, its unit in milliseconds, and
         /// whether it is a Unix time.
         var expiry: (argument: Int, unit: Int, absolute: Bool)?
+        /// GETSET: a replica gets it as SET.
+        var propagatesAsSet = false
 
         /// Whether the key's current entry decides anything (NX, XX, GET, KEEPTTL).
         var needsOldEntry: Bool { onlyIfMissing || onlyIfPresent || returnOld || keepTTL }
@@ -170,6 +172,14 @@ enum StringCommands {
         if options.expireAt != 0 { c.notify(.generic, "expire", key) }
         c.dirty()
         if !options.returnOld { c.reply.ok() }
+        // A replica gets an absolute time and no GET: SET key value PXAT <ms>, as Redis sends it.
+        if options.expireAt != 0 {
+            c.propagate([Array("SET".utf8), c.bytes(1), c.bytes(value), Array("PXAT".utf8), Array(String(options.expireAt).utf8)])
+        } else if options.returnOld {
+            var words = (0 ..< c.argumentCount).filter { $0 < 3 || !c.argument($0, is: "GET") }.map { c.bytes($0) }
+            if options.propagatesAsSet { words[0] = Array("SET".utf8) }
+            c.propagate(words)
+        }
     }
 
     static func setNX(_ c: inout CommandContext) {
@@ -202,6 +212,7 @@ enum StringCommands {
     static func getSet(_ c: inout CommandContext) {
         var options = SetOptions()
         options.returnOld = true
+        options.propagatesAsSet = true
         store(&c, value: 2, options)
     }
 
@@ -212,6 +223,7 @@ enum StringCommands {
         db.remove(key)
         c.notify(.generic, "del", key)
         c.dirty()
+        c.propagate([c.userDeletion, c.bytes(1)])
     }
 
     static func getEX(_ c: inout CommandContext) {
@@ -234,10 +246,13 @@ enum StringCommands {
             db.remove(key)
             c.notify(.generic, "del", key)
             c.dirty()
+            c.propagate([c.expiryDeletion, c.bytes(1)])
         } else if options.expireAt != 0 || (persist && entry.expireAt != 0) {
             db.setExpiry(key, at: options.expireAt)
             c.notify(.generic, persist ? "persist" : "expire", key)
             c.dirty()
+            c.propagate(persist ? [Array("PERSIST".utf8), c.bytes(1)]
+                                : [Array("PEXPIREAT".utf8), c.bytes(1), Array(String(options.expireAt).utf8)])
         }
     }
 
@@ -443,6 +458,8 @@ enum StringCommands {
         c.notify(.string, "incrbyfloat", key)
         c.dirty()
         c.reply.bulk(text)
+        // The result, not the increment: a replica must not redo the float arithmetic.
+        c.propagate([Array("SET".utf8), c.bytes(1), text, Array("KEEPTTL".utf8)])
     }
 
     // MARK: Ranges
