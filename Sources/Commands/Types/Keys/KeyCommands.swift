@@ -120,11 +120,22 @@ enum KeyCommands {
         guard let options = ScanOptions.parse(&c, cursorAt: 1, allowType: true) else { return }
         let db = c.database
         var found: [Element] = []
+        var expired: [Element] = []
         let next = db.scan(cursor: options.cursor, count: options.count) { entry in
-            if entry.expireAt != 0 && entry.expireAt <= db.now { return }
+            if entry.expireAt != 0 && entry.expireAt <= db.now {
+                expired.append(entry.withKey { Element($0) })
+                return
+            }
             if let type = options.type, entry.value.typeName != type { return }
             let key = entry.withKey { Element($0) }
             if options.matches(key) { found.append(key) }
+        }
+        // Keys met past their TTL are deleted, as a lookup deletes them (once the walk is over).
+        for key in expired {
+            key.withBytes { bytes in
+                let key = Key(bytes)
+                if c.holdsAllShards { _ = db.lookup(key) } else { c.keyspace.withShard(of: key) { _ = db.lookup(key) } }
+            }
         }
         ScanOptions.reply(&c, cursor: next, found)
     }
