@@ -266,7 +266,7 @@ public final class NeedletailServer: ServerControl, Sendable {
     public func shutdown(_ request: ShutdownRequest) -> String? {
         if request.save == .save {
             logger.warning("Error trying to save the DB: RDB persistence is not implemented yet.")
-            if !request.force { return "ERR Errors trying to SHUTDOWN. Check logs." }
+            if !request.force { return Errors.shutdownFailed }
         }
         let first = stopped.withLock { stopped in
             defer { stopped = true }

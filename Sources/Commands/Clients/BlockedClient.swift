@@ -159,7 +159,7 @@ extension CommandContext {
         // Redis rounds up to whole milliseconds; a value past the 64-bit range wraps negative there.
         let milliseconds = (seconds * 1000).rounded(.up)
         guard milliseconds >= 0, milliseconds <= Float80(Int64.max) else {
-            error("ERR timeout is negative")
+            error(Errors.negativeTimeout)
             return nil
         }
         let delay = Int64(milliseconds)

@@ -79,11 +79,11 @@ enum ClientCommands {
         let value = c.arguments[3]
         let isName = c.argument(2, is: "LIB-NAME")
         guard isName || c.argument(2, is: "LIB-VER") else {
-            c.error("ERR Unrecognized option '\(c.text(2))'")
+            c.error(Errors.unrecognizedOption(c.text(2)))
             return
         }
         guard isValidName(value) else {
-            c.error("ERR \(isName ? "lib-name" : "lib-ver") cannot contain spaces, newlines or special characters.")
+            c.error(Errors.badLibraryAttribute(isName ? "lib-name" : "lib-ver"))
             return
         }
         let text = value.text
@@ -102,12 +102,12 @@ enum ClientCommands {
         var type: String?
         var ids: [Int]?
         if c.argumentCount == 4 && c.argument(2, is: "TYPE") {
-            guard let name = clientType(c.text(3)) else { return c.error("ERR Unknown client type '\(c.text(3))'") }
+            guard let name = clientType(c.text(3)) else { return c.error(Errors.unknownClientType(c.text(3))) }
             type = name
         } else if c.argumentCount > 3 && c.argument(2, is: "ID") {
             var list: [Int] = []
             for index in 3 ..< c.argumentCount {
-                guard let id = c.integer(index) else { return c.error("ERR Invalid client ID") }
+                guard let id = c.integer(index) else { return c.error(Errors.invalidClientID) }
                 list.append(id)
             }
             ids = list
@@ -141,7 +141,7 @@ enum ClientCommands {
         let clients = c.server.clients.all()
         if c.argumentCount == 3 {
             let address = c.text(2)
-            guard let target = clients.first(where: { $0.address == address }) else { return c.error("ERR No such client") }
+            guard let target = clients.first(where: { $0.address == address }) else { return c.error(Errors.noSuchClient) }
             kill(target, &c)
             return c.reply.ok()
         }
@@ -151,10 +151,10 @@ enum ClientCommands {
         for index in stride(from: 2, to: c.argumentCount, by: 2) {
             let value = c.text(index + 1)
             if c.argument(index, is: "ID") {
-                guard let id = c.integer(index + 1), id > 0 else { return c.error("ERR client-id should be greater than 0") }
+                guard let id = c.integer(index + 1), id > 0 else { return c.error(Errors.clientIDNotPositive) }
                 filters.append { $0.id == id }
             } else if c.argument(index, is: "TYPE") {
-                guard let type = clientType(value) else { return c.error("ERR Unknown client type '\(value)'") }
+                guard let type = clientType(value) else { return c.error(Errors.unknownClientType(value)) }
                 let current = c.session
                 filters.append { ClientList.type(of: $0, current: current) == type }
             } else if c.argument(index, is: "ADDR") {
@@ -162,14 +162,14 @@ enum ClientCommands {
             } else if c.argument(index, is: "LADDR") {
                 filters.append { $0.localAddress == value }
             } else if c.argument(index, is: "USER") {
-                guard value == "default" else { return c.error("ERR No such user '\(value)'") }
+                guard value == "default" else { return c.error(Errors.noSuchUser(value)) }
                 filters.append { $0.published.withLock { $0.user } == value }
             } else if c.argument(index, is: "SKIPME") {
                 guard c.argument(index + 1, is: "YES") || c.argument(index + 1, is: "NO") else { return c.error(Errors.syntax) }
                 skipMe = c.argument(index + 1, is: "YES")
             } else if c.argument(index, is: "MAXAGE") {
-                guard let seconds = c.integer(index + 1) else { return c.error("ERR maxage is not an integer or out of range") }
-                guard seconds > 0 else { return c.error("ERR maxage should be greater than 0") }
+                guard let seconds = c.integer(index + 1) else { return c.error(Errors.maxAgeNotInteger) }
+                guard seconds > 0 else { return c.error(Errors.maxAgeNotPositive) }
                 let now = c.now
                 filters.append { (now - $0.createdAt) / 1000 >= seconds }
             } else {
@@ -193,12 +193,12 @@ enum ClientCommands {
 
     static func clientPause(_ c: inout CommandContext) {
         guard c.argumentCount <= 4 else { return c.error(bytes: Errors.subcommandSyntax(c.arguments[1], of: "client")) }
-        guard let milliseconds = c.integer(2) else { return c.error("ERR timeout is not an integer or out of range") }
-        guard milliseconds >= 0 else { return c.error("ERR timeout is negative") }
+        guard let milliseconds = c.integer(2) else { return c.error(Errors.timeoutNotInteger) }
+        guard milliseconds >= 0 else { return c.error(Errors.negativeTimeout) }
         var mode = PauseGate.Mode.all
         if c.argumentCount == 4 {
             if c.argument(3, is: "WRITE") { mode = .write }
-            else if !c.argument(3, is: "ALL") { return c.error("ERR CLIENT PAUSE mode must be WRITE or ALL") }
+            else if !c.argument(3, is: "ALL") { return c.error(Errors.pauseMode) }
         }
         let (deadline, overflow) = c.now.addingReportingOverflow(Int64(milliseconds))
         c.server.pauseClients(.client, mode, until: overflow ? .max : deadline)
@@ -282,7 +282,7 @@ enum ClientCommands {
         var withError = false
         if c.argumentCount == 4 {
             withError = c.argument(3, is: "ERROR")
-            guard withError || c.argument(3, is: "TIMEOUT") else { return c.error("ERR CLIENT UNBLOCK reason should be TIMEOUT or ERROR") }
+            guard withError || c.argument(3, is: "TIMEOUT") else { return c.error(Errors.unblockReason) }
         }
         guard let target = c.server.clients.client(id: id), let blocked = target.blocked.withLock({ $0 }),
               blocked.expire(holdingLocks: c.holdsKeyLocks || c.holdsAllShards) else {

@@ -10,9 +10,9 @@ extension ClientCommands {
             let more = index + 1 < c.argumentCount
             if c.argument(index, is: "REDIRECT") && more {
                 index += 1
-                guard options.redirect == 0 else { return c.error("ERR A client can only redirect to a single other client") }
+                guard options.redirect == 0 else { return c.error(Errors.singleRedirect) }
                 guard let id = c.integerOrReply(index) else { return }
-                guard c.server.clients.client(id: id) != nil else { return c.error("ERR The client ID you want redirect to does not exist") }
+                guard c.server.clients.client(id: id) != nil else { return c.error(Errors.noRedirectClient) }
                 options.redirect = id
             } else if c.argument(index, is: "BCAST") {
                 options.broadcast = true
@@ -38,14 +38,14 @@ extension ClientCommands {
         }
         guard c.argument(2, is: "ON") else { return c.error(Errors.syntax) }
         let current = tracking.options(of: c.session)
-        guard options.broadcast || options.prefixes.isEmpty else { return c.error("ERR PREFIX option requires BCAST mode to be enabled") }
+        guard options.broadcast || options.prefixes.isEmpty else { return c.error(Errors.prefixWithoutBroadcast) }
         if let current, current.broadcast != options.broadcast {
-            return c.error("ERR You can't switch BCAST mode on/off before disabling tracking for this client, and then re-enabling it with a different mode.")
+            return c.error(Errors.trackingBroadcastSwitch)
         }
-        if options.broadcast && (options.optIn || options.optOut) { return c.error("ERR OPTIN and OPTOUT are not compatible with BCAST") }
-        if options.optIn && options.optOut { return c.error("ERR You can't specify both OPTIN mode and OPTOUT mode") }
+        if options.broadcast && (options.optIn || options.optOut) { return c.error(Errors.optInOutWithBroadcast) }
+        if options.optIn && options.optOut { return c.error(Errors.trackingOptInAndOut) }
         if let current, (options.optIn && current.optOut) || (options.optOut && current.optIn) {
-            return c.error("ERR You can't switch OPTIN/OPTOUT mode before disabling tracking for this client, and then re-enabling it with a different mode.")
+            return c.error(Errors.trackingModeSwitch)
         }
         if options.broadcast, let overlap = overlappingPrefixes(options.prefixes, existing: current?.prefixes ?? []) {
             return c.error(overlap)
@@ -59,10 +59,10 @@ extension ClientCommands {
         func text(_ element: Element) -> String { String(decoding: element.bytes, as: UTF8.self) }
         for (position, prefix) in prefixes.enumerated() {
             if let clash = existing.first(where: { $0.hasPrefix(prefix) || prefix.hasPrefix($0) }) {
-                return "ERR Prefix '\(text(prefix))' overlaps with an existing prefix '\(text(clash))'. Prefixes for a single client must not overlap."
+                return Errors.overlappingPrefix(text(prefix), text(clash), existing: true)
             }
             if let clash = prefixes[(position + 1)...].first(where: { $0.hasPrefix(prefix) || prefix.hasPrefix($0) }) {
-                return "ERR Prefix '\(text(prefix))' overlaps with another provided prefix '\(text(clash))'. Prefixes for a single client must not overlap."
+                return Errors.overlappingPrefix(text(prefix), text(clash), existing: false)
             }
         }
         return nil
@@ -70,12 +70,12 @@ extension ClientCommands {
 
     static func clientCaching(_ c: inout CommandContext) {
         guard let options = c.server.tracking.options(of: c.session) else {
-            return c.error("ERR CLIENT CACHING can be called only when the client is in tracking mode with OPTIN or OPTOUT mode enabled")
+            return c.error(Errors.cachingNeedsOptMode)
         }
         if c.argument(2, is: "YES") {
-            guard options.optIn else { return c.error("ERR CLIENT CACHING YES is only valid when tracking is enabled in OPTIN mode.") }
+            guard options.optIn else { return c.error(Errors.cachingYesNeedsOptIn) }
         } else if c.argument(2, is: "NO") {
-            guard options.optOut else { return c.error("ERR CLIENT CACHING NO is only valid when tracking is enabled in OPTOUT mode.") }
+            guard options.optOut else { return c.error(Errors.cachingNoNeedsOptOut) }
         } else {
             return c.error(Errors.syntax)
         }

@@ -33,13 +33,13 @@ enum TransactionCommands {
     ]
 
     static func multi(_ c: inout CommandContext) {
-        guard c.session.transaction == nil else { return c.error("ERR MULTI calls can not be nested") }
+        guard c.session.transaction == nil else { return c.error(Errors.nestedMulti) }
         c.session.transaction = Transaction()
         c.reply.ok()
     }
 
     static func discard(_ c: inout CommandContext) {
-        guard c.session.transaction != nil else { return c.error("ERR DISCARD without MULTI") }
+        guard c.session.transaction != nil else { return c.error(Errors.discardWithoutMulti) }
         c.session.transaction = nil
         unwatchAll(c.session, keyspace: c.keyspace, locking: true)
         c.reply.ok()
@@ -53,12 +53,12 @@ enum TransactionCommands {
     }
 
     static func exec(_ c: inout CommandContext) {
-        guard let transaction = c.session.transaction else { return c.error("ERR EXEC without MULTI") }
+        guard let transaction = c.session.transaction else { return c.error(Errors.execWithoutMulti) }
         let session = c.session
         guard !transaction.failed else {
             session.transaction = nil
             unwatchAll(session, keyspace: c.keyspace, locking: true)
-            return c.error("EXECABORT Transaction discarded because of previous errors.")
+            return c.error(Errors.execAborted)
         }
         // The client stays in MULTI while its commands run, as in Redis (CLIENT LIST inside
         // the transaction shows flag `x` and the queue's length).
@@ -127,7 +127,7 @@ enum TransactionCommands {
     }
 
     static func watch(_ c: inout CommandContext) {
-        guard c.session.transaction == nil else { return c.error("ERR WATCH inside MULTI is not allowed") }
+        guard c.session.transaction == nil else { return c.error(Errors.watchInMulti) }
         let session = c.session
         let now = c.now
         for index in 1 ..< c.argumentCount {

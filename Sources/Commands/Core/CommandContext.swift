@@ -170,7 +170,7 @@ public struct CommandContext {
     /// (which says "positive" for 0 too).
     public mutating func countOrReply(_ index: Int) -> Int? {
         guard let value = integer(index), value >= 0 else {
-            error("ERR value is out of range, must be positive")
+            error(Errors.notPositive)
             return nil
         }
         return value
@@ -184,7 +184,7 @@ public struct CommandContext {
             return nil
         }
         guard Int(Int32.min) ... Int(Int32.max) ~= value else {
-            error(message ?? "ERR value is out of range, value must between -2147483648 and 2147483647")
+            error(message ?? Errors.outOfIntRange)
             return nil
         }
         return value

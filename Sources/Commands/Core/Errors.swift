@@ -6,6 +6,7 @@ public enum Errors {
     public static let wrongType = "WRONGTYPE Operation against a key holding the wrong kind of value"
     public static let notInteger = "ERR value is not an integer or out of range"
     public static let outOfRange = "ERR value is out of range"
+    public static let outOfIntRange = "ERR value is out of range, value must between -2147483648 and 2147483647"
     public static let notFloat = "ERR value is not a valid float"
     public static let syntax = "ERR syntax error"
     public static let noSuchKey = "ERR no such key"
@@ -53,6 +54,66 @@ public enum Errors {
         "ERR Can't execute '\(command)': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context"
     }
 
+    public static let invalidLexRange = "ERR min or max not valid string range item"
+    public static let invalidScoreRange = "ERR min or max is not a float"
+    public static let negativeTimeout = "ERR timeout is negative"
+    public static let numkeysNotPositive = "ERR numkeys should be greater than 0"
+    public static let negativeLimit = "ERR LIMIT can't be negative"
+    public static let execAborted = "EXECABORT Transaction discarded because of previous errors."
+    public static let weightNotFloat = "ERR weight value is not a float"
+    public static let outOfSymmetricRange = "ERR value is out of range, value must between -9223372036854775807 and 9223372036854775807"
+    public static let notPositive = "ERR value is out of range, must be positive"
+    public static let nanOrInfinity = "ERR value is NaN or Infinity"
+    public static let timeoutNotInteger = "ERR timeout is not an integer or out of range"
+    public static let withScoresByLex = "ERR syntax error, WITHSCORES not supported in combination with BYLEX"
+    public static let limitWithoutBy = "ERR syntax error, LIMIT is only supported in combination with either BYSCORE or BYLEX"
+    public static let scoreNaN = "ERR resulting score is not a number (NaN)"
+    public static let maxAgeNotPositive = "ERR maxage should be greater than 0"
+    public static let maxAgeNotInteger = "ERR maxage is not an integer or out of range"
+    public static let indexOutOfRange = "ERR index out of range"
+    public static let hashValueNotInteger = "ERR hash value is not an integer"
+    public static let hashValueNotFloat = "ERR hash value is not a float"
+    public static let decrementOverflow = "ERR decrement would overflow"
+    public static let countNotPositive = "ERR count should be greater than 0"
+    public static let clientIDNotPositive = "ERR client-id should be greater than 0"
+    public static let trackingModeSwitch = "ERR You can't switch OPTIN/OPTOUT mode before disabling tracking for this client, and then re-enabling it with a different mode."
+    public static let trackingBroadcastSwitch = "ERR You can't switch BCAST mode on/off before disabling tracking for this client, and then re-enabling it with a different mode."
+    public static let trackingOptInAndOut = "ERR You can't specify both OPTIN mode and OPTOUT mode"
+    public static let xxAndNX = "ERR XX and NX options at the same time are not compatible"
+    public static let debugProtocolType = "ERR Wrong protocol type name. Please use one of the following: string|integer|double|bignum|null|array|set|map|attrib|push|verbatim|true|false"
+    public static let watchInMulti = "ERR WATCH inside MULTI is not allowed"
+    public static let noRedirectClient = "ERR The client ID you want redirect to does not exist"
+    public static let lcsTooLong = "ERR String too long for LCS"
+    public static let resp2NotSupported = "ERR RESP2 is not supported by this command"
+    public static let rankZero = "ERR RANK can't be zero: use 1 to start from the first match, 2 from the second ... or use negative to start from the end of the list"
+    public static let prefixWithoutBroadcast = "ERR PREFIX option requires BCAST mode to be enabled"
+    public static let sortScoreNotDouble = "ERR One or more scores can't be converted into double"
+    public static let optInOutWithBroadcast = "ERR OPTIN and OPTOUT are not compatible with BCAST"
+    public static let populateTooLarge = "ERR OOM in dictTryExpand"
+    public static let tooManyKeys = "ERR Number of keys can't be greater than number of args"
+    public static let noSuchClient = "ERR No such client"
+    public static let shutdownFailed = "ERR Errors trying to SHUTDOWN. Check logs."
+    public static let noShutdown = "ERR No shutdown in progress."
+    public static let nestedMulti = "ERR MULTI calls can not be nested"
+    public static let negativeMaxLength = "ERR MAXLEN can't be negative"
+    public static let getKeysArity = "ERR Invalid number of arguments specified for command"
+    public static let invalidClientID = "ERR Invalid client ID"
+    public static let lcsOutOfMemory = "ERR Insufficient memory, failed allocating transient memory for LCS"
+    public static let zaddIncrPair = "ERR INCR option supports a single increment-element pair"
+    public static let gtLtNX = "ERR GT, LT, and/or NX options at the same time are not compatible"
+    public static let functionFlushMode = "ERR FUNCTION FLUSH only supports SYNC|ASYNC option"
+    public static let execWithoutMulti = "ERR EXEC without MULTI"
+    public static let discardWithoutMulti = "ERR DISCARD without MULTI"
+    public static let negativeCount = "ERR COUNT can't be negative"
+    public static let unblockReason = "ERR CLIENT UNBLOCK reason should be TIMEOUT or ERROR"
+    public static let pauseMode = "ERR CLIENT PAUSE mode must be WRITE or ALL"
+    public static let cachingNeedsOptMode = "ERR CLIENT CACHING can be called only when the client is in tracking mode with OPTIN or OPTOUT mode enabled"
+    public static let cachingYesNeedsOptIn = "ERR CLIENT CACHING YES is only valid when tracking is enabled in OPTIN mode."
+    public static let cachingNoNeedsOptOut = "ERR CLIENT CACHING NO is only valid when tracking is enabled in OPTOUT mode."
+    public static let idleTimeUnderLFU = "ERR An LFU maxmemory policy is selected, idle time not tracked. Please note that when switching between policies at runtime LRU and LFU data will take some time to adjust."
+    public static let frequencyWithoutLFU = "ERR An LFU maxmemory policy is not selected, access frequency not tracked. Please note that when switching between policies at runtime LRU and LFU data will take some time to adjust."
+    public static let singleRedirect = "ERR A client can only redirect to a single other client"
+
     public static func wrongArity(_ fullName: String) -> String {
         "ERR wrong number of arguments for '\(fullName)' command"
     }
@@ -69,6 +130,46 @@ public enum Errors {
     public static func subcommandSyntax(_ subcommand: UnsafeRawBufferPointer, of container: String) -> [UInt8] {
         Array("ERR unknown subcommand or wrong number of arguments for '".utf8) + formatted(subcommand, limit: 128)
             + Array("'. Try \(container.uppercased()) HELP.".utf8)
+    }
+
+    public static func unknownConfigOption(_ name: String) -> String {
+        "ERR Unknown option or number of arguments for CONFIG SET - '\(name)'"
+    }
+
+    public static func configSetFailed(_ name: String, _ reason: String) -> String {
+        "ERR CONFIG SET failed (possibly related to argument '\(name)') - \(reason)"
+    }
+
+    public static func configRewriteFailed(_ reason: String) -> String {
+        "ERR Rewriting config file: \(reason)"
+    }
+
+    public static func unrecognizedOption(_ option: String) -> String {
+        "ERR Unrecognized option '\(option)'"
+    }
+
+    public static func badLibraryAttribute(_ attribute: String) -> String {
+        "ERR \(attribute) cannot contain spaces, newlines or special characters."
+    }
+
+    public static func unknownClientType(_ type: String) -> String {
+        "ERR Unknown client type '\(type)'"
+    }
+
+    public static func noSuchUser(_ user: String) -> String {
+        "ERR No such user '\(user)'"
+    }
+
+    public static func noInputKeys(_ command: String) -> String {
+        "ERR at least 1 input key is needed for '\(command)' command"
+    }
+
+    public static func overlappingPrefix(_ prefix: String, _ clash: String, existing: Bool) -> String {
+        "ERR Prefix '\(prefix)' overlaps with \(existing ? "an existing" : "another provided") prefix '\(clash)'. Prefixes for a single client must not overlap."
+    }
+
+    public static func unsupportedOption(_ option: String) -> String {
+        "ERR Unsupported option \(option)"
     }
 
     public static func helloOption(_ option: String) -> String {

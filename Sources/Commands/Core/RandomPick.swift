@@ -14,7 +14,7 @@ enum RandomPick {
         guard c.argumentCount >= 3 else { return (nil, false) }
         guard let count = c.integerOrReply(2) else { return nil }
         guard count != Int.min else {
-            c.error("ERR value is out of range, value must between -9223372036854775807 and 9223372036854775807")
+            c.error(Errors.outOfSymmetricRange)
             return nil
         }
         var withOption = false

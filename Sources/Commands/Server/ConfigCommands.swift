@@ -44,11 +44,11 @@ enum ConfigCommands {
         } catch {
             switch error.cause {
             case .unknown:
-                c.error("ERR Unknown option or number of arguments for CONFIG SET - '\(error.name)'")
+                c.error(Errors.unknownConfigOption(error.name))
             case .duplicate:
-                c.error("ERR CONFIG SET failed (possibly related to argument '\(error.name)') - duplicate parameter")
+                c.error(Errors.configSetFailed(error.name, "duplicate parameter"))
             case .rejected(let reason):
-                c.error("ERR CONFIG SET failed (possibly related to argument '\(error.name)') - \(reason.reason)")
+                c.error(Errors.configSetFailed(error.name, reason.reason))
             }
         }
     }
@@ -66,7 +66,7 @@ enum ConfigCommands {
         } catch {
             switch error {
             case .noFile: c.error(Errors.noConfigFile)
-            case .io(let reason): c.error("ERR Rewriting config file: \(reason)")
+            case .io(let reason): c.error(Errors.configRewriteFailed(reason))
             }
         }
     }

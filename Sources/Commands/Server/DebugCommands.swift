@@ -72,7 +72,7 @@ enum DebugCommands {
             // Attributes are no reply of their own: a real one follows.
             c.reply.bulk("Some real reply following the attribute")
         case "push":
-            guard c.reply.isRESP3 else { return c.error("ERR RESP2 is not supported by this command") }
+            guard c.reply.isRESP3 else { return c.error(Errors.resp2NotSupported) }
             c.reply.push { reply in
                 reply.pushHeader(2)
                 reply.bulk("server-cpu-usage")
@@ -83,7 +83,7 @@ enum DebugCommands {
         case "true": c.reply.boolean(true)
         case "false": c.reply.boolean(false)
         default:
-            c.error("ERR Wrong protocol type name. Please use one of the following: string|integer|double|bignum|null|array|set|map|attrib|push|verbatim|true|false")
+            c.error(Errors.debugProtocolType)
         }
     }
 
@@ -170,7 +170,7 @@ enum DebugCommands {
     private static func populate(_ c: inout CommandContext) {
         guard let count = c.countOrReply(2) else { return }
         // Redis sizes its table for `count` keys first and replies this when it cannot.
-        guard count <= 1 << 32 else { return c.error("ERR OOM in dictTryExpand") }
+        guard count <= 1 << 32 else { return c.error(Errors.populateTooLarge) }
         let prefix = c.argumentCount >= 4 ? c.bytes(3) : Array("key".utf8)
         var size = 0
         if c.argumentCount == 5 {

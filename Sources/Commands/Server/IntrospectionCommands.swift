@@ -238,7 +238,7 @@ enum IntrospectionCommands {
             command = sub
         }
         guard command.arityAccepts(inner.count) else {
-            c.error("ERR Invalid number of arguments specified for command")
+            c.error(Errors.getKeysArity)
             return nil
         }
         guard command.hasKeys else {

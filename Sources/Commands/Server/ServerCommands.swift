@@ -63,7 +63,7 @@ enum ServerCommands {
                 c.error(Errors.syntax)
                 return
             }
-            c.error("ERR No shutdown in progress.")
+            c.error(Errors.noShutdown)
             return
         }
         if let refusal = c.server.control?.shutdown(request) {
@@ -74,7 +74,7 @@ enum ServerCommands {
     static func functionFlush(_ c: inout CommandContext) {
         guard c.argumentCount <= 3 else { return c.error(bytes: Errors.subcommandSyntax(c.arguments[1], of: "function")) }
         guard c.argumentCount == 2 || c.argument(2, is: "ASYNC") || c.argument(2, is: "SYNC") else {
-            c.error("ERR FUNCTION FLUSH only supports SYNC|ASYNC option")
+            c.error(Errors.functionFlushMode)
             return
         }
         // A change, as Redis counts it (and propagates it) even with no library to delete.

@@ -159,7 +159,7 @@ enum HashCommands {
         case .found(let hash):
             if let value = hash[field] {
                 guard let parsed = value.withBytes({ StrictInteger.parse($0) }) else {
-                    c.error("ERR hash value is not an integer")
+                    c.error(Errors.hashValueNotInteger)
                     return
                 }
                 current = parsed
@@ -186,7 +186,7 @@ enum HashCommands {
             return
         }
         guard increment.isFinite else {
-            c.error("ERR value is NaN or Infinity")
+            c.error(Errors.nanOrInfinity)
             return
         }
         let db = c.database
@@ -199,7 +199,7 @@ enum HashCommands {
         case .found(let hash):
             if let value = hash[field] {
                 guard let parsed = value.withBytes({ NumberFormat.parseLongDouble($0) }) else {
-                    c.error("ERR hash value is not a float")
+                    c.error(Errors.hashValueNotFloat)
                     return
                 }
                 current = parsed

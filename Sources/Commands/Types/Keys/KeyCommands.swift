@@ -321,7 +321,7 @@ enum KeyCommands {
     static func objectIdleTime(_ c: inout CommandContext) {
         guard let entry = objectEntry(&c) else { return }
         if c.server.keyspace.usesLFU.load(ordering: .relaxed) {
-            c.error("ERR An LFU maxmemory policy is selected, idle time not tracked. Please note that when switching between policies at runtime LRU and LFU data will take some time to adjust.")
+            c.error(Errors.idleTimeUnderLFU)
             return
         }
         c.reply.integer(AccessTracking.idleSeconds(entry.access, clock: Database.lruClock(c.now)))
@@ -330,7 +330,7 @@ enum KeyCommands {
     static func objectFreq(_ c: inout CommandContext) {
         guard let entry = objectEntry(&c) else { return }
         guard c.server.keyspace.usesLFU.load(ordering: .relaxed) else {
-            c.error("ERR An LFU maxmemory policy is not selected, access frequency not tracked. Please note that when switching between policies at runtime LRU and LFU data will take some time to adjust.")
+            c.error(Errors.frequencyWithoutLFU)
             return
         }
         c.reply.integer(AccessTracking.decayedFrequency(entry.access, now: c.now, keyspace: c.server.keyspace))

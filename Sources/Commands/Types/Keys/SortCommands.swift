@@ -129,7 +129,7 @@ enum SortCommands {
                 }
                 if by != nil && value == nil { continue }
                 guard let score = (value ?? items[position].element).withBytes({ NumberFormat.parseLenientDouble($0, refusingOverflow: true) }) else {
-                    return c.error("ERR One or more scores can't be converted into double")
+                    return c.error(Errors.sortScoreNotDouble)
                 }
                 items[position].score = score
             }

@@ -183,7 +183,7 @@ enum ListCommands {
         case .found(let list):
             guard let index = c.integerOrReply(2) else { return }
             guard let position = list.position(index) else {
-                c.error("ERR index out of range")
+                c.error(Errors.indexOutOfRange)
                 return
             }
             list.items[position] = Element(c.arguments[3])
@@ -284,20 +284,20 @@ enum ListCommands {
             if c.argument(index, is: "RANK") {
                 guard let value = c.integerOrReply(index + 1) else { return }
                 guard value != 0 else {
-                    c.error("ERR RANK can't be zero: use 1 to start from the first match, 2 from the second ... or use negative to start from the end of the list")
+                    c.error(Errors.rankZero)
                     return
                 }
                 rank = value
             } else if c.argument(index, is: "COUNT") {
                 // Redis gives the same error for a negative number and for no number at all.
                 guard let value = c.integer(index + 1), value >= 0 else {
-                    c.error("ERR COUNT can't be negative")
+                    c.error(Errors.negativeCount)
                     return
                 }
                 count = value
             } else if c.argument(index, is: "MAXLEN") {
                 guard let value = c.integer(index + 1), value >= 0 else {
-                    c.error("ERR MAXLEN can't be negative")
+                    c.error(Errors.negativeMaxLength)
                     return
                 }
                 maxLength = value
@@ -392,7 +392,7 @@ struct MultiPop {
     /// `endWords` selects LEFT/RIGHT (lists) rather than MIN/MAX (sorted sets).
     static func parse(_ c: inout CommandContext, firstKey: Int, numkeysAt: Int, endWords: Bool) -> MultiPop? {
         guard let numkeys = c.integer(numkeysAt), numkeys > 0 else {
-            c.error("ERR numkeys should be greater than 0")
+            c.error(Errors.numkeysNotPositive)
             return nil
         }
         guard numkeys <= c.argumentCount - firstKey - 1 else {
@@ -420,7 +420,7 @@ struct MultiPop {
                 return nil
             }
             guard let value = c.integer(index + 1), value > 0 else {
-                c.error("ERR count should be greater than 0")
+                c.error(Errors.countNotPositive)
                 return nil
             }
             count = value

@@ -263,11 +263,11 @@ enum SetCommands {
 
     static func sintercard(_ c: inout CommandContext) {
         guard let numkeys = c.integer(1), numkeys > 0 else {
-            c.error("ERR numkeys should be greater than 0")
+            c.error(Errors.numkeysNotPositive)
             return
         }
         guard numkeys <= c.argumentCount - 2 else {
-            c.error("ERR Number of keys can't be greater than number of args")
+            c.error(Errors.tooManyKeys)
             return
         }
         var limit = 0
@@ -278,7 +278,7 @@ enum SetCommands {
                 return
             }
             guard let value = c.integer(index + 1), value >= 0 else {
-                c.error("ERR LIMIT can't be negative")
+                c.error(Errors.negativeLimit)
                 return
             }
             limit = value

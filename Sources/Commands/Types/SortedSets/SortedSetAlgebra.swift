@@ -60,7 +60,7 @@ enum SortedSetAlgebra {
             let remaining = c.argumentCount - index
             if operation != .difference && remaining > sources.count && c.argument(index, is: "WEIGHTS") {
                 for source in sources.indices {
-                    guard let weight = c.double(index + 1 + source) else { return c.error("ERR weight value is not a float") }
+                    guard let weight = c.double(index + 1 + source) else { return c.error(Errors.weightNotFloat) }
                     sources[source].weight = weight
                 }
                 index += 1 + sources.count
@@ -98,7 +98,7 @@ enum SortedSetAlgebra {
         var index = 2 + sources.count
         while index < c.argumentCount {
             guard c.argument(index, is: "LIMIT"), index + 1 < c.argumentCount else { return c.error(Errors.syntax) }
-            guard let value = c.integer(index + 1), value >= 0 else { return c.error("ERR LIMIT can't be negative") }
+            guard let value = c.integer(index + 1), value >= 0 else { return c.error(Errors.negativeLimit) }
             limit = value
             index += 2
         }
@@ -110,7 +110,7 @@ enum SortedSetAlgebra {
     private static func sources(_ c: inout CommandContext, numkeysAt: Int, command: String) -> [Source]? {
         guard let numkeys = c.integerOrReply(numkeysAt) else { return nil }
         guard numkeys >= 1 else {
-            c.error("ERR at least 1 input key is needed for '\(command)' command")
+            c.error(Errors.noInputKeys(command))
             return nil
         }
         guard numkeys <= c.argumentCount - numkeysAt - 1 else {

@@ -103,9 +103,9 @@ enum SortedSetCommands {
         }
         let elements = c.argumentCount - index
         guard elements > 0, elements % 2 == 0 else { return c.error(Errors.syntax) }
-        guard !incr || elements == 2 else { return c.error("ERR INCR option supports a single increment-element pair") }
-        guard !(nx && xx) else { return c.error("ERR XX and NX options at the same time are not compatible") }
-        guard !(nx && (gt || lt)) && !(gt && lt) else { return c.error("ERR GT, LT, and/or NX options at the same time are not compatible") }
+        guard !incr || elements == 2 else { return c.error(Errors.zaddIncrPair) }
+        guard !(nx && xx) else { return c.error(Errors.xxAndNX) }
+        guard !(nx && (gt || lt)) && !(gt && lt) else { return c.error(Errors.gtLtNX) }
         var pairs: [(score: Double, member: Element)] = []
         pairs.reserveCapacity(elements / 2)
         for position in stride(from: index, to: c.argumentCount, by: 2) {
@@ -126,7 +126,7 @@ enum SortedSetCommands {
                     if incr {
                         newScore += current
                         // Only one pair with INCR, so nothing has changed yet.
-                        guard !newScore.isNaN else { return c.error("ERR resulting score is not a number (NaN)") }
+                        guard !newScore.isNaN else { return c.error(Errors.scoreNaN) }
                     }
                     if (lt && newScore >= current) || (gt && newScore <= current) { continue }
                     processed += 1

@@ -140,11 +140,11 @@ struct SortedSetRange {
         let kind = by ?? .rank
         let isReverse = reverse ?? false
         if count != -1 && kind == .rank {
-            c.error("ERR syntax error, LIMIT is only supported in combination with either BYSCORE or BYLEX")
+            c.error(Errors.limitWithoutBy)
             return nil
         }
         if withScores && kind == .lex {
-            c.error("ERR syntax error, WITHSCORES not supported in combination with BYLEX")
+            c.error(Errors.withScoresByLex)
             return nil
         }
         // Score and lex ranges are written `max min` when reversed.
@@ -158,13 +158,13 @@ struct SortedSetRange {
             count = -1
         case .score:
             guard let min = ScoreBound(c.arguments[lower]), let max = ScoreBound(c.arguments[upper]) else {
-                c.error("ERR min or max is not a float")
+                c.error(Errors.invalidScoreRange)
                 return nil
             }
             bounds = .score(min: min, max: max)
         case .lex:
             guard let min = LexBound(c.arguments[lower]), let max = LexBound(c.arguments[upper]) else {
-                c.error("ERR min or max not valid string range item")
+                c.error(Errors.invalidLexRange)
                 return nil
             }
             bounds = .lex(min: min, max: max)
@@ -205,14 +205,14 @@ extension SortedSetCommands {
 
     static func zcount(_ c: inout CommandContext) {
         guard let min = ScoreBound(c.arguments[2]), let max = ScoreBound(c.arguments[3]) else {
-            return c.error("ERR min or max is not a float")
+            return c.error(Errors.invalidScoreRange)
         }
         count(&c, .score(min: min, max: max))
     }
 
     static func zlexcount(_ c: inout CommandContext) {
         guard let min = LexBound(c.arguments[2]), let max = LexBound(c.arguments[3]) else {
-            return c.error("ERR min or max not valid string range item")
+            return c.error(Errors.invalidLexRange)
         }
         count(&c, .lex(min: min, max: max))
     }
@@ -229,14 +229,14 @@ extension SortedSetCommands {
 
     static func zremrangebyscore(_ c: inout CommandContext) {
         guard let min = ScoreBound(c.arguments[2]), let max = ScoreBound(c.arguments[3]) else {
-            return c.error("ERR min or max is not a float")
+            return c.error(Errors.invalidScoreRange)
         }
         removeRange(&c, .score(min: min, max: max), event: "zremrangebyscore")
     }
 
     static func zremrangebylex(_ c: inout CommandContext) {
         guard let min = LexBound(c.arguments[2]), let max = LexBound(c.arguments[3]) else {
-            return c.error("ERR min or max not valid string range item")
+            return c.error(Errors.invalidLexRange)
         }
         removeRange(&c, .lex(min: min, max: max), event: "zremrangebylex")
     }

@@ -363,7 +363,7 @@ enum StringCommands {
     static func decrBy(_ c: inout CommandContext) {
         guard let amount = c.integerOrReply(2) else { return }
         guard amount != Int.min else {
-            c.error("ERR decrement would overflow")
+            c.error(Errors.decrementOverflow)
             return
         }
         add(&c, -amount)

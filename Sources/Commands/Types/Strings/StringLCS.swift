@@ -40,11 +40,11 @@ extension StringCommands {
         }
         let a = first.map(StringValues.bytes) ?? [], b = second.map(StringValues.bytes) ?? []
         guard a.count < Int(UInt32.max) - 1, b.count < Int(UInt32.max) - 1 else {
-            c.error("ERR String too long for LCS")
+            c.error(Errors.lcsTooLong)
             return
         }
         guard let result = LongestCommonSubsequence(a, b) else {
-            c.error("ERR Insufficient memory, failed allocating transient memory for LCS")
+            c.error(Errors.lcsOutOfMemory)
             return
         }
         if wantLength {
