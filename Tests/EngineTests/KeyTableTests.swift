@@ -212,6 +212,17 @@ func keyText(_ entry: Entry) -> String {
         #expect(keyspace.expiredKeys.load(ordering: .relaxed) == 1)
     }
 
+    @Test func expiryHoldsAreIndependent() {
+        let keyspace = Keyspace(databases: 1)
+        keyspace.hold(.replica)
+        keyspace.hold(.paused)
+        keyspace.release(.paused)
+        // A pause ending must not let a replica expire keys on its own clock.
+        #expect(!keyspace.deletesExpiredKeys)
+        keyspace.release(.replica)
+        #expect(keyspace.deletesExpiredKeys)
+    }
+
     @Test func randomKeyFindsLiveKeys() {
         let keyspace = Keyspace(databases: 1)
         let db = Database(keyspace: keyspace, index: 0, now: 1)

@@ -63,17 +63,6 @@ extension CommandContext {
         }
     }
 
-    /// After a change to a collection in place: WATCHes see it; an emptied collection is
-    /// deleted (Redis keeps no empty collections) with a `del` event.
-    mutating func changed(_ key: Key, count: Int, in db: Database) {
-        if count == 0 {
-            db.remove(key)
-            notify(.generic, "del", key.bytes, db: db.index)
-        } else {
-            db.modified(key)
-        }
-    }
-
     /// HDEL, SREM and ZREM: removes the members named from argument 2 on, publishes `event`
     /// when any went, and replies how many did.
     mutating func removeMembers<T>(_ extract: (Value) -> T?, event: (type: KeyspaceEventFlags, name: String),
@@ -89,9 +78,7 @@ extension CommandContext {
                 removed += 1
             }
             if removed > 0 {
-                notify(event.type, event.name, key)
-                changed(key, count: count(collection), in: db)
-                dirty(removed)
+                changed(key, event.type, event.name, in: db, dirty: removed, remaining: count(collection))
             }
             reply.integer(removed)
         }

@@ -126,12 +126,20 @@ public struct CommandContext {
         statisticsReference._withUnsafeGuaranteedRef { $0.count(.dirty, changes) }
     }
 
-    /// A write changed `key`'s value in place: WATCHes and client-side caches see it, the
-    /// keyspace event goes out, and the change counts. (A store through `store` or
-    /// `storeString` is seen by WATCH already; it states only the event and the count.)
-    public mutating func changed(_ key: Key, _ type: KeyspaceEventFlags, _ event: String, in db: Database, dirty changes: Int = 1) {
-        db.modified(key)
+    /// What a write did to `key`, stated once: the keyspace event goes out, WATCHes and
+    /// client-side caches see the change, and it counts `dirty` changes. A collection left with
+    /// `remaining` 0 members is deleted, with a `del` event (Redis keeps no empty collections).
+    /// (A store through `store` or `storeString` is seen by WATCH already; it states only the
+    /// event and the count.)
+    public mutating func changed(_ key: Key, _ type: KeyspaceEventFlags, _ event: String, in db: Database, dirty changes: Int = 1,
+                                 remaining: Int? = nil) {
         notify(type, event, key.bytes, db: db.index)
+        if remaining == 0 {
+            db.remove(key)
+            notify(.generic, "del", key.bytes, db: db.index)
+        } else {
+            db.modified(key)
+        }
         dirty(changes)
     }
 

@@ -67,9 +67,7 @@ enum HashCommands {
             where hash.set(Element(c.arguments[index]), Element(c.arguments[index + 1]), limits: c.keyspace.encodingLimits) {
             added += 1
         }
-        db.modified(key)
-        c.notify(.hash, "hset", key)
-        c.dirty((c.argumentCount - 2) / 2)
+        c.changed(key, .hash, "hset", in: db, dirty: (c.argumentCount - 2) / 2)
         return added
     }
 
@@ -83,9 +81,7 @@ enum HashCommands {
             return
         }
         hash.set(field, Element(c.arguments[3]), limits: c.keyspace.encodingLimits)
-        db.modified(key)
-        c.notify(.hash, "hset", key)
-        c.dirty()
+        c.changed(key, .hash, "hset", in: db)
         c.reply.integer(1)
     }
 
@@ -174,9 +170,7 @@ enum HashCommands {
         }
         guard let hash = c.fetchOrCreate(key, in: db, \.hash, make: { .hash(HashValue()) }) else { return }
         hash.set(field, Element(result), limits: c.keyspace.encodingLimits)
-        db.modified(key)
-        c.notify(.hash, "hincrby", key)
-        c.dirty()
+        c.changed(key, .hash, "hincrby", in: db)
         c.reply.integer(result)
     }
 

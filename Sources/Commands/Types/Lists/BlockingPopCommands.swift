@@ -50,9 +50,7 @@ enum BlockingPopCommands {
                 c.reply.arrayHeader(2)
                 c.reply.bulk(c.arguments[index])
                 element.withBytes { c.reply.bulk($0) }
-                c.notify(.list, end.popEvent, key)
-                c.changed(key, count: list.count, in: db)
-                c.dirty()
+                c.changed(key, .list, end.popEvent, in: db, remaining: list.count)
                 c.propagate([Array(end.popEvent.uppercased().utf8), c.bytes(index)])
                 return
             }
@@ -116,9 +114,7 @@ enum BlockingPopCommands {
                 c.reply.bulk(c.arguments[index])
                 member.withBytes { c.reply.bulk($0) }
                 c.reply.double(score)
-                c.notify(.sortedSet, highest ? "zpopmax" : "zpopmin", key)
-                c.changed(key, count: set.count, in: db)
-                c.dirty()
+                c.changed(key, .sortedSet, highest ? "zpopmax" : "zpopmin", in: db, remaining: set.count)
                 c.propagate([Array((highest ? "ZPOPMAX" : "ZPOPMIN").utf8), c.bytes(index)])
                 return
             }

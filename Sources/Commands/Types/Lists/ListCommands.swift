@@ -82,9 +82,7 @@ enum ListCommands {
             let element = Element(c.arguments[index])
             if end == .head { list.items.prepend(element) } else { list.items.append(element) }
         }
-        db.modified(key)
-        c.notify(.list, end.pushEvent, key)
-        c.dirty(c.argumentCount - 2)
+        c.changed(key, .list, end.pushEvent, in: db, dirty: c.argumentCount - 2)
         c.reply.integer(list.count)
     }
 
@@ -117,9 +115,7 @@ enum ListCommands {
                 for element in popped { element.withBytes { c.reply.bulk($0) } }
             }
             if !popped.isEmpty {
-                c.notify(.list, end.popEvent, key)
-                c.changed(key, count: list.count, in: db)
-                c.dirty(popped.count)
+                c.changed(key, .list, end.popEvent, in: db, dirty: popped.count, remaining: list.count)
             }
         }
     }
@@ -187,9 +183,7 @@ enum ListCommands {
                 return
             }
             list.items[position] = Element(c.arguments[3])
-            db.modified(key)
-            c.notify(.list, "lset", key)
-            c.dirty()
+            c.changed(key, .list, "lset", in: db)
             c.reply.ok()
         }
     }
@@ -212,9 +206,7 @@ enum ListCommands {
                 return
             }
             list.items.insert(Element(c.arguments[4]), at: after ? position + 1 : position)
-            db.modified(key)
-            c.notify(.list, "linsert", key)
-            c.dirty()
+            c.changed(key, .list, "linsert", in: db)
             c.reply.integer(list.count)
         }
     }
@@ -243,9 +235,7 @@ enum ListCommands {
             }
             if removed > 0 {
                 list.items = kept
-                c.notify(.list, "lrem", key)
-                c.changed(key, count: list.count, in: db)
-                c.dirty(removed)
+                c.changed(key, .list, "lrem", in: db, dirty: removed, remaining: list.count)
             }
             c.reply.integer(removed)
         }
@@ -266,9 +256,7 @@ enum ListCommands {
             } else {
                 list.items.removeAll()
             }
-            c.notify(.list, "ltrim", key)
-            c.changed(key, count: list.count, in: db)
-            c.dirty(before - list.count)
+            c.changed(key, .list, "ltrim", in: db, dirty: before - list.count, remaining: list.count)
             c.reply.ok()
         }
     }
@@ -369,9 +357,7 @@ enum ListCommands {
         if to == .head { target.items.prepend(element) } else { target.items.append(element) }
         db.modified(destination)
         c.notify(.list, to.pushEvent, destination)
-        c.notify(.list, from.popEvent, source)
-        c.changed(source, count: list.count, in: db)
-        c.dirty()
+        c.changed(source, .list, from.popEvent, in: db, remaining: list.count)
         element.withBytes { c.reply.bulk($0) }
         return true
     }
@@ -445,9 +431,7 @@ struct MultiPop {
                 c.reply.bulk(c.arguments[index])
                 c.reply.arrayHeader(popped.count)
                 for element in popped { element.withBytes { c.reply.bulk($0) } }
-                c.notify(.list, request.end.popEvent, key)
-                c.changed(key, count: list.count, in: db)
-                c.dirty(popped.count)
+                c.changed(key, .list, request.end.popEvent, in: db, dirty: popped.count, remaining: list.count)
                 // As Redis: [LR]POP key <how many it took>.
                 c.propagate([Array(request.end.popEvent.uppercased().utf8), c.bytes(index), Array(String(popped.count).utf8)])
                 return true

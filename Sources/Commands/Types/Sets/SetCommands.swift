@@ -51,9 +51,7 @@ enum SetCommands {
             added += 1
         }
         if added > 0 {
-            db.modified(key)
-            c.notify(.set, "sadd", key)
-            c.dirty(added)
+            c.changed(key, .set, "sadd", in: db, dirty: added)
         }
         c.reply.integer(added)
     }
@@ -120,9 +118,7 @@ enum SetCommands {
             }
             if count == nil { popped[0].withBytes { c.reply.bulk($0) } } else { replySet(&c, popped) }
             if !popped.isEmpty {
-                c.notify(.set, "spop", key)
-                c.changed(key, count: set.count, in: db)
-                c.dirty(popped.count)
+                c.changed(key, .set, "spop", in: db, dirty: popped.count, remaining: set.count)
             }
             // A replica removes the very members popped: SREM each, or DEL for them all.
             if count != nil && emptied && !popped.isEmpty {
@@ -176,8 +172,7 @@ enum SetCommands {
             c.reply.integer(0)
             return
         }
-        c.notify(.set, "srem", source)
-        c.changed(source, count: sourceSet.count, in: db)
+        c.changed(source, .set, "srem", in: db, dirty: 0, remaining: sourceSet.count)
         guard let target = c.fetchOrCreate(destination, in: db, \.set, make: { .set(SetValue()) }) else { return }
         if target.insert(member, limits: c.keyspace.encodingLimits) {
             db.modified(destination)

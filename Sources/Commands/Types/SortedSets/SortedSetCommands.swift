@@ -144,9 +144,7 @@ enum SortedSetCommands {
             }
         }
         if added + updated > 0 {
-            db.modified(key)
-            c.notify(.sortedSet, incr ? "zincr" : "zadd", key)
-            c.dirty(added + updated)
+            c.changed(key, .sortedSet, incr ? "zincr" : "zadd", in: db, dirty: added + updated)
         }
         if incr {
             if processed > 0 { c.reply.double(lastScore) } else { c.reply.null() }
@@ -230,9 +228,7 @@ enum SortedSetCommands {
                 c.reply.double(score)
             }
             if !popped.isEmpty {
-                c.notify(.sortedSet, highest ? "zpopmax" : "zpopmin", key)
-                c.changed(key, count: set.count, in: db)
-                c.dirty(popped.count)
+                c.changed(key, .sortedSet, highest ? "zpopmax" : "zpopmin", in: db, dirty: popped.count, remaining: set.count)
             }
         }
     }
@@ -272,9 +268,7 @@ enum SortedSetCommands {
                     member.withBytes { c.reply.bulk($0) }
                     c.reply.double(score)
                 }
-                c.notify(.sortedSet, highest ? "zpopmax" : "zpopmin", key)
-                c.changed(key, count: set.count, in: db)
-                c.dirty(popped.count)
+                c.changed(key, .sortedSet, highest ? "zpopmax" : "zpopmin", in: db, dirty: popped.count, remaining: set.count)
                 // As Redis: ZPOPMIN|ZPOPMAX key <how many it took>.
                 c.propagate([Array((highest ? "ZPOPMAX" : "ZPOPMIN").utf8), c.bytes(index), Array(String(popped.count).utf8)])
                 return true

@@ -251,9 +251,7 @@ extension SortedSetCommands {
             let doomed = set.members(ranks: SortedSetRange(kind: kind).ranks(in: set))
             for (member, _) in doomed { set.remove(member) }
             if !doomed.isEmpty {
-                c.notify(.sortedSet, event, key)
-                c.changed(key, count: set.count, in: db)
-                c.dirty(doomed.count)
+                c.changed(key, .sortedSet, event, in: db, dirty: doomed.count, remaining: set.count)
             }
             c.reply.integer(doomed.count)
         }

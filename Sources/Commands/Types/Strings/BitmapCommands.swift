@@ -49,9 +49,7 @@ enum BitmapCommands {
         let old = raw.bytes[byte] & mask != 0
         if bit == 1 { raw.bytes[byte] |= mask } else { raw.bytes[byte] &= ~mask }
         if grew || old != (bit == 1) {
-            c.database.modified(c.key(1))
-            c.notify(.string, "setbit", c.key(1))
-            c.dirty()
+            c.changed(c.key(1), .string, "setbit", in: c.database)
         }
         c.reply.integer(old ? 1 : 0)
     }
@@ -350,9 +348,7 @@ enum BitmapCommands {
                 }
             }
             if changed > 0 {
-                c.database.modified(c.key(1))
-                c.notify(.string, "setbit", c.key(1))
-                c.dirty(changed)
+                c.changed(c.key(1), .string, "setbit", in: c.database, dirty: changed)
             }
         } else {
             let entry = c.read(c.key(1), in: c.database)

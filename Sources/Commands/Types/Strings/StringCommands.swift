@@ -324,9 +324,7 @@ enum StringCommands {
         }
         let raw = rawString(entry, in: db, key: key)
         raw.bytes.append(contentsOf: addition)
-        db.modified(key)
-        c.notify(.string, "append", key)
-        c.dirty()
+        c.changed(key, .string, "append", in: db)
         c.reply.integer(raw.bytes.count)
     }
 
@@ -528,9 +526,7 @@ enum StringCommands {
         raw.bytes.withUnsafeMutableBytes { target in
             UnsafeMutableRawBufferPointer(rebasing: target[offset ..< offset + value.count]).copyMemory(from: value)
         }
-        db.modified(key)
-        c.notify(.string, "setrange", key)
-        c.dirty()
+        c.changed(key, .string, "setrange", in: db)
         c.reply.integer(raw.bytes.count)
     }
 }
