@@ -17,10 +17,10 @@ final class Harness {
     let session: ClientSession
     private var context: CommandContext
 
-    init(_ directives: [String: String] = [:]) {
+    init(_ directives: [String: String] = [:], families: [[Command]] = []) {
         let config = Configuration()
         try! ConfigFile.load(ConfigFile.commandLine(directives.flatMap { ["--" + $0.key, $0.value] }), into: config)
-        server = ServerState(config: config, eventLoops: 1, clock: clock)
+        server = ServerState(config: config, eventLoops: 1, clock: clock, families: families)
         session = ClientSession(id: server.clients.makeID(), address: "127.0.0.1:5000", localAddress: "127.0.0.1:6379", fd: 9,
                                 createdAt: clock.milliseconds, authenticated: !server.requiresPassword)
         server.clients.register(session)

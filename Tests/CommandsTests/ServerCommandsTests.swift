@@ -1,3 +1,4 @@
+import Commands
 import TestSupport
 import Testing
 
@@ -79,6 +80,29 @@ import Testing
         #expect((h.run("INFO", "keyspace").text ?? "").contains("db0:keys=1,expires=1,avg_ttl=0"))
         #expect((h.run("INFO", "everything").text ?? "").contains("# Commandstats"))
         #expect(h.run("INFO", "nosuchsection") == .bulk(""))
+    }
+
+    /// The layers above replace a built-in section where it stands and add their own at the end.
+    @Test func infoSectionsFromAbove() {
+        let h = Harness()
+        h.server.info.register(InfoSection("replication") { _ in [("role", "slave"), ("master_port", "6380")] })
+        h.server.info.register(InfoSection("extra", isDefault: false) { c in [("loops", String(c.server.eventLoops))] })
+        let text = h.run("INFO").text ?? ""
+        #expect(text.contains("# Replication\r\nrole:slave\r\nmaster_port:6380\r\n\r\n# CPU\r\n"))
+        #expect(!text.contains("# Extra"))
+        #expect(h.run("INFO", "extra", "replication").text == "# Replication\r\nrole:slave\r\nmaster_port:6380\r\n\r\n# Extra\r\nloops:1\r\n")
+        #expect((h.run("INFO", "all").text ?? "").hasSuffix("# Extra\r\nloops:1\r\n"))
+    }
+
+    /// A family registered by a layer above is dispatched like this module's, table checks included.
+    @Test func commandFamiliesFromAbove() {
+        let echo = Command("twice", arity: 2, flags: [.fast], summary: "Replies with its argument twice.",
+                           handler: { c in c.reply.bulk(c.text(1) + c.text(1)) })
+        let h = Harness(families: [[echo]])
+        #expect(h.run("TWICE", "ab") == .bulk("abab"))
+        #expect(h.run("twice") == .error("ERR wrong number of arguments for 'twice' command"))
+        #expect(h.run("COMMAND", "INFO", "twice").elements.first?.elements.first == .bulk("twice"))
+        #expect(Harness().run("TWICE", "ab") == .error("ERR unknown command 'TWICE', with args beginning with: 'ab' "))
     }
 
     @Test func digestsMatchRedisConstruction() {

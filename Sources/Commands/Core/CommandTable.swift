@@ -1,9 +1,10 @@
 import RESP
 
-/// The command table: every family's commands, found by name without allocating.
+/// The command table: every family's commands, found by name without allocating. The families
+/// of this module come first; the layers above (persistence, replication) add theirs.
 public final class CommandTable: Sendable {
-    /// The families, each one file declaring its commands.
-    static let families: [[Command]] = [
+    /// This module's families, each one file declaring its commands.
+    public static let coreFamilies: [[Command]] = [
         ConnectionCommands.table,
         ClientCommands.table,
         KeyCommands.table,
@@ -42,8 +43,8 @@ public final class CommandTable: Sendable {
     /// `commands`, unretained, for the request path (`commands` keeps them alive).
     private let references: ContiguousArray<Unmanaged<Command>>
 
-    public init() {
-        let commands = Self.families.flatMap { $0 }
+    public init(adding families: [[Command]] = []) {
+        let commands = (Self.coreFamilies + families).flatMap { $0 }
         let all = commands.flatMap { [$0] + $0.subcommands }
         ordinalLimit = (all.map(\.ordinal).max() ?? 0) + 1
         var byOrdinal = [Command?](repeating: nil, count: ordinalLimit)

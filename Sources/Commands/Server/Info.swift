@@ -1,199 +1,62 @@
-import Config
-import Engine
-import RESP
+import Locks
 
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
+/// One INFO section: its name, whether a plain INFO shows it, and its fields, measured at
+/// each call.
+public struct InfoSection: Sendable {
+    public let name: String
+    /// Shown by INFO without arguments and by `default`; every section is shown by `all`.
+    public let isDefault: Bool
+    public let fields: @Sendable (CommandContext) -> [(String, String)]
 
-/// INFO: Redis's sections, field names and formats. Every value is measured; fields for
-/// features Needletail does not have (Lua, AOF rewrites, forks) report their idle state.
-enum Info {
-    static let defaultSections = ["server", "clients", "memory", "persistence", "stats", "replication", "cpu",
-                                  "modules", "errorstats", "cluster", "keyspace"]
-    static let allSections = ["server", "clients", "memory", "persistence", "stats", "replication", "cpu",
-                              "modules", "commandstats", "errorstats", "cluster", "keyspace"]
-
-    /// The sections named by INFO's arguments, in Redis's order.
-    static func sections(for arguments: [String]) -> [String] {
-        if arguments.isEmpty { return defaultSections }
-        var wanted = Set<String>()
-        for argument in arguments.map({ $0.lowercased() }) {
-            switch argument {
-            case "default": wanted.formUnion(defaultSections)
-            case "all", "everything": wanted.formUnion(allSections)
-            default: wanted.insert(argument)
-            }
-        }
-        return allSections.filter(wanted.contains)
+    public init(_ name: String, isDefault: Bool = true,
+                fields: @escaping @Sendable (CommandContext) -> [(String, String)]) {
+        self.name = name
+        self.isDefault = isDefault
+        self.fields = fields
     }
 
-    static func text(_ sections: [String], _ c: CommandContext) -> String {
-        sections.map { section in
-            let title = section == "cpu" ? "CPU" : section.prefix(1).uppercased() + section.dropFirst()
-            let lines = fields(section, c).map { "\($0.0):\($0.1)\r\n" }.joined()
-            return "# \(title)\r\n" + lines
+    /// The heading Redis prints: `# Server`, `# CPU`.
+    var title: String {
+        name == "cpu" ? "CPU" : name.prefix(1).uppercased() + name.dropFirst()
+    }
+}
+
+/// The INFO sections, in the order INFO prints them. This module registers Redis's; the
+/// layers above (persistence, replication) register theirs, which take the place of the
+/// built-in section of the same name.
+public final class InfoSections: Sendable {
+    private let sections: Lock<[InfoSection]>
+
+    init(_ builtIn: [InfoSection]) {
+        sections = Lock(builtIn)
+    }
+
+    /// Replaces the section of the same name where it stands, or adds `section` at the end.
+    public func register(_ section: InfoSection) {
+        sections.withLock { sections in
+            if let index = sections.firstIndex(where: { $0.name == section.name }) {
+                sections[index] = section
+            } else {
+                sections.append(section)
+            }
+        }
+    }
+
+    /// The sections named by INFO's arguments, in print order; unknown names select nothing.
+    func selected(by arguments: [String]) -> [InfoSection] {
+        let all = sections.withLock { $0 }
+        if arguments.isEmpty { return all.filter(\.isDefault) }
+        let wanted = Set(arguments.map { $0.lowercased() })
+        return all.filter { section in
+            wanted.contains(section.name) || wanted.contains("all") || wanted.contains("everything")
+                || (wanted.contains("default") && section.isDefault)
+        }
+    }
+
+    /// INFO's text: each section's heading and `field:value` lines, a blank line between sections.
+    func text(for arguments: [String], _ c: CommandContext) -> String {
+        selected(by: arguments).map { section in
+            "# \(section.title)\r\n" + section.fields(c).map { "\($0.0):\($0.1)\r\n" }.joined()
         }.joined(separator: "\r\n")
-    }
-
-    private static func fields(_ section: String, _ c: CommandContext) -> [(String, String)] {
-        let server = c.server
-        let config = server.config
-        let now = c.now
-        switch section {
-        case "server":
-            let uptime = (now - server.startedAt) / 1000
-            return [
-                ("redis_version", redisCompatibilityVersion), ("needletail_version", needletailVersion),
-                ("redis_git_sha1", "00000000"), ("redis_git_dirty", "0"), ("redis_build_id", server.runID.prefix(16).description),
-                ("redis_mode", "standalone"), ("os", ProcessMetrics.operatingSystem()), ("arch_bits", String(Int.bitWidth)),
-                ("monotonic_clock", "POSIX clock_gettime"), ("multiplexing_api", "epoll"), ("atomicvar_api", "c11-builtin"),
-                ("gcc_version", "0.0.0"), ("process_id", String(getpid())), ("process_supervised", "no"),
-                ("run_id", server.runID), ("tcp_port", config["port"]), ("server_time_usec", String(now * 1000)),
-                ("uptime_in_seconds", String(uptime)), ("uptime_in_days", String(uptime / 86400)),
-                ("hz", config["hz"]), ("configured_hz", config["hz"]), ("lru_clock", String(Database.lruClock(now))),
-                ("executable", server.executable), ("config_file", config.file ?? ""),
-                ("io_threads_active", server.eventLoops > 1 ? "1" : "0"),
-            ]
-        case "clients":
-            let clients = server.clients.all()
-            let published = clients.map { $0.published.withLock { $0 } }
-            return [
-                ("connected_clients", String(clients.count)), ("cluster_connections", "0"), ("maxclients", config["maxclients"]),
-                ("client_recent_max_input_buffer", String(published.map(\.memory.queryBuffer).max() ?? 0)),
-                ("client_recent_max_output_buffer", String(published.map(\.memory.outputMemory).max() ?? 0)),
-                ("blocked_clients", String(server.blockedClients.load(ordering: .relaxed) + server.pause.waitingCount)),
-                ("pubsub_clients", String(published.filter { $0.subscriptions + $0.patternSubscriptions + $0.shardSubscriptions > 0 }.count)),
-                ("tracking_clients", String(server.tracking.active.load(ordering: .relaxed))),
-                ("clients_in_timeout_table", String(clients.filter { $0.blocked.withLock { $0?.deadline ?? 0 } != 0 }.count)),
-            ]
-        case "memory":
-            let used = ProcessMetrics.allocatedBytes()
-            let rss = ProcessMetrics.residentBytes()
-            let peak = server.statistics.recordMemoryPeak(used)
-            let startup = server.startupMemory
-            let maxmemory = Int(config["maxmemory"]) ?? 0
-            let total = ProcessMetrics.totalSystemMemory()
-            let dataset = max(0, used - startup)
-            return [
-                ("used_memory", String(used)), ("used_memory_human", ProcessMetrics.human(used)),
-                ("used_memory_rss", String(rss)), ("used_memory_rss_human", ProcessMetrics.human(rss)),
-                ("used_memory_peak", String(peak)), ("used_memory_peak_human", ProcessMetrics.human(peak)),
-                ("used_memory_peak_perc", percent(used, peak)), ("used_memory_overhead", String(startup)),
-                ("used_memory_startup", String(startup)), ("used_memory_dataset", String(dataset)),
-                ("used_memory_dataset_perc", percent(dataset, used)),
-                ("allocator_allocated", String(used)), ("allocator_active", String(ProcessMetrics.allocatorActiveBytes())),
-                ("allocator_resident", String(rss)), ("total_system_memory", String(total)),
-                ("total_system_memory_human", ProcessMetrics.human(total)),
-                ("used_memory_lua", "0"), ("used_memory_vm_eval", "0"), ("used_memory_lua_human", "0B"),
-                ("used_memory_scripts_eval", "0"), ("number_of_cached_scripts", "0"), ("number_of_functions", "0"),
-                ("number_of_libraries", "0"), ("used_memory_vm_functions", "0"), ("used_memory_vm_total", "0"),
-                ("used_memory_vm_total_human", "0B"), ("used_memory_functions", "0"), ("used_memory_scripts", "0"),
-                ("used_memory_scripts_human", "0B"),
-                ("maxmemory", String(maxmemory)), ("maxmemory_human", ProcessMetrics.human(maxmemory)),
-                ("maxmemory_policy", config["maxmemory-policy"]),
-                ("mem_fragmentation_ratio", used > 0 ? ReplyWriter.formatC("%.2f", Double(rss) / Double(used)) : "0.00"),
-                ("mem_fragmentation_bytes", String(rss - used)), ("mem_not_counted_for_evict", "0"),
-                ("mem_replication_backlog", "0"), ("mem_total_replication_buffers", "0"), ("mem_clients_slaves", "0"),
-                ("mem_clients_normal", String(published(server).reduce(0) { $0 + $1.memory.total })),
-                ("mem_cluster_links", "0"), ("mem_aof_buffer", "0"), ("mem_allocator", "libc"),
-                ("active_defrag_running", "0"), ("lazyfree_pending_objects", "0"), ("lazyfreed_objects", "0"),
-            ]
-        case "persistence":
-            let totals = server.statistics.totals()
-            return [
-                ("loading", "0"), ("async_loading", "0"), ("current_cow_peak", "0"), ("current_cow_size", "0"),
-                ("current_cow_size_age", "0"), ("current_fork_perc", "0.00"), ("current_save_keys_processed", "0"),
-                ("current_save_keys_total", "0"), ("rdb_changes_since_last_save", String(totals[.dirty])),
-                ("rdb_bgsave_in_progress", "0"), ("rdb_last_save_time", String(server.startedAt / 1000)),
-                ("rdb_last_bgsave_status", "ok"), ("rdb_last_bgsave_time_sec", "-1"), ("rdb_current_bgsave_time_sec", "-1"),
-                ("rdb_saves", "0"), ("rdb_last_cow_size", "0"), ("rdb_last_load_keys_expired", "0"),
-                ("rdb_last_load_keys_loaded", "0"), ("aof_enabled", "0"), ("aof_rewrite_in_progress", "0"),
-                ("aof_rewrite_scheduled", "0"), ("aof_last_rewrite_time_sec", "-1"), ("aof_current_rewrite_time_sec", "-1"),
-                ("aof_last_bgrewrite_status", "ok"), ("aof_rewrites", "0"), ("aof_rewrites_consecutive_failures", "0"),
-                ("aof_last_write_status", "ok"), ("aof_last_cow_size", "0"), ("module_fork_in_progress", "0"),
-                ("module_fork_last_cow_size", "0"),
-            ]
-        case "stats":
-            let totals = server.statistics.totals()
-            let metrics = server.metrics
-            let tracking = server.tracking.totals
-            let expiry = server.activeExpiry.figures
-            return [
-                ("total_connections_received", String(totals.connectionsReceived)),
-                ("total_commands_processed", String(totals[.commandsProcessed])),
-                ("instantaneous_ops_per_sec", String(Int(metrics.rate(.commands)))),
-                ("total_net_input_bytes", String(totals[.netInputBytes])), ("total_net_output_bytes", String(totals[.netOutputBytes])),
-                ("total_net_repl_input_bytes", "0"), ("total_net_repl_output_bytes", "0"),
-                ("instantaneous_input_kbps", ReplyWriter.formatC("%.2f", metrics.rate(.inputBytes) / 1024)),
-                ("instantaneous_output_kbps", ReplyWriter.formatC("%.2f", metrics.rate(.outputBytes) / 1024)),
-                ("instantaneous_input_repl_kbps", "0.00"), ("instantaneous_output_repl_kbps", "0.00"),
-                ("rejected_connections", String(totals.rejectedConnections)), ("sync_full", "0"), ("sync_partial_ok", "0"),
-                ("sync_partial_err", "0"), ("expired_keys", String(server.keyspace.expiredKeys.load(ordering: .relaxed))),
-                ("expired_stale_perc", ReplyWriter.formatC("%.2f", expiry.stalePercent)),
-                ("expired_time_cap_reached_count", String(expiry.timeCapReached)),
-                ("expire_cycle_cpu_milliseconds", String(server.activeExpiry.milliseconds)),
-                ("evicted_keys", "0"), ("evicted_clients", "0"), ("total_eviction_exceeded_time", "0"),
-                ("current_eviction_exceeded_time", "0"), ("keyspace_hits", String(totals[.keyspaceHits])),
-                ("keyspace_misses", String(totals[.keyspaceMisses])), ("pubsub_channels", String(server.pubsub.counts.channels)),
-                ("pubsub_patterns", String(server.pubsub.counts.patterns)), ("pubsubshard_channels", String(server.pubsub.counts.shardChannels)), ("latest_fork_usec", "0"), ("total_forks", "0"), ("migrate_cached_sockets", "0"),
-                ("slave_expires_tracked_keys", "0"), ("active_defrag_hits", "0"), ("active_defrag_misses", "0"),
-                ("active_defrag_key_hits", "0"), ("active_defrag_key_misses", "0"), ("total_active_defrag_time", "0"),
-                ("current_active_defrag_time", "0"), ("tracking_total_keys", String(tracking.keys)),
-                ("tracking_total_items", String(tracking.items)), ("tracking_total_prefixes", String(tracking.prefixes)), ("unexpected_error_replies", "0"),
-                ("total_error_replies", String(totals[.errorReplies])), ("dump_payload_sanitizations", "0"),
-                ("total_reads_processed", String(totals[.readsProcessed])), ("total_writes_processed", String(totals[.writesProcessed])),
-                ("io_threaded_reads_processed", "0"), ("io_threaded_writes_processed", "0"),
-                ("reply_buffer_shrinks", "0"), ("reply_buffer_expands", "0"),
-            ]
-        case "replication":
-            return [
-                ("role", "master"), ("connected_slaves", "0"), ("master_failover_state", "no-failover"),
-                ("master_replid", server.replicationID), ("master_replid2", String(repeating: "0", count: 40)),
-                ("master_repl_offset", "0"), ("second_repl_offset", "-1"), ("repl_backlog_active", "0"),
-                ("repl_backlog_size", config["repl-backlog-size"]), ("repl_backlog_first_byte_offset", "0"),
-                ("repl_backlog_histlen", "0"),
-            ]
-        case "cpu":
-            let process = ProcessMetrics.cpuSeconds()
-            let thread = ProcessMetrics.cpuSeconds(thread: true)
-            return [
-                ("used_cpu_sys", ReplyWriter.formatC("%.6f", process.system)), ("used_cpu_user", ReplyWriter.formatC("%.6f", process.user)),
-                ("used_cpu_sys_children", "0.000000"), ("used_cpu_user_children", "0.000000"),
-                ("used_cpu_sys_main_thread", ReplyWriter.formatC("%.6f", thread.system)),
-                ("used_cpu_user_main_thread", ReplyWriter.formatC("%.6f", thread.user)),
-            ]
-        case "commandstats":
-            let totals = server.statistics.totals()
-            return server.commands.all.compactMap { command in
-                let stats = totals.commands[command.ordinal]
-                guard stats.calls > 0 || stats.rejected > 0 || stats.failed > 0 else { return nil }
-                let perCall = stats.calls > 0 ? Double(stats.microseconds) / Double(stats.calls) : 0
-                return ("cmdstat_" + command.fullName,
-                        "calls=\(stats.calls),usec=\(stats.microseconds),usec_per_call=\(ReplyWriter.formatC("%.2f", perCall)),rejected_calls=\(stats.rejected),failed_calls=\(stats.failed)")
-            }
-        case "errorstats":
-            return server.statistics.totals().errors.sorted { $0.key < $1.key }.map { ("errorstat_" + $0.key, "count=\($0.value)") }
-        case "cluster":
-            return [("cluster_enabled", "0")]
-        case "keyspace":
-            return (0 ..< server.keyspace.databaseCount).compactMap { db in
-                let count = Database(keyspace: server.keyspace, index: db, now: now, holdsAllShards: c.holdsAllShards).count()
-                guard count.keys > 0 else { return nil }
-                return ("db\(db)", "keys=\(count.keys),expires=\(count.volatile),avg_ttl=\(server.keyspace.averageTTL(db: db))")
-            }
-        default:
-            return []
-        }
-    }
-
-    private static func published(_ server: ServerState) -> [ClientSession.Published] {
-        server.clients.all().map { $0.published.withLock { $0 } }
-    }
-
-    private static func percent(_ part: Int, _ whole: Int) -> String {
-        ReplyWriter.formatC("%.2f", whole > 0 ? Double(part) * 100 / Double(whole) : 0) + "%"
     }
 }

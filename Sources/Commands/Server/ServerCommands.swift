@@ -29,7 +29,7 @@ enum ServerCommands {
 
     static func info(_ c: inout CommandContext) {
         let names = (1 ..< c.argumentCount).map { c.text($0) }
-        c.reply.verbatim(Info.text(Info.sections(for: names), c))
+        c.reply.verbatim(c.server.info.text(for: names, c))
     }
 
     static func time(_ c: inout CommandContext) {

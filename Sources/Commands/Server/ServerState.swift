@@ -43,6 +43,8 @@ public final class ServerState: Sendable {
     public let tracking: TrackingTable
     public let outputBuffers: OutputBufferPolicy
     public let pubsub = PubSubHub()
+    /// INFO's sections; the layers above register theirs.
+    public let info = InfoSections(BuiltInInfo.sections)
     /// Where writes' effects go (replication, later an append-only log).
     public let propagation = Propagation()
     /// The `AdmissionGates` closed now.
@@ -65,8 +67,9 @@ public final class ServerState: Sendable {
     private let controlReference = Lock<(any ServerControl)?>(nil)
     public let activeExpiry: ActiveExpiry
 
+    /// `families`: the command families of the layers above, registered beside this module's.
     public init(config: Configuration, eventLoops: Int, executable: String = "",
-                clock: ClockSource = .system) {
+                clock: ClockSource = .system, families: [[Command]] = []) {
         self.config = config
         self.clock = clock
         self.eventLoops = eventLoops
@@ -85,7 +88,7 @@ public final class ServerState: Sendable {
         pause = PauseGate(keyspace: keyspace)
         activeExpiry = ActiveExpiry(keyspace: keyspace)
         outputBuffers = OutputBufferPolicy(config: config)
-        commands = CommandTable()
+        commands = CommandTable(adding: families)
         statistics = Statistics(loops: eventLoops, commands: commands.ordinalLimit)
         runID = Self.randomHex()
         replicationID = Self.randomHex()
