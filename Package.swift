@@ -54,6 +54,12 @@ let package = Package(
             "Commands", "Config", "Engine", "RESP", "TestSupport",
             .product(name: "NIOCore", package: "swift-nio"),
         ]),
+        .testTarget(name: "ServerTests", dependencies: [
+            "Server", "Commands", "Config", "Engine",
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOEmbedded", package: "swift-nio"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
         .testTarget(name: "IntegrationTests", dependencies: ["TestSupport"]),
     ]
 )

@@ -23,10 +23,8 @@ final class ConnectionHandler: ChannelInboundHandler {
     /// Set while the connection waits in `pendingWrites`.
     private var awaitingWrite = false
     private var context: ChannelHandlerContext?
-    private var command: CommandContext
-    /// Moved out while `process` runs: requests then borrow its spans without a retain each
-    /// (through a stored property they could change under the call, so the compiler retains).
-    private var parser: RequestParser?
+    /// Parses and runs the client's requests; the replies wait in `requests.requests.command.reply`.
+    private var requests: RequestLoop
     /// Bytes received but not yet parsed into a whole request.
     private var pending: ByteBuffer?
     private var closing = false
@@ -60,9 +58,9 @@ final class ConnectionHandler: ChannelInboundHandler {
         self.link = link
         self.statistics = statistics
         self.pendingWrites = pendingWrites
-        command = CommandContext(reply: ReplyWriter(buffer: allocator.buffer(capacity: 16 * 1024)), session: session,
-                                 server: server.state, statistics: statistics)
-        parser = RequestParser(limits: server.requestLimits())
+        let command = CommandContext(reply: ReplyWriter(buffer: allocator.buffer(capacity: 16 * 1024)), session: session,
+                                     server: server.state, statistics: statistics)
+        requests = RequestLoop(command: command, limits: server.requestLimits())
     }
 
     func handlerAdded(context: ChannelHandlerContext) {
@@ -77,7 +75,7 @@ final class ConnectionHandler: ChannelInboundHandler {
         server.state.clients.register(session)
         if server.state.clients.count > server.state.config.integer("maxclients") {
             server.state.statistics.rejectedConnections.add(1, ordering: .relaxed)
-            command.reply.error(Errors.maxClients)
+            requests.command.reply.error(Errors.maxClients)
             closeAfterFlush(context)
         }
         context.fireChannelActive()
@@ -121,60 +119,19 @@ final class ConnectionHandler: ChannelInboundHandler {
 
     /// Runs the complete requests at the front of `buffer` (consumed) until one waits.
     private func process(_ buffer: inout ByteBuffer, context: ChannelHandlerContext) {
-        var parser = self.parser.take()!
-        process(&buffer, parser: &parser, context: context)
-        self.parser = parser
-    }
-
-    private func process(_ buffer: inout ByteBuffer, parser: inout RequestParser, context: ChannelHandlerContext) {
-        command.beginBatch()
-        while buffer.readableBytes > 0 && !closing {
-            let authenticated = session.authenticated
-            let outcome = buffer.withUnsafeReadableBytes { parser.parse($0, authenticated: authenticated) }
-            switch outcome {
-            case .incomplete:
-                return
-            case .skipped(let consumed):
-                buffer.moveReaderIndex(forwardBy: consumed)
-            case .request(let consumed, let inline):
-                switch execute(buffer, inline: inline, parser: parser) {
-                case .done:
-                    buffer.moveReaderIndex(forwardBy: consumed)
-                case .postponed:
-                    // Not consumed: the request runs again, from scratch, when the gate opens.
-                    waitingAtGate = true
-                    return
-                case .parked(let client):
-                    buffer.moveReaderIndex(forwardBy: consumed)
-                    park(client, context: context)
-                    return
-                case .close:
-                    buffer.moveReaderIndex(forwardBy: consumed)
-                    closeAfterFlush(context)
-                    return
-                }
-            case .failure(let error):
-                server.logger.info("Protocol error (\(error.message.dropFirst(20))) from client: id=\(session.id) addr=\(session.address)")
-                command.error(bytes: error.reply)
-                closeAfterFlush(context)
-                return
-            }
-        }
-    }
-
-    /// Runs the request just parsed: its arguments point into `buffer` (or, for an inline
-    /// request, into the parser's unescaped copy) and stay valid for the whole call.
-    private func execute(_ buffer: ByteBuffer, inline: Bool, parser: borrowing RequestParser) -> Outcome {
-        parser.spans.withUnsafeBufferPointer { spans in
-            if inline {
-                parser.inlineBytes.withUnsafeBytes { base in
-                    Dispatcher.execute(&command, Arguments(base: base, spans: spans))
-                }
-            } else {
-                buffer.withUnsafeReadableBytes { base in
-                    Dispatcher.execute(&command, Arguments(base: base, spans: spans))
-                }
-            }
+        switch requests.run(&buffer) {
+        case .needsMoreBytes:
+            break
+        case .postponed:
+            // Not consumed: the request runs again, from scratch, when the gate opens.
+            waitingAtGate = true
+        case .parked(let client):
+            park(client, context: context)
+        case .close:
+            closeAfterFlush(context)
+        case .protocolError(let error):
+            server.logger.info("Protocol error (\(error.message.dropFirst(20))) from client: id=\(session.id) addr=\(session.address)")
+            closeAfterFlush(context)
         }
     }
 
@@ -209,7 +166,7 @@ final class ConnectionHandler: ChannelInboundHandler {
         // Messages are pushes: CLIENT REPLY OFF does not silence them (as in Redis).
         guard !deliveries.isEmpty, !closing else { return }
         // Replies still waiting for the end of the loop iteration answer earlier requests.
-        if command.reply.buffer.readableBytes > 0 { publishAndFlush(context) }
+        if requests.command.reply.buffer.readableBytes > 0 { publishAndFlush(context) }
         var written = 0
         for bytes in deliveries {
             written += bytes.readableBytes
@@ -256,11 +213,11 @@ final class ConnectionHandler: ChannelInboundHandler {
         case .pauseLifted:
             break
         case .served(var reply):
-            command.reply.buffer.writeBuffer(&reply)
+            requests.command.reply.buffer.writeBuffer(&reply)
         case .timedOut:
-            command.reply.nullArray()
+            requests.command.reply.nullArray()
         case .unblockedWithError:
-            command.error("UNBLOCKED client unblocked via CLIENT UNBLOCK")
+            requests.command.error("UNBLOCKED client unblocked via CLIENT UNBLOCK")
         }
         if var buffered = pending {
             pending = nil
@@ -289,22 +246,22 @@ final class ConnectionHandler: ChannelInboundHandler {
     /// brought up to date before the replies go out, so a client that saw its SUBSCRIBE
     /// answered is seen as subscribed everywhere, as in a single-threaded server.
     private func publishAndFlush(_ context: ChannelHandlerContext) {
-        replyBufferPeak = max(replyBufferPeak, command.reply.buffer.capacity)
+        replyBufferPeak = max(replyBufferPeak, requests.command.reply.buffer.capacity)
         session.publish(now: Clock.now(), memory: memory())
         flush(context)
     }
 
     private func flush(_ context: ChannelHandlerContext) {
-        let bytes = command.reply.buffer.readableBytes
+        let bytes = requests.command.reply.buffer.readableBytes
         guard bytes > 0 else { return }
         statistics.count(.netOutputBytes, bytes)
         statistics.count(.writesProcessed)
-        context.writeAndFlush(wrapOutboundOut(command.reply.buffer), promise: nil)
+        context.writeAndFlush(wrapOutboundOut(requests.command.reply.buffer), promise: nil)
         // Once the write completed, the buffer is ours alone again and clear() reuses it.
-        if command.reply.buffer.capacity > Self.keptReplyCapacity {
-            command.reply.buffer = context.channel.allocator.buffer(capacity: 16 * 1024)
+        if requests.command.reply.buffer.capacity > Self.keptReplyCapacity {
+            requests.command.reply.buffer = context.channel.allocator.buffer(capacity: 16 * 1024)
         } else {
-            command.reply.buffer.clear()
+            requests.command.reply.buffer.clear()
         }
         enforceOutputLimit(context, written: bytes)
     }
@@ -312,12 +269,12 @@ final class ConnectionHandler: ChannelInboundHandler {
     private func closeAfterFlush(_ context: ChannelHandlerContext) {
         closing = true
         pending = nil
-        let bytes = command.reply.buffer.readableBytes
+        let bytes = requests.command.reply.buffer.readableBytes
         let channel = context.channel
         if bytes > 0 {
             statistics.count(.netOutputBytes, bytes)
-            context.writeAndFlush(wrapOutboundOut(command.reply.buffer)).whenComplete { _ in channel.close(promise: nil) }
-            command.reply.buffer.clear()
+            context.writeAndFlush(wrapOutboundOut(requests.command.reply.buffer)).whenComplete { _ in channel.close(promise: nil) }
+            requests.command.reply.buffer.clear()
         } else {
             channel.close(promise: nil)
         }
@@ -327,7 +284,7 @@ final class ConnectionHandler: ChannelInboundHandler {
         var memory = ClientMemory()
         memory.queryBuffer = pending?.readableBytes ?? 0
         memory.queryBufferFree = pending.map { $0.capacity - $0.writerIndex } ?? 0
-        memory.replyBufferSize = command.reply.buffer.capacity
+        memory.replyBufferSize = requests.command.reply.buffer.capacity
         memory.replyBufferPeak = replyBufferPeak
         memory.outputMemory = outputBacklog
         memory.outputListLength = (outputBacklog + 16 * 1024 - 1) / (16 * 1024)
