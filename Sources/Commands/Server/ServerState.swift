@@ -192,7 +192,7 @@ public final class ServerState: Sendable {
         for session in sessions { session.connection?.resume(.pauseLifted) }
     }
 
-        /// Whether the client must still AUTH before anything but the `no_auth` commands.
+    /// Whether the client must still AUTH before anything but the `no_auth` commands.
     public var requiresPassword: Bool {
         !config["requirepass"].isEmpty
     }
