@@ -43,6 +43,12 @@ public indirect enum RESPValue: Equatable, Sendable, CustomStringConvertible {
         }
     }
 
+    /// The message of an error reply; nil for any other reply.
+    public var errorMessage: String? {
+        if case .error(let message) = self { return message }
+        return nil
+    }
+
     public var integerValue: Int? {
         if case .integer(let value) = self { return value }
         return nil

@@ -1,3 +1,4 @@
+import Commands
 import TestSupport
 import Testing
 
@@ -43,5 +44,87 @@ import Testing
     @Test func debugIsGatedByConfiguration() {
         #expect(Harness().run("DEBUG", "SLEEP", "0") == .error("ERR DEBUG command not allowed. If the enable-debug-command option is set to \"local\", you can run it from a local connection, otherwise you need to set this option in the configuration file, and then restart the server."))
         #expect(Harness(["enable-debug-command": "local"]).run("DEBUG", "SLEEP", "0") == .ok())
+    }
+}
+
+/// The server states that refuse commands before they run, checked in Redis's order; each gate
+/// is closed here as its owner (memory limit, snapshots, replication, loading) will close it.
+@Suite struct AdmissionGateTests {
+    @Test func eachGateRefusesWhatRedisRefuses() {
+        let cases: [(AdmissionGates, refused: [[String]], admitted: [[String]], error: String)] = [
+            (.outOfMemory, [["SET", "k", "v"], ["LPUSH", "l", "a"]], [["GET", "k"], ["DEL", "k"], ["PING"]],
+             "OOM command not allowed when used memory > 'maxmemory'."),
+            (.diskWriteError, [["SET", "k", "v"], ["DEL", "k"], ["PING"]], [["GET", "k"], ["INFO", "server"]],
+             "MISCONF Redis is configured to save RDB snapshots, but it's currently unable to persist to disk. Commands that may modify the data set are disabled, because this instance is configured to report errors during writes if RDB snapshotting fails (stop-writes-on-bgsave-error option). Please check the Redis logs for details about the RDB error."),
+            (.notEnoughReplicas, [["SET", "k", "v"], ["DEL", "k"]], [["GET", "k"], ["PING"], ["PUBLISH", "c", "m"]],
+             "NOREPLICAS Not enough good replicas to write."),
+            (.readOnlyReplica, [["SET", "k", "v"], ["FLUSHALL"]], [["GET", "k"], ["PING"]],
+             "READONLY You can't write against a read only replica."),
+            (.masterDown, [["GET", "k"], ["SET", "k", "v"], ["PING"]], [["INFO", "replication"], ["CONFIG", "GET", "port"], ["HELLO"]],
+             "MASTERDOWN Link with MASTER is down and replica-serve-stale-data is set to 'no'."),
+            (.loading, [["GET", "k"], ["SET", "k", "v"], ["PING"]], [["TIME"], ["INFO", "persistence"], ["CONFIG", "GET", "port"]],
+             "LOADING Redis is loading the dataset in memory"),
+        ]
+        for (gate, refused, admitted, error) in cases {
+            let h = Harness()
+            h.server.set(gate, closed: true)
+            for arguments in refused {
+                #expect(h.run(arguments.map { Array($0.utf8) }) == .error(error), "\(arguments) with \(gate)")
+            }
+            for arguments in admitted {
+                #expect(h.run(arguments.map { Array($0.utf8) }).errorMessage == nil, "\(arguments) with \(gate)")
+            }
+            h.server.set(gate, closed: false)
+            #expect(h.run("SET", "k", "v") == .ok())
+        }
+    }
+
+    @Test func theOrderIsRedisProcessCommandOrder() {
+        let h = Harness()
+        h.server.set([.outOfMemory, .diskWriteError, .notEnoughReplicas, .readOnlyReplica, .masterDown, .loading], closed: true)
+        let order = ["OOM", "MISCONF", "NOREPLICAS", "READONLY", "MASTERDOWN", "LOADING"]
+        let gates: [AdmissionGates] = [.outOfMemory, .diskWriteError, .notEnoughReplicas, .readOnlyReplica, .masterDown, .loading]
+        for (prefix, gate) in zip(order, gates) {
+            #expect(h.run("SET", "k", "v").errorMessage?.hasPrefix(prefix + " ") == true, "\(prefix) first")
+            h.server.set(gate, closed: false)
+        }
+        #expect(h.run("SET", "k", "v") == .ok())
+    }
+
+    /// The master's stream is applied on a read-only replica and despite a failed snapshot.
+    @Test func theMasterIsObeyed() {
+        let h = Harness()
+        h.session.flags.insert(.master)
+        h.server.set([.readOnlyReplica, .diskWriteError], closed: true)
+        #expect(h.run("SET", "k", "v") == .ok())
+        h.server.set(.notEnoughReplicas, closed: true)
+        #expect(h.run("SET", "k", "v") == .error("NOREPLICAS Not enough good replicas to write."))
+    }
+
+    /// EXEC is refused as its queue would be: a write when one queued command writes, and not
+    /// while loading when one queued command may not run while loading.
+    @Test func execIsJudgedByItsQueue() {
+        let h = Harness()
+        #expect(h.run("MULTI") == .ok())
+        #expect(h.run("GET", "k") == .simple("QUEUED"))
+        #expect(h.run("PING") == .simple("QUEUED"))
+        h.server.set(.notEnoughReplicas, closed: true)
+        #expect(h.run("EXEC") == .array([.null, .simple("PONG")]))
+        #expect(h.run("MULTI") == .ok())
+        #expect(h.run("INCR", "n") == .error("NOREPLICAS Not enough good replicas to write."))
+        #expect(h.run("EXEC") == .error("EXECABORT Transaction discarded because of previous errors."))
+        h.server.set(.notEnoughReplicas, closed: false)
+        #expect(h.run("MULTI") == .ok())
+        #expect(h.run("INCR", "n") == .simple("QUEUED"))
+        h.server.set(.notEnoughReplicas, closed: true)
+        #expect(h.run("EXEC") == .error("EXECABORT Transaction discarded because of: NOREPLICAS Not enough good replicas to write."))
+        h.server.set(.notEnoughReplicas, closed: false)
+        #expect(h.run("MULTI") == .ok())
+        #expect(h.run("GET", "k") == .simple("QUEUED"))
+        h.server.set(.loading, closed: true)
+        #expect(h.run("EXEC") == .error("EXECABORT Transaction discarded because of: LOADING Redis is loading the dataset in memory"))
+        #expect(h.run("MULTI") == .ok())
+        #expect(h.run("TIME") == .simple("QUEUED"))
+        #expect(h.run("EXEC").elements.count == 1)
     }
 }

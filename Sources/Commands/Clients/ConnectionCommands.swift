@@ -7,7 +7,7 @@ import RESP
 /// because clients gate features on it; INFO adds `needletail_version`.
 enum ConnectionCommands {
     static let table: [Command] = [
-        Command("ping", arity: -1, flags: [.fast, .allowedWhileSubscribed], categories: [.connection],
+        Command("ping", arity: -1, flags: [.fast, .allowedWhileSubscribed, .reportsDiskError], categories: [.connection],
                 tips: ["request_policy:all_shards", "response_policy:all_succeeded"], group: "connection",
                 summary: "Replies PONG, or the given message.", handler: ping),
         Command("echo", arity: 2, flags: [.loading, .stale, .fast], categories: [.connection], group: "connection",

@@ -8,6 +8,8 @@ public final class Transaction {
     public internal(set) var failed = false
     /// Every flag of the queued commands: EXEC counts as a write, as using memory … when they do.
     public internal(set) var flags: CommandFlags = []
+    /// Every flag some queued command lacks: EXEC may not run while loading when one may not.
+    public internal(set) var missingFlags: CommandFlags = []
 
     init() {}
 }
@@ -49,6 +51,7 @@ enum TransactionCommands {
     static func enqueue(_ command: Command, _ c: inout CommandContext) {
         c.session.transaction?.commands.append((command, c.arguments.copied()))
         c.session.transaction?.flags.formUnion(command.flags)
+        c.session.transaction?.missingFlags.formUnion(CommandFlags(rawValue: ~command.flags.rawValue))
         c.reply.simpleString("QUEUED")
     }
 

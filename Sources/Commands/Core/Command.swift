@@ -204,6 +204,8 @@ public struct CommandFlags: OptionSet, Sendable {
     public static let touchesArbitraryKeys = CommandFlags(rawValue: 1 << 40)
     /// Leaves a CLIENT CACHING mark for the next command (CLIENT CACHING itself).
     public static let keepsCachingMark = CommandFlags(rawValue: 1 << 41)
+    /// Refused like a write while snapshots fail (PING: a health check then reports the error).
+    public static let reportsDiskError = CommandFlags(rawValue: 1 << 42)
 
     static let reported: [(CommandFlags, String)] = [
         (.write, "write"), (.readonly, "readonly"), (.denyOOM, "denyoom"), (.module, "module"), (.admin, "admin"),

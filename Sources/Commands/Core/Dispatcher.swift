@@ -123,16 +123,35 @@ public enum Dispatcher {
         if session.transaction != nil && command.flags.contains(.noMulti) {
             return reject(&c, Errors.notInTransaction, command: command)
         }
-        // EXEC is a write, may replicate and may use memory when its queue does.
-        let flags = command.flags.contains(.runsQueue) ? command.flags.union(session.transaction?.flags ?? []) : command.flags
+        // EXEC is a write, may replicate and may use memory when a queued command is or does,
+        // and may not run while loading or stale when a queued command may not.
+        var flags = command.flags
+        if command.flags.contains(.runsQueue), let transaction = session.transaction {
+            flags.formUnion(transaction.flags)
+            flags.subtract(transaction.missingFlags.intersection([.loading, .stale]))
+        }
         let gates = c.serverReference._withUnsafeGuaranteedRef { $0.closedGates }
         if gates.contains(.outOfMemory) && flags.contains(.denyOOM) {
             return reject(&c, Errors.outOfMemory, command: command)
         }
+        // The master's stream is applied whatever this server's own state (Redis's "obey client").
+        let fromMaster = session.flags.contains(.master)
+        if gates.contains(.diskWriteError) && !fromMaster && !flags.isDisjoint(with: [.write, .reportsDiskError]) {
+            return reject(&c, Errors.diskWriteError, command: command)
+        }
+        if gates.contains(.notEnoughReplicas) && flags.contains(.write) {
+            return reject(&c, Errors.notEnoughReplicas, command: command)
+        }
+        if gates.contains(.readOnlyReplica) && !fromMaster && flags.contains(.write) {
+            return reject(&c, Errors.readOnlyReplica, command: command)
+        }
         if session.protocolVersion == 2 && session.isSubscribed && !command.flags.contains(.allowedWhileSubscribed) {
             return reject(&c, Errors.onlySubscribeCommands(command.fullName), command: command)
         }
-        if gates.contains(.loading) && !command.flags.contains(.loading) {
+        if gates.contains(.masterDown) && !flags.contains(.stale) {
+            return reject(&c, Errors.masterDown, command: command)
+        }
+        if gates.contains(.loading) && !flags.contains(.loading) {
             return reject(&c, Errors.loading, command: command)
         }
         // A replica link may only acknowledge and configure, never reach the keyspace.

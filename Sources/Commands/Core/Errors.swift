@@ -48,6 +48,10 @@ public enum Errors {
     public static let notInTransaction = "ERR Command not allowed inside a transaction"
     public static let outOfMemory = "OOM command not allowed when used memory > 'maxmemory'."
     public static let loading = "LOADING Redis is loading the dataset in memory"
+    public static let diskWriteError = "MISCONF Redis is configured to save RDB snapshots, but it's currently unable to persist to disk. Commands that may modify the data set are disabled, because this instance is configured to report errors during writes if RDB snapshotting fails (stop-writes-on-bgsave-error option). Please check the Redis logs for details about the RDB error."
+    public static let notEnoughReplicas = "NOREPLICAS Not enough good replicas to write."
+    public static let readOnlyReplica = "READONLY You can't write against a read only replica."
+    public static let masterDown = "MASTERDOWN Link with MASTER is down and replica-serve-stale-data is set to 'no'."
     public static let replicaTouchesKeyspace = "ERR Replica can't interact with the keyspace"
 
     public static func onlySubscribeCommands(_ command: String) -> String {

@@ -9,6 +9,17 @@ public struct AdmissionGates: OptionSet, Sendable {
     public static let outOfMemory = AdmissionGates(rawValue: 1 << 0)
     /// A snapshot is being loaded: commands without the `loading` flag get `-LOADING`.
     public static let loading = AdmissionGates(rawValue: 1 << 1)
+    /// The last snapshot failed and `stop-writes-on-bgsave-error` is on: writes (and PING)
+    /// from clients get `-MISCONF`.
+    public static let diskWriteError = AdmissionGates(rawValue: 1 << 2)
+    /// Fewer replicas than `min-replicas-to-write` acknowledged within `min-replicas-max-lag`:
+    /// writes get `-NOREPLICAS`.
+    public static let notEnoughReplicas = AdmissionGates(rawValue: 1 << 3)
+    /// A replica with `replica-read-only yes`: writes from clients get `-READONLY`.
+    public static let readOnlyReplica = AdmissionGates(rawValue: 1 << 4)
+    /// A replica whose link is down, with `replica-serve-stale-data no`: commands without the
+    /// `stale` flag get `-MASTERDOWN`.
+    public static let masterDown = AdmissionGates(rawValue: 1 << 5)
 }
 
 extension ServerState {
