@@ -25,7 +25,8 @@ public enum AccessTracking {
         if counter < 255 {
             let base = Double(max(0, Int(counter) - Int(initialFrequency)))
             let probability = 1.0 / (base * Double(keyspace.lfuLogFactor.load(ordering: .relaxed)) + 1)
-            if Double.random(in: 0 ..< 1) < probability { counter += 1 }
+            var random = FastRandom()
+            if probability >= 1 || Double.random(in: 0 ..< 1, using: &random) < probability { counter += 1 }
         }
         entry.touch(minutes(now) << 8 | UInt32(counter))
     }

@@ -222,6 +222,28 @@ public final class KeyTable {
         }
     }
 
+    /// Up to `count` entries from consecutive slots starting at a random one (those with a TTL
+    /// only, when `volatileOnly`), as Redis samples a dictionary for eviction: looks at every
+    /// slot at most once.
+    func sample<G: RandomNumberGenerator>(_ count: Int, volatileOnly: Bool, using generator: inout G, _ body: (Entry) -> Void) {
+        guard self.count > 0, !volatileOnly || volatileCount > 0 else { return }
+        let mask = slots.count - 1
+        var index = Int.random(in: 0 ... mask, using: &generator)
+        var found = 0
+        for _ in 0 ... mask {
+            if found == count { break }
+            let slot = slots[index]
+            if slot != 0 {
+                Self.unmanaged(slot)._withUnsafeGuaranteedRef { entry in
+                    guard !volatileOnly || entry.expireAt != 0 else { return }
+                    body(entry)
+                    found += 1
+                }
+            }
+            index = (index + 1) & mask
+        }
+    }
+
     /// The active expiry sweep: looks at up to `budget` slots from where the last sweep stopped,
     /// removes the entries whose TTL passed, and reports what it saw.
     func sweepExpired(now: Int64, budget: Int, removed: (Entry) -> Void) -> ExpirySweep {

@@ -35,6 +35,10 @@ public final class Keyspace: Sendable {
     public func release(_ reason: ExpiryHold) {
         expiryHolds.bitwiseAnd(~reason.rawValue, ordering: .relaxed)
     }
+
+    public func isHeld(_ reason: ExpiryHold) -> Bool {
+        expiryHoldBits & reason.rawValue != 0
+    }
     /// `DEBUG SET-ACTIVE-EXPIRE`: whether the periodic expiry cycle runs.
     public let activeExpiryEnabled = Atomic<Bool>(true)
     /// Keys deleted because their TTL passed, for INFO stats `expired_keys`.

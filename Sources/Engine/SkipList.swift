@@ -42,7 +42,8 @@ final class SkipList {
 
     private static func randomLevel() -> Int {
         var level = 1
-        while level < maxLevel && UInt32.random(in: 0 ..< 4) == 0 { level += 1 }
+        var random = FastRandom()
+        while level < maxLevel && UInt32.random(in: 0 ..< 4, using: &random) == 0 { level += 1 }
         return level
     }
 

@@ -4,11 +4,6 @@
 #include <malloc.h>
 #include <sys/resource.h>
 
-size_t needletail_allocated_bytes(void) {
-    struct mallinfo2 info = mallinfo2();
-    return info.uordblks + info.hblkhd;
-}
-
 size_t needletail_allocator_active_bytes(void) {
     struct mallinfo2 info = mallinfo2();
     return info.arena + info.hblkhd;

@@ -130,10 +130,13 @@ public enum Dispatcher {
             flags.formUnion(transaction.flags)
             flags.subtract(transaction.missingFlags.intersection([.loading, .stale]))
         }
-        let gates = c.serverReference._withUnsafeGuaranteedRef { $0.closedGates }
-        if gates.contains(.outOfMemory) && flags.contains(.denyOOM) {
+        // Over `maxmemory`, keys are evicted before any command runs; only when nothing could be
+        // are the commands that may grow memory refused, and so is queueing in MULTI.
+        if c.serverReference._withUnsafeGuaranteedRef({ $0.memory.admit() }) == .exceeded
+            && (flags.contains(.denyOOM) || (session.transaction != nil && !command.flags.contains(.skipsQueue))) {
             return reject(&c, Errors.outOfMemory, command: command)
         }
+        let gates = c.serverReference._withUnsafeGuaranteedRef { $0.closedGates }
         // The master's stream is applied whatever this server's own state (Redis's "obey client").
         let fromMaster = session.flags.contains(.master)
         if gates.contains(.diskWriteError) && !fromMaster && !flags.isDisjoint(with: [.write, .reportsDiskError]) {

@@ -91,11 +91,13 @@ enum BuiltInInfo {
             ("maxmemory", String(maxmemory)), ("maxmemory_human", ProcessMetrics.human(maxmemory)),
             ("maxmemory_policy", config["maxmemory-policy"]),
             ("mem_fragmentation_ratio", used > 0 ? ReplyWriter.formatC("%.2f", Double(rss) / Double(used)) : "0.00"),
-            ("mem_fragmentation_bytes", String(rss - used)), ("mem_not_counted_for_evict", "0"),
+            ("mem_fragmentation_bytes", String(rss - used)),
+                ("mem_not_counted_for_evict", String(server.memory.notCounted.load(ordering: .relaxed))),
             ("mem_replication_backlog", "0"), ("mem_total_replication_buffers", "0"), ("mem_clients_slaves", "0"),
             ("mem_clients_normal", String(published(server).reduce(0) { $0 + $1.memory.total })),
             ("mem_cluster_links", "0"), ("mem_aof_buffer", "0"), ("mem_allocator", "libc"),
-            ("active_defrag_running", "0"), ("lazyfree_pending_objects", "0"), ("lazyfreed_objects", "0"),
+            ("active_defrag_running", "0"), ("lazyfree_pending_objects", String(BackgroundRelease.shared.pendingObjects.load(ordering: .relaxed))),
+                ("lazyfreed_objects", String(BackgroundRelease.shared.freedObjects.load(ordering: .relaxed))),
         ]
     }
 
@@ -123,6 +125,7 @@ enum BuiltInInfo {
         let metrics = server.metrics
         let tracking = server.tracking.totals
         let expiry = server.activeExpiry.figures
+        let exceeded = server.memory.exceededTime
         return [
             ("total_connections_received", String(totals.connectionsReceived)),
             ("total_commands_processed", String(totals[.commandsProcessed])),
@@ -137,8 +140,9 @@ enum BuiltInInfo {
             ("expired_stale_perc", ReplyWriter.formatC("%.2f", expiry.stalePercent)),
             ("expired_time_cap_reached_count", String(expiry.timeCapReached)),
             ("expire_cycle_cpu_milliseconds", String(server.activeExpiry.milliseconds)),
-            ("evicted_keys", "0"), ("evicted_clients", "0"), ("total_eviction_exceeded_time", "0"),
-            ("current_eviction_exceeded_time", "0"), ("keyspace_hits", String(totals[.keyspaceHits])),
+            ("evicted_keys", String(server.memory.eviction.evictedKeys.load(ordering: .relaxed))), ("evicted_clients", "0"),
+            ("total_eviction_exceeded_time", String(exceeded.total)), ("current_eviction_exceeded_time", String(exceeded.current)),
+            ("keyspace_hits", String(totals[.keyspaceHits])),
             ("keyspace_misses", String(totals[.keyspaceMisses])), ("pubsub_channels", String(server.pubsub.counts.channels)),
             ("pubsub_patterns", String(server.pubsub.counts.patterns)), ("pubsubshard_channels", String(server.pubsub.counts.shardChannels)), ("latest_fork_usec", "0"), ("total_forks", "0"), ("migrate_cached_sockets", "0"),
             ("slave_expires_tracked_keys", "0"), ("active_defrag_hits", "0"), ("active_defrag_misses", "0"),

@@ -29,6 +29,17 @@ public struct ShutdownRequest: Sendable, Equatable {
     }
 }
 
+/// Where the server layer's `ServerControl` is kept once it exists (it is created after the
+/// state), shared with the parts that need it.
+final class ControlSlot: Sendable {
+    private let reference = Lock<(any ServerControl)?>(nil)
+
+    var control: (any ServerControl)? {
+        get { reference.withLock { $0 } }
+        set { reference.withLock { $0 = newValue } }
+    }
+}
+
 /// Everything shared by all connections: the keyspace, the configuration, the command table,
 /// the client registry and the counters.
 public final class ServerState: Sendable {
@@ -64,8 +75,9 @@ public final class ServerState: Sendable {
     /// Allocated bytes once the server was ready (INFO `used_memory_startup`).
     public let startupMemory: Int
     let metrics = InstantaneousMetrics()
-    private let controlReference = Lock<(any ServerControl)?>(nil)
+    private let controlSlot = ControlSlot()
     public let activeExpiry: ActiveExpiry
+    public let memory: MemoryLimit
 
     /// `families`: the command families of the layers above, registered beside this module's.
     public init(config: Configuration, eventLoops: Int, executable: String = "",
@@ -78,15 +90,27 @@ public final class ServerState: Sendable {
         keyspaceEvents = events
         let tracking = TrackingTable(clients: clients)
         self.tracking = tracking
-        keyspace = Keyspace(databases: config.integer("databases")) { db, key in
-            events.notify(.expired, "expired", key: key, db: db)
+        // A key no client deleted (expired or evicted): its event, and the clients caching it.
+        let keyGone: @Sendable (KeyspaceEventFlags, String, Int, UnsafeRawBufferPointer) -> Void = { type, event, db, key in
+            events.notify(type, event, key: key, db: db)
             if tracking.active.load(ordering: .relaxed) > 0 {
                 var unused = ReplyWriter(buffer: ByteBuffer())
                 tracking.invalidate([Element(key)], by: nil, reply: &unused)
             }
         }
+        keyspace = Keyspace(databases: config.integer("databases")) { db, key in keyGone(.expired, "expired", db, key) }
         pause = PauseGate(keyspace: keyspace)
         activeExpiry = ActiveExpiry(keyspace: keyspace)
+        let propagation = propagation, controlSlot = controlSlot
+        memory = MemoryLimit(config: config, keyspace: keyspace, clock: clock, schedule: { work in
+            controlSlot.control?.schedule(afterMilliseconds: 0, work)
+        }, evicted: { db, entry, lazy in
+            entry.withKey { key in
+                keyGone(.evicted, "evicted", db, key)
+                if propagation.isActive { propagation.send([PropagatedCommand(db: db, [Array((lazy ? "UNLINK" : "DEL").utf8), Array(key)])]) }
+            }
+            if lazy { BackgroundRelease.shared.release(entry) }
+        })
         outputBuffers = OutputBufferPolicy(config: config)
         commands = CommandTable(adding: families)
         statistics = Statistics(loops: eventLoops, commands: commands.ordinalLimit)
@@ -95,6 +119,14 @@ public final class ServerState: Sendable {
         startedAt = clock.nanoseconds() / 1_000_000
         startupMemory = ProcessMetrics.allocatedBytes()
         followKeyspaceSettings()
+        let memory = memory
+        config.observe("maxmemory") { _ in
+            let used = memory.used
+            if memory.maxmemory > 0 && memory.maxmemory < used {
+                controlSlot.control?.log("WARNING: the new maxmemory value set via CONFIG SET (\(memory.maxmemory)) is smaller than the current memory usage (\(used)). This will result in key eviction and/or the inability to accept new write commands depending on the maxmemory-policy.")
+                memory.continueInBackground()
+            }
+        }
     }
 
     /// Keeps the keyspace's tunables (LFU, encoding limits) and the tracking table's size limit
@@ -125,8 +157,8 @@ public final class ServerState: Sendable {
     }
 
     public var control: (any ServerControl)? {
-        get { controlReference.withLock { $0 } }
-        set { controlReference.withLock { $0 = newValue } }
+        get { controlSlot.control }
+        set { controlSlot.control = newValue }
     }
 
     static func randomHex() -> String {
@@ -167,9 +199,11 @@ public final class ServerState: Sendable {
             tracking.enforceLimit(by: nil, reply: &unused)
         }
         let propagation = propagation
-        let deletion = Array((config["lazyfree-lazy-expire"] == "yes" ? "UNLINK" : "DEL").utf8)
+        let lazy = config.bool("lazyfree-lazy-expire")
+        let deletion = Array((lazy ? "UNLINK" : "DEL").utf8)
         activeExpiry.run(now: now, hz: config.integer("hz")) { db, entry in
             if propagation.isActive { propagation.send([PropagatedCommand(db: db, [deletion, entry.keyBytes])]) }
+            if lazy { BackgroundRelease.shared.release(entry) }
         }
     }
 

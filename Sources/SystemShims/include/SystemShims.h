@@ -3,7 +3,7 @@
 
 #include <stddef.h>
 
-/// Bytes the C allocator has handed out and not taken back (glibc mallinfo2: arena + mmapped in use).
+/// Bytes the C allocator has handed out and not taken back (usable sizes; see AllocationCounter.c).
 size_t needletail_allocated_bytes(void);
 
 /// Bytes the C allocator holds from the system (arena + mmapped).

@@ -12,7 +12,7 @@ enum KeyCommands {
                 summary: "Deletes keys.", handler: del),
         Command("unlink", arity: -2, flags: [.write, .fast], categories: [.keyspace], keys: [.keys(from: 1, "RM delete")],
                 tips: ["request_policy:multi_shard", "response_policy:agg_sum"], group: "generic", since: "4.0.0",
-                summary: "Deletes keys, freeing large values in the background.", handler: del),
+                summary: "Deletes keys, freeing large values in the background.", handler: unlink),
         Command("exists", arity: -2, flags: [.readonly, .fast], categories: [.keyspace], keys: [.keys(from: 1, "RO")],
                 tips: ["request_policy:multi_shard", "response_policy:agg_sum"], group: "generic",
                 summary: "Counts how many of the given keys exist.", handler: exists),
@@ -67,10 +67,22 @@ enum KeyCommands {
         ]),
     ]
 
+    /// DEL frees what it deletes at once, unless `lazyfree-lazy-user-del` makes it UNLINK.
     static func del(_ c: inout CommandContext) {
+        delete(&c, lazily: c.server.config.bool("lazyfree-lazy-user-del"))
+    }
+
+    /// UNLINK frees large values in the background.
+    static func unlink(_ c: inout CommandContext) {
+        delete(&c, lazily: true)
+    }
+
+    private static func delete(_ c: inout CommandContext, lazily lazy: Bool) {
         let db = c.database
         var removed = 0
-        for index in 1 ..< c.argumentCount where db.remove(c.key(index)) != nil {
+        for index in 1 ..< c.argumentCount {
+            guard let entry = db.remove(c.key(index)) else { continue }
+            if lazy { BackgroundRelease.shared.release(entry) }
             c.notify(.generic, "del", c.key(index))
             removed += 1
         }
@@ -292,7 +304,7 @@ enum KeyCommands {
     /// keys returns at once.
     private static func finishFlush(_ c: inout CommandContext, _ removed: [KeyTable], async: Bool) {
         c.dirty(removed.reduce(0) { $0 + $1.count })
-        if async { BackgroundRelease.release(removed) }
+        if async { BackgroundRelease.shared.release(removed) }
         c.reply.ok()
         if c.tracking.active.load(ordering: .relaxed) > 0 { c.tracking.flushed(by: c.session, reply: &c.reply) }
     }
