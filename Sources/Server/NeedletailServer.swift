@@ -28,7 +28,9 @@ public final class NeedletailServer: ServerControl, Sendable {
     private let loopIndexes: [ObjectIdentifier: Int]
     /// Per event loop, in the order of `loopIndexes`.
     private let pendingWrites: [PendingWrites]
+    /// The TCP listeners (`bind`, `port`), and the Unix-domain one (`unixsocket`).
     private let listeners = Lock<[Channel]>([])
+    private let unixListener = Lock<Channel?>(nil)
     private let stopped = Lock<Bool>(false)
     private let exitCode = Lock<Int32>(0)
     private let done = DispatchSemaphore(value: 0)
@@ -56,22 +58,51 @@ public final class NeedletailServer: ServerControl, Sendable {
     public func run() -> Int32 {
         raiseOpenFilesLimit()
         let port = state.config.integer("port")
+        let socketPath = state.config["unixsocket"]
         do {
-            try bind(port: port)
+            if port != 0 { try bind(port: port) }
         } catch {
             logger.warning("Failed listening on port \(port) (tcp), aborting.")
-            try? group.syncShutdownGracefully()
-            try? acceptor.syncShutdownGracefully()
-            return 1
+            return abortStart()
+        }
+        if !socketPath.isEmpty {
+            do {
+                try bindUnixSocket(socketPath)
+            } catch {
+                logger.warning("Failed opening Unix socket: \(error)")
+                return abortStart()
+            }
+        }
+        if port == 0 && socketPath.isEmpty {
+            logger.warning("Configured to not listen anywhere, exiting.")
+            return abortStart()
         }
         let signals = installSignalHandlers()
         startCron()
         writePidFile()
+        state.recordStartupMemory()
         logger.notice("Server initialized")
-        logger.notice("Ready to accept connections tcp")
+        if port != 0 { logger.notice("Ready to accept connections") }
+        if !socketPath.isEmpty { logger.notice("The server is now ready to accept connections at \(socketPath)") }
         done.wait()
         withExtendedLifetime(signals) {}
         return exitCode.withLock { $0 }
+    }
+
+    private func abortStart() -> Int32 {
+        try? group.syncShutdownGracefully()
+        try? acceptor.syncShutdownGracefully()
+        return 1
+    }
+
+    /// Listens at the Unix-domain socket `path` (a stale socket file there is replaced), with
+    /// the permissions of `unixsocketperm` when set.
+    private func bindUnixSocket(_ path: String) throws {
+        let channel = try Self.waitWithoutLoop(bootstrap(tcp: false).bind(unixDomainSocketPath: path, cleanupExistingSocketFile: true))
+        unixListener.withLock { $0 = channel }
+        if let permissions = Int(state.config["unixsocketperm"], radix: 8), permissions != 0 {
+            chmod(path, mode_t(permissions))
+        }
     }
 
     /// Binds every `bind` address on `port`. An address written with a leading `-` may be
@@ -110,15 +141,19 @@ public final class NeedletailServer: ServerControl, Sendable {
         return try result.withLock { $0! }.get()
     }
 
-    private func bootstrap() -> ServerBootstrap {
+    /// `tcp`: a TCP listener (TCP options set on its connections), or a Unix-domain one.
+    private func bootstrap(tcp: Bool = true) -> ServerBootstrap {
         var bootstrap = ServerBootstrap(group: acceptor, childGroup: group)
             .serverChannelOption(ChannelOptions.backlog, value: Int32(clamping: state.config.integer("tcp-backlog")))
-            .serverChannelOption(ChannelOptions.socketOption(.so_reuseaddr), value: 1)
-            .childChannelOption(ChannelOptions.tcpOption(.tcp_nodelay), value: 1)
+        if tcp {
+            bootstrap = bootstrap
+                .serverChannelOption(ChannelOptions.socketOption(.so_reuseaddr), value: 1)
+                .childChannelOption(ChannelOptions.tcpOption(.tcp_nodelay), value: 1)
+        }
         // `tcp-keepalive N`, as Redis sets it: probes after N idle seconds, then every N/3,
         // and the peer is declared dead after three unanswered ones.
         let keepalive = state.config.integer("tcp-keepalive")
-        if keepalive > 0 {
+        if tcp && keepalive > 0 {
             let tcp = SocketOptionLevel(IPPROTO_TCP)
             bootstrap = bootstrap
                 .childChannelOption(ChannelOptions.socketOption(.so_keepalive), value: 1)
@@ -138,9 +173,12 @@ public final class NeedletailServer: ServerControl, Sendable {
         state.statistics.connectionsReceived.add(1, ordering: .relaxed)
         let loopIndex = loopIndexes[ObjectIdentifier(channel.eventLoop)] ?? 0
         let link = ConnectionLink(channel: channel)
-        let session = ClientSession(id: state.clients.makeID(), address: Self.describe(channel.remoteAddress),
-                                    localAddress: Self.describe(channel.localAddress), fd: Self.descriptor(of: channel),
+        // A Unix-domain client is named by the socket's path, as Redis names it (`path:0`).
+        let unixPath: String? = if case .unixDomainSocket = channel.localAddress { state.config["unixsocket"] + ":0" } else { nil }
+        let session = ClientSession(id: state.clients.makeID(), address: unixPath ?? Self.describe(channel.remoteAddress),
+                                    localAddress: unixPath ?? Self.describe(channel.localAddress), fd: Self.descriptor(of: channel),
                                     createdAt: Clock.now(), authenticated: !state.requiresPassword, connection: link)
+        if unixPath != nil { session.flags.insert(.unixSocket) }
         return ConnectionHandler(server: self, session: session, link: link, statistics: state.statistics.loops[loopIndex],
                                  pendingWrites: pendingWrites[loopIndex],
                                  allocator: channel.allocator)
@@ -233,10 +271,11 @@ public final class NeedletailServer: ServerControl, Sendable {
     }
 
     /// CONFIG SET port / bind: listen on the new addresses first, then close the old listeners.
+    /// Port 0 listens on no TCP port at all, as in Redis.
     private func rebind(port: Int) throws(ConfigError) {
         let old = listeners.withLock { $0 }
         do {
-            try bind(port: port)
+            if port == 0 { listeners.withLock { $0 = [] } } else { try bind(port: port) }
         } catch {
             listeners.withLock { $0 = old }
             throw ConfigError.invalid("Failed to bind to specified addresses.")
@@ -283,6 +322,10 @@ public final class NeedletailServer: ServerControl, Sendable {
             logger.notice("Not saving the final RDB snapshot: RDB persistence is not implemented yet.")
         }
         for channel in listeners.withLock({ $0 }) { try? channel.close().wait() }
+        if let channel = unixListener.withLock({ $0 }) {
+            try? channel.close().wait()
+            unlink(state.config["unixsocket"])
+        }
         for session in state.clients.all() { session.connection?.close() }
         removePidFile()
         logger.warning("Needletail is now ready to exit, bye bye...")

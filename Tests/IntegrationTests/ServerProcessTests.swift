@@ -10,7 +10,7 @@ import Testing
         #expect(try client.send("PING") == .simple("PONG"))
         let log = server.log
         #expect(log.contains(" PID: "))
-        #expect(log.contains("Ready to accept connections tcp"))
+        #expect(log.contains(" * Ready to accept connections\n"))
         let line = log.split(separator: "\n").first { $0.contains("Ready to accept") } ?? ""
         // pid:M dd Mon yyyy hh:mm:ss.mmm * message
         #expect(line.range(of: #"^\d+:M \d\d [A-Z][a-z]{2} \d{4} \d\d:\d\d:\d\d\.\d{3} \* "#, options: .regularExpression) != nil)
