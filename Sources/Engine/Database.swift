@@ -218,6 +218,19 @@ public struct Database {
         return (keys, volatile)
     }
 
+    /// The bytes of the database's key tables themselves (their slot arrays), not of the
+    /// entries in them: MEMORY STATS `overhead.hashtable.main`.
+    public func tableBytes() -> Int {
+        var bytes = 0
+        for shard in keyspace.shards {
+            keyspace.withLock(shard, locking: !holdsAllShards) {
+                let capacity = shard.table(index).capacity
+                if capacity > 0 { bytes += MemoryUsage.arrayHeader + capacity * MemoryLayout<UInt64>.stride }
+            }
+        }
+        return bytes
+    }
+
     /// Empties the database at one instant; returns the old tables, to be freed off the lock.
     @discardableResult
     public func flush() -> [KeyTable] {

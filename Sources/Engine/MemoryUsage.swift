@@ -7,7 +7,7 @@ import SystemShims
 /// the rest.
 public enum MemoryUsage {
     /// An array's storage: a 32-byte header before the elements (Swift's layout on 64 bits).
-    static let arrayHeader = 32
+    public static let arrayHeader = 32
     /// A class instance with a few stored properties (ListValue, RawString …).
     static let objectBytes = 32
 

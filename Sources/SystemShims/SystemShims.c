@@ -2,6 +2,8 @@
 #define _GNU_SOURCE
 #include "SystemShims.h"
 #include <malloc.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <sys/resource.h>
 
 size_t needletail_allocator_active_bytes(void) {
@@ -18,4 +20,21 @@ void needletail_thread_cpu(double *user, double *system) {
     getrusage(RUSAGE_THREAD, &usage);
     *user = usage.ru_utime.tv_sec + usage.ru_utime.tv_usec / 1e6;
     *system = usage.ru_stime.tv_sec + usage.ru_stime.tv_usec / 1e6;
+}
+
+// glibc's malloc_info report (XML), in a buffer owned by the caller's thread until its next call.
+const char *needletail_malloc_info_report(void) {
+    static __thread char *report = NULL;
+    static __thread size_t length = 0;
+    free(report);
+    report = NULL;
+    FILE *stream = open_memstream(&report, &length);
+    if (!stream) return "";
+    malloc_info(0, stream);
+    fclose(stream);
+    return report ? report : "";
+}
+
+void needletail_malloc_trim(void) {
+    malloc_trim(0);
 }

@@ -66,21 +66,18 @@ enum BuiltInInfo {
     private static func memory(_ c: CommandContext) -> [(String, String)] {
         let server = c.server
         let config = c.server.config
-        let used = ProcessMetrics.allocatedBytes()
-        let rss = ProcessMetrics.residentBytes()
-        let peak = server.statistics.recordMemoryPeak(used)
-        let startup = server.startupMemory
-        let maxmemory = Int(config["maxmemory"]) ?? 0
+        let overview = MemoryOverview(server, now: c.now, holdsAllShards: c.holdsAllShards)
+        let used = overview.used, rss = overview.rss, peak = overview.peak
+        let maxmemory = server.memory.maxmemory
         let total = ProcessMetrics.totalSystemMemory()
-        let dataset = max(0, used - startup)
         return [
             ("used_memory", String(used)), ("used_memory_human", ProcessMetrics.human(used)),
             ("used_memory_rss", String(rss)), ("used_memory_rss_human", ProcessMetrics.human(rss)),
             ("used_memory_peak", String(peak)), ("used_memory_peak_human", ProcessMetrics.human(peak)),
-            ("used_memory_peak_perc", percent(used, peak)), ("used_memory_overhead", String(startup)),
-            ("used_memory_startup", String(startup)), ("used_memory_dataset", String(dataset)),
-            ("used_memory_dataset_perc", percent(dataset, used)),
-            ("allocator_allocated", String(used)), ("allocator_active", String(ProcessMetrics.allocatorActiveBytes())),
+            ("used_memory_peak_perc", percent(used, peak)), ("used_memory_overhead", String(overview.overhead)),
+            ("used_memory_startup", String(overview.startup)), ("used_memory_dataset", String(overview.dataset)),
+            ("used_memory_dataset_perc", percent(overview.dataset, overview.netUsage)),
+            ("allocator_allocated", String(used)), ("allocator_active", String(overview.allocatorActive)),
             ("allocator_resident", String(rss)), ("total_system_memory", String(total)),
             ("total_system_memory_human", ProcessMetrics.human(total)),
             ("used_memory_lua", "0"), ("used_memory_vm_eval", "0"), ("used_memory_lua_human", "0B"),
@@ -92,12 +89,13 @@ enum BuiltInInfo {
             ("maxmemory_policy", config["maxmemory-policy"]),
             ("mem_fragmentation_ratio", used > 0 ? ReplyWriter.formatC("%.2f", Double(rss) / Double(used)) : "0.00"),
             ("mem_fragmentation_bytes", String(rss - used)),
-                ("mem_not_counted_for_evict", String(server.memory.notCounted.load(ordering: .relaxed))),
-            ("mem_replication_backlog", "0"), ("mem_total_replication_buffers", "0"), ("mem_clients_slaves", "0"),
-            ("mem_clients_normal", String(published(server).reduce(0) { $0 + $1.memory.total })),
+            ("mem_not_counted_for_evict", String(server.memory.notCounted.load(ordering: .relaxed))),
+            ("mem_replication_backlog", "0"), ("mem_total_replication_buffers", "0"),
+            ("mem_clients_slaves", String(overview.clientsReplicas)), ("mem_clients_normal", String(overview.clientsNormal)),
             ("mem_cluster_links", "0"), ("mem_aof_buffer", "0"), ("mem_allocator", "libc"),
-            ("active_defrag_running", "0"), ("lazyfree_pending_objects", String(BackgroundRelease.shared.pendingObjects.load(ordering: .relaxed))),
-                ("lazyfreed_objects", String(BackgroundRelease.shared.freedObjects.load(ordering: .relaxed))),
+            ("active_defrag_running", "0"),
+            ("lazyfree_pending_objects", String(BackgroundRelease.shared.pendingObjects.load(ordering: .relaxed))),
+            ("lazyfreed_objects", String(BackgroundRelease.shared.freedObjects.load(ordering: .relaxed))),
         ]
     }
 
@@ -208,10 +206,6 @@ enum BuiltInInfo {
             guard count.keys > 0 else { return nil }
             return ("db\(db)", "keys=\(count.keys),expires=\(count.volatile),avg_ttl=\(server.keyspace.averageTTL(db: db))")
         }
-    }
-
-    private static func published(_ server: ServerState) -> [ClientSession.Published] {
-        server.clients.all().map { $0.published.withLock { $0 } }
     }
 
     private static func percent(_ part: Int, _ whole: Int) -> String {

@@ -9,7 +9,7 @@ import Darwin
 
 /// Facts about the process and machine that INFO reports.
 enum ProcessMetrics {
-    /// Bytes the allocator has handed out (glibc `mallinfo2`: arena + mmapped chunks in use).
+    /// Bytes the allocator has handed out and not taken back (see AllocationCounter.c).
     static func allocatedBytes() -> Int {
         Int(needletail_allocated_bytes())
     }

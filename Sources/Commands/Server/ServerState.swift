@@ -72,8 +72,10 @@ public final class ServerState: Sendable {
     public let clock: ClockSource
     /// INFO replication `master_replid`.
     public let replicationID: String
-    /// Allocated bytes once the server was ready (INFO `used_memory_startup`).
-    public let startupMemory: Int
+    /// Allocated bytes once the server was ready (INFO `used_memory_startup`): measured when
+    /// the state is made, and again by the server layer once it listens (`recordStartupMemory`).
+    private let startupBytes = Atomic<Int>(0)
+    public var startupMemory: Int { startupBytes.load(ordering: .relaxed) }
     let metrics = InstantaneousMetrics()
     private let controlSlot = ControlSlot()
     public let activeExpiry: ActiveExpiry
@@ -117,7 +119,7 @@ public final class ServerState: Sendable {
         runID = Self.randomHex()
         replicationID = Self.randomHex()
         startedAt = clock.nanoseconds() / 1_000_000
-        startupMemory = ProcessMetrics.allocatedBytes()
+        startupBytes.store(ProcessMetrics.allocatedBytes(), ordering: .relaxed)
         followKeyspaceSettings()
         let memory = memory
         config.observe("maxmemory") { _ in
@@ -168,6 +170,11 @@ public final class ServerState: Sendable {
     /// A client as the log names it: its CLIENT LIST line.
     public func describe(_ session: ClientSession) -> String {
         ClientList.line(for: session, now: Clock.now(), current: session, server: self)
+    }
+
+    /// The server is ready: what it holds now is its start-up footprint.
+    public func recordStartupMemory() {
+        startupBytes.store(ProcessMetrics.allocatedBytes(), ordering: .relaxed)
     }
 
     /// Writes a line to the server log (notice level).

@@ -12,6 +12,12 @@ size_t needletail_allocator_active_bytes(void);
 /// The bytes the C allocator reserved for the block at `pointer` (malloc_usable_size).
 size_t needletail_usable_size(const void *pointer);
 
+/// glibc's malloc_info report (XML); valid on the calling thread until its next call.
+const char *needletail_malloc_info_report(void);
+
+/// Gives malloc's free pages back to the system (malloc_trim).
+void needletail_malloc_trim(void);
+
 /// CPU seconds of the calling thread, user and system.
 void needletail_thread_cpu(double *user, double *system);
 
