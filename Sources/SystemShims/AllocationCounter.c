@@ -6,7 +6,8 @@
 // allocator and adds the block's usable size to a per-thread balance, which goes into the
 // shared total whenever it passes 16 KiB either way. The total can lag the truth by up to
 // 16 KiB per thread, never by more; it is exact across threads because a block freed on
-// another thread is subtracted there.
+// another thread is subtracted there. A thread reading the total adds its own balance, so
+// what it allocated or freed itself shows at once (eviction measures what each key freed).
 //
 // Builds with -DNEEDLETAIL_SYSTEM_ALLOCATOR (the sanitizers, which replace the allocator
 // themselves) leave the allocator alone and read glibc's statistics instead.
@@ -101,8 +102,9 @@ void *pvalloc(size_t size) {
     return memalign(4096, (size + 4095) & ~(size_t)4095);
 }
 
+// The shared total plus the calling thread's own balance: exact for what this thread did.
 size_t needletail_allocated_bytes(void) {
-    int64_t total = atomic_load_explicit(&counted_bytes, memory_order_relaxed);
+    int64_t total = atomic_load_explicit(&counted_bytes, memory_order_relaxed) + thread_balance;
     return total > 0 ? (size_t)total : 0;
 }
 

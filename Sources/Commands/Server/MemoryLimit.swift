@@ -118,13 +118,17 @@ public final class MemoryLimit: Sendable {
             var keys = 0
             while over > 0 {
                 let before = ProcessMetrics.allocatedBytes()
+                var notices = 0
                 let found = eviction.evictOne(policy: policy, samples: samples, now: now) { db, entry in
+                    let start = ProcessMetrics.allocatedBytes()
                     evicted(db, entry, lazy)
+                    notices += ProcessMetrics.allocatedBytes() - start
                 }
                 guard found else { return waitForBackgroundRelease(limit: limit, deadline: deadline) }
-                // What deleting the key freed (may be negative, as in Redis: the DEL it
-                // propagates takes memory too).
-                over -= before - ProcessMetrics.allocatedBytes()
+                // What deleting the key freed, as Redis counts it: not what telling others took
+                // (invalidation messages, the propagated DEL), which would otherwise feed the
+                // loop until the keyspace is empty.
+                over -= before - ProcessMetrics.allocatedBytes() + notices
                 keys += 1
                 if keys % 16 == 0 {
                     // Values freed in the background do not show in the line above.
