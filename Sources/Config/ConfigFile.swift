@@ -94,11 +94,8 @@ public enum ConfigFile {
             }
             seen.insert(directive.name)
             let value = configuration[directive.name]
-            if let refused = Directives.unsupportedValues[directive.name], refused.values.contains(value) {
-                throw ConfigLoadError(line: line, reason: "'\(directive.name) \(value)': \(refused.reason)")
-            }
-            if Directives.unsupportedUnlessDefault.contains(directive.name) && value != directive.defaultValue {
-                throw ConfigLoadError(line: line, reason: "'\(directive.name)' is not supported by Needletail yet")
+            if let reason = Directives.refusal(of: value, for: directive) {
+                throw ConfigLoadError(line: line, reason: reason)
             }
         }
     }

@@ -112,8 +112,8 @@ public final class Configuration: Sendable {
             } catch {
                 throw SetFailure(name: name, cause: .rejected(error))
             }
-            if let refused = Directives.unsupportedValues[directive.name], refused.values.contains(canonical) {
-                throw SetFailure(name: name, cause: .rejected(.invalid(refused.reason)))
+            if let reason = Directives.refusal(of: canonical, for: directive) {
+                throw SetFailure(name: name, cause: .rejected(.invalid(reason)))
             }
             newValues.append(canonical)
             positions.append(position)

@@ -196,6 +196,21 @@ public enum Directives {
     ]
 
     /// Directives Needletail does not implement yet whose non-default values would change what
-    /// clients can reach, so a file setting them is refused.
-    public static let unsupportedUnlessDefault: Set<String> = ["tls-port", "unixsocket", "cluster-port"]
+    /// clients can reach or how the server holds memory, so any other value is refused.
+    public static let unsupportedUnlessDefault: [String: String] = [
+        "tls-port": "TLS is not supported yet",
+        "cluster-port": "cluster mode is not supported yet",
+        "maxmemory-clients": "client eviction is not supported yet",
+    ]
+
+    /// Why `value` (canonical) cannot be honoured for `directive`, or nil when it can.
+    public static func refusal(of value: String, for directive: Directive) -> String? {
+        if let refused = unsupportedValues[directive.name], refused.values.contains(value) {
+            return "'\(directive.name) \(value)': \(refused.reason)"
+        }
+        if let reason = unsupportedUnlessDefault[directive.name], value != directive.defaultValue {
+            return "'\(directive.name) \(value)': \(reason)"
+        }
+        return nil
+    }
 }

@@ -82,6 +82,25 @@ import Testing
         #expect(throws: ConfigLoadError.self) { try ConfigFile.parse("requirepass \"open\n", source: "x") }
     }
 
+    /// A setting Needletail cannot honour is refused at start and at CONFIG SET, never ignored.
+    @Test func unsupportedValuesAreRefused() throws {
+        #expect(throws: Never.self) { try ConfigFile.load(try ConfigFile.parse("maxmemory-clients 0\n", source: "x"), into: Configuration()) }
+        do {
+            try ConfigFile.load(try ConfigFile.parse("maxmemory-clients 10%\n", source: "x"), into: Configuration())
+            Issue.record("maxmemory-clients 10% was accepted")
+        } catch {
+            #expect(error.description.contains("'maxmemory-clients 10%': client eviction is not supported yet"))
+        }
+        let config = Configuration()
+        #expect(throws: Configuration.SetFailure(name: "maxmemory-clients", cause: .rejected(.invalid("'maxmemory-clients 1048576': client eviction is not supported yet")))) {
+            try config.set([("maxmemory-clients", "1mb")])
+        }
+        #expect(throws: Configuration.SetFailure(name: "activedefrag", cause: .rejected(.invalid("'activedefrag yes': active defragmentation is not supported")))) {
+            try config.set([("activedefrag", "yes")])
+        }
+        #expect(config["maxmemory-clients"] == "0")
+    }
+
     @Test func setIsAtomicAndRollsBackWhenAnObserverRefuses() {
         let config = Configuration()
         config.observe("port") { value throws(ConfigError) in
