@@ -8,8 +8,10 @@ import Darwin
 /// (for a short string) the value's bytes. One allocation per key is where the memory per key is
 /// won: 16 bytes of object header + 24 bytes of `EntryHeader` + the bytes themselves.
 public final class Entry: ManagedBuffer<EntryHeader, UInt8> {
-    /// Strings up to this length are stored inside the entry, as Redis's `embstr` encoding.
-    public static let embeddedLimit = 44
+    /// Strings up to this length are stored inside the entry: one allocation per key instead of
+    /// three. Redis embeds only up to 44 bytes (`embstr`); longer ones it reports as `raw`, and
+    /// so does `encodingName`.
+    public static let embeddedLimit = 512
 
     public static func make(key: UnsafeRawBufferPointer, value: Value, embedding embedded: UnsafeRawBufferPointer? = nil,
                             expireAt: Int64, access: UInt32) -> Entry {
@@ -28,10 +30,13 @@ public final class Entry: ManagedBuffer<EntryHeader, UInt8> {
     }
 
     /// Takes `value` (with, for an embedded string, its bytes) in place of the current one, if
-    /// the allocation has room for the bytes after the key. False, changing nothing, if not.
+    /// the allocation has room for the bytes after the key and would not waste much of it (a
+    /// long value overwritten by a short one gets a new, small entry). False, changing nothing,
+    /// if not.
     func overwrite(with value: Value, embedding embedded: UnsafeRawBufferPointer?, expireAt: Int64, access: UInt32) -> Bool {
         let keyCount = Int(header.keyCount), embeddedCount = embedded?.count ?? 0
-        guard keyCount + embeddedCount <= capacity else { return false }
+        let needed = keyCount + embeddedCount
+        guard needed <= capacity && capacity <= needed + needed / 2 + 32 else { return false }
         if let embedded, let base = embedded.baseAddress {
             withUnsafeMutablePointerToElements { elements in
                 (elements + keyCount).update(from: base.assumingMemoryBound(to: UInt8.self), count: embeddedCount)
@@ -146,6 +151,8 @@ public struct EntryHeader {
 public enum Value {
     /// A string of up to `Entry.embeddedLimit` bytes, stored in the entry after the key.
     case embedded(UInt32)
+    /// Redis's longest `embstr`.
+    public static let embstrLimit = 44
     /// A string that is the canonical decimal form of a 64-bit integer.
     case integer(Int64)
     /// A longer string, or one grown in place by APPEND, SETRANGE or SETBIT.
@@ -181,7 +188,7 @@ public enum Value {
     /// The name OBJECT ENCODING replies with.
     public var encodingName: String {
         switch self {
-        case .embedded: "embstr"
+        case .embedded(let count): count <= Value.embstrLimit ? "embstr" : "raw"
         case .integer: "int"
         case .raw: "raw"
         case .list(let list): list.encodingName

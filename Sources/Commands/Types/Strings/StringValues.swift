@@ -2,7 +2,8 @@ import Engine
 import RESP
 
 /// Building and reading string values with Redis's encodings: `int` for the canonical
-/// decimal form of a 64-bit integer, `embstr` for up to 44 bytes (inside the entry), `raw` above.
+/// decimal form of a 64-bit integer, inside the entry up to `Entry.embeddedLimit` bytes (named
+/// `embstr` up to 44 bytes and `raw` above, as Redis names them), a separate buffer above.
 enum StringValues {
     static func entry(key: Key, value: UnsafeRawBufferPointer, expireAt: Int64, access: UInt32) -> Entry {
         let encoded = encode(value)
