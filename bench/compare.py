@@ -7,7 +7,7 @@ key and the worst request below 1 are better.
 
     bench/compare.py                       # everything, threads 1, 3 rounds
     bench/compare.py --threads 2 --rounds 5
-    bench/compare.py --only throughput     # or: memory, collections, growth, expiry
+    bench/compare.py --only throughput     # or: memory, collections, growth, expiry, eviction
 """
 import argparse, csv, io, os, shutil, socket, statistics, subprocess, sys, tempfile, time
 
@@ -68,11 +68,11 @@ def redis():
     return lambda port, d: ["redis-server", "--port", str(port), "--dir", d, "--save", "", "--appendonly", "no"]
 
 
-def benchmark(server, tests, pipeline, requests, keyspace=100000, clients=50):
+def benchmark(server, tests, pipeline, requests, keyspace=100000, clients=50, size=3):
     """redis-benchmark --csv; returns {test: row} and the server CPU seconds per op."""
     before = server.cpu_seconds()
     out = subprocess.run(["timeout", "300", "redis-benchmark", "-p", str(server.port), "-c", str(clients), "-n", str(requests),
-                          "-r", str(keyspace), "-P", str(pipeline), "-t", ",".join(tests), "--csv"],
+                          "-r", str(keyspace), "-d", str(size), "-P", str(pipeline), "-t", ",".join(tests), "--csv"],
                          capture_output=True, text=True).stdout
     cpu = server.cpu_seconds() - before
     rows = {row["test"].split(" ")[0].lower(): row for row in csv.DictReader(io.StringIO(out))}
@@ -121,7 +121,7 @@ def load_keys(server, count):
 
 def alternate(threads, rounds, measure):
     """Runs `measure(name, server)` on a fresh Needletail, then a fresh Redis, `rounds` times;
-    returns each side's figures and the per-round ratios."""
+    returns each side's figures."""
     figures = {"needletail": [], "redis": []}
     for _ in range(rounds):
         for name, factory in (("needletail", needletail(threads)), ("redis", redis())):
@@ -130,7 +130,12 @@ def alternate(threads, rounds, measure):
                 figures[name].append(measure(name, server))
             finally:
                 server.stop()
-    return figures, [n / r for n, r in zip(figures["needletail"], figures["redis"])]
+    return figures
+
+
+def ratios(figures, pick=lambda figure: figure):
+    """Needletail / Redis per round, of the figure `pick` takes from each measurement."""
+    return [pick(n) / pick(r) for n, r in zip(figures["needletail"], figures["redis"])]
 
 
 def rss_growth(server, load):
@@ -147,9 +152,9 @@ def memory(threads, rounds, keys):
         growth = rss_growth(server, lambda s: load_keys(s, keys))
         assert server.cli("DBSIZE").strip() == str(keys), f"{name} did not load every key"
         return growth / keys
-    figures, ratios = alternate(threads, rounds, per_key)
+    figures = alternate(threads, rounds, per_key)
     return [ratio_line(f"bytes per key, {keys} keys (Needletail {statistics.median(figures['needletail']):.0f} B, "
-                       f"Redis {statistics.median(figures['redis']):.0f} B)", ratios)]
+                       f"Redis {statistics.median(figures['redis']):.0f} B)", ratios(figures))]
 
 
 COLLECTIONS = {
@@ -177,9 +182,9 @@ def collections(threads, rounds, elements):
             size = server.cli(size_command, "big").strip()
             assert size == str(elements), f"{name} holds {size} {kind} elements"
             return growth / elements
-        figures, ratios = alternate(threads, rounds, per_element)
+        figures = alternate(threads, rounds, per_element)
         lines.append(ratio_line(f"bytes per element, one {elements:,}-element {kind} (Needletail "
-                                f"{statistics.median(figures['needletail']):.0f} B, Redis {statistics.median(figures['redis']):.0f} B)", ratios))
+                                f"{statistics.median(figures['needletail']):.0f} B, Redis {statistics.median(figures['redis']):.0f} B)", ratios(figures)))
     return lines
 
 
@@ -187,9 +192,9 @@ def growth(threads, rounds, requests):
     def worst(name, server):
         rows, _ = benchmark(server, ["set"], 16, requests, keyspace=1_000_000_000)
         return float(rows["set"]["max_latency_ms"])
-    figures, ratios = alternate(threads, rounds, worst)
+    figures = alternate(threads, rounds, worst)
     return [ratio_line(f"worst request growing to {requests // 1_000_000}M keys (Needletail {statistics.median(figures['needletail']):.1f} ms, "
-                       f"Redis {statistics.median(figures['redis']):.1f} ms)", ratios)]
+                       f"Redis {statistics.median(figures['redis']):.1f} ms)", ratios(figures))]
 
 
 def expiry(threads, rounds, keys):
@@ -207,9 +212,31 @@ def expiry(threads, rounds, keys):
             assert time.time() < deadline + 120, f"{name} kept expired keys for two minutes"
             time.sleep(0.02)
         return time.time() - deadline
-    figures, ratios = alternate(threads, rounds, reclaim)
+    figures = alternate(threads, rounds, reclaim)
     return [ratio_line(f"active expiry of {keys:,} keys expiring together (Needletail {statistics.median(figures['needletail']):.1f} s, "
-                       f"Redis {statistics.median(figures['redis']):.1f} s)", ratios)]
+                       f"Redis {statistics.median(figures['redis']):.1f} s)", ratios(figures))]
+
+
+def eviction(threads, rounds, requests):
+    """P16 SET of 100-byte values over 1M distinct keys under a 100 MB cap, once the cap is
+    reached (every measured SET makes room for itself), per eviction policy."""
+    lines = []
+    for policy in ("allkeys-lru", "allkeys-lfu", "allkeys-random"):
+        def evicting(name, server):
+            server.cli("CONFIG", "SET", "maxmemory", "100mb")
+            server.cli("CONFIG", "SET", "maxmemory-policy", policy)
+            benchmark(server, ["set"], 16, 1_000_000, keyspace=1_000_000, size=100)  # fills to the cap
+            evicted = int(server.cli("INFO", "stats").split("evicted_keys:")[1].split()[0])
+            rows, cpu = benchmark(server, ["set"], 16, requests, keyspace=1_000_000, size=100)
+            evicted = int(server.cli("INFO", "stats").split("evicted_keys:")[1].split()[0]) - evicted
+            used = int(server.cli("INFO", "memory").split("used_memory:")[1].split()[0])
+            print(f"  {policy} {name}: {float(rows['set']['rps']):.0f} rps, {cpu * 1e6:.2f} µs/op, {evicted} evicted, "
+                  f"used_memory {used / (1 << 20):.1f} MB, {server.cli('DBSIZE').strip()} keys", file=sys.stderr)
+            return float(rows["set"]["rps"]), cpu
+        figures = alternate(threads, rounds, evicting)
+        lines.append(ratio_line(f"P16 SET throughput evicting, {policy}", ratios(figures, lambda f: f[0])))
+        lines.append(ratio_line(f"P16 SET server CPU per op evicting, {policy}", ratios(figures, lambda f: f[1])))
+    return lines
 
 
 def main():
@@ -218,14 +245,14 @@ def main():
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--requests", type=int, default=500000)
     parser.add_argument("--keys", type=int, default=1_000_000)
-    parser.add_argument("--only", choices=["throughput", "memory", "collections", "growth", "expiry"])
+    parser.add_argument("--only", choices=["throughput", "memory", "collections", "growth", "expiry", "eviction"])
     args = parser.parse_args()
     if not os.path.exists(os.path.join(ROOT, ".build/release/needletail")):
         subprocess.run(["swift", "build", "-c", "release"], cwd=ROOT, check=True)
     print(f"Needletail / Redis {subprocess.run(['redis-server', '--version'], capture_output=True, text=True).stdout.split()[2][2:]}, "
           f"threads {args.threads}, {args.rounds} rounds, commit {subprocess.run(['git', 'rev-parse', '--short', 'HEAD'], cwd=ROOT, capture_output=True, text=True).stdout.strip()}")
     print("| figure | median ratio | min–max |\n|---|---|---|")
-    sections = [args.only] if args.only else ["throughput", "memory", "collections", "growth", "expiry"]
+    sections = [args.only] if args.only else ["throughput", "memory", "collections", "growth", "expiry", "eviction"]
     for section in sections:
         if section == "throughput":
             lines = throughput(args.threads, args.rounds, args.requests)
@@ -235,8 +262,10 @@ def main():
             lines = collections(args.threads, args.rounds, args.keys)
         elif section == "growth":
             lines = growth(args.threads, args.rounds, 2 * args.keys)
-        else:
+        elif section == "expiry":
             lines = expiry(args.threads, args.rounds, args.keys // 2)
+        else:
+            lines = eviction(args.threads, args.rounds, args.requests)
         print("\n".join(lines), flush=True)
 
 
