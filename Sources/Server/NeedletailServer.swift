@@ -338,6 +338,10 @@ public final class NeedletailServer: ServerControl, Sendable {
         logger.notice("\(message)")
     }
 
+    public func warn(_ message: String) {
+        logger.warning("\(message)")
+    }
+
     // MARK: Pid file
 
     private func writePidFile() {

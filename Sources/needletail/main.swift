@@ -66,6 +66,10 @@ struct NeedletailCommand: ParsableCommand {
             throw ExitCode(1)
         }
         RedisLogHandler.output.setRole("M")
+        let maxmemory = configuration.integer("maxmemory")
+        if maxmemory > 0 && maxmemory < 1 << 20 {
+            logger.warning("WARNING: You specified a maxmemory value that is less than 1MB (current value is \(maxmemory) bytes). Are you sure this is what you really want?")
+        }
         logger.notice("Needletail \(needletailVersion) (Redis 7.0.15 compatible) running standalone, port=\(configuration["port"]), threads=\(configuration["threads"]), PID: \(pid)")
         let server = NeedletailServer(configuration: configuration, executable: Self.absolutePath(CommandLine.arguments[0]), logger: logger)
         let code = server.run()

@@ -12,6 +12,8 @@ public protocol ServerControl: AnyObject, Sendable {
     func shutdown(_ request: ShutdownRequest) -> String?
     /// Writes a line to the server log at notice level (DEBUG LOG).
     func log(_ message: String)
+    /// Writes a line to the server log at warning level.
+    func warn(_ message: String)
     /// Runs `work` once, about `milliseconds` from now, on one of the server's threads.
     func schedule(afterMilliseconds milliseconds: Int64, _ work: @escaping @Sendable () -> Void)
 }
@@ -125,7 +127,7 @@ public final class ServerState: Sendable {
         config.observe("maxmemory") { _ in
             let used = memory.used
             if memory.maxmemory > 0 && memory.maxmemory < used {
-                controlSlot.control?.log("WARNING: the new maxmemory value set via CONFIG SET (\(memory.maxmemory)) is smaller than the current memory usage (\(used)). This will result in key eviction and/or the inability to accept new write commands depending on the maxmemory-policy.")
+                controlSlot.control?.warn("WARNING: the new maxmemory value set via CONFIG SET (\(memory.maxmemory)) is smaller than the current memory usage (\(used)). This will result in key eviction and/or the inability to accept new write commands depending on the maxmemory-policy.")
                 memory.continueInBackground()
             }
         }
@@ -193,13 +195,15 @@ public final class ServerState: Sendable {
         tracking.disable(session)
     }
 
-    /// Periodic work, `hz` times a second on one event loop: samples the rates, keeps the
-    /// tracking table within its limit, and runs the active expiry cycle (each deletion
-    /// propagated as `DEL`, its shard still locked).
+    /// Periodic work, `hz` times a second on one event loop: samples the rates, evicts when
+    /// memory is over `maxmemory` (say, client buffers grew on a server receiving no writes),
+    /// keeps the tracking table within its limit, and runs the active expiry cycle (each
+    /// deletion propagated as `DEL`, its shard still locked).
     public func cron(now: Int64) {
         let totals = statistics.totals()
         metrics.sample(now: now, values: [totals[.commandsProcessed], totals[.netInputBytes], totals[.netOutputBytes]])
         _ = statistics.recordMemoryPeak(ProcessMetrics.allocatedBytes())
+        _ = memory.admit()
         // Also before every command; here too, so a limit lowered by CONFIG SET applies on an idle server.
         if tracking.active.load(ordering: .relaxed) > 0 {
             var unused = ReplyWriter(buffer: ByteBuffer())
