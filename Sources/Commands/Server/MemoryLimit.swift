@@ -117,18 +117,14 @@ public final class MemoryLimit: Sendable {
             let deadline = timeLimit.map { Clock.monotonicNanoseconds() + $0 }
             var keys = 0
             while over > 0 {
-                let before = ProcessMetrics.allocatedBytes()
-                var notices = 0
-                let found = eviction.evictOne(policy: policy, samples: samples, now: now) { db, entry in
-                    let start = ProcessMetrics.allocatedBytes()
+                let freed = eviction.evictOne(policy: policy, samples: samples, now: now) { db, entry in
                     evicted(db, entry, lazy)
-                    notices += ProcessMetrics.allocatedBytes() - start
                 }
-                guard found else { return waitForBackgroundRelease(limit: limit, deadline: deadline) }
-                // What deleting the key freed, as Redis counts it: not what telling others took
-                // (invalidation messages, the propagated DEL), which would otherwise feed the
-                // loop until the keyspace is empty.
-                over -= before - ProcessMetrics.allocatedBytes() + notices
+                guard let freed else { return waitForBackgroundRelease(limit: limit, deadline: deadline) }
+                // Only what deleting the key freed: counting what telling others took
+                // (invalidation messages, the propagated DEL) would feed the loop until the
+                // keyspace is empty.
+                over -= freed
                 keys += 1
                 if keys % 16 == 0 {
                     // Values freed in the background do not show in the line above.

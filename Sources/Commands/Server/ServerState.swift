@@ -195,15 +195,16 @@ public final class ServerState: Sendable {
         tracking.disable(session)
     }
 
-    /// Periodic work, `hz` times a second on one event loop: samples the rates, evicts when
-    /// memory is over `maxmemory` (say, client buffers grew on a server receiving no writes),
-    /// keeps the tracking table within its limit, and runs the active expiry cycle (each
-    /// deletion propagated as `DEL`, its shard still locked).
+    /// Periodic work, `hz` times a second on one event loop: samples the rates, keeps the
+    /// tracking table within its limit, and runs the active expiry cycle (each deletion
+    /// propagated as `DEL`, its shard still locked). Eviction is not here: as in Redis it runs
+    /// before each command and in timed rounds of its own while a run is unfinished
+    /// (`MemoryLimit.continueInBackground`); from the cron it would also evict for replies
+    /// still waiting in output buffers, which Redis does not.
     public func cron(now: Int64) {
         let totals = statistics.totals()
         metrics.sample(now: now, values: [totals[.commandsProcessed], totals[.netInputBytes], totals[.netOutputBytes]])
         _ = statistics.recordMemoryPeak(ProcessMetrics.allocatedBytes())
-        _ = memory.admit()
         // Also before every command; here too, so a limit lowered by CONFIG SET applies on an idle server.
         if tracking.active.load(ordering: .relaxed) > 0 {
             var unused = ReplyWriter(buffer: ByteBuffer())
