@@ -5,7 +5,7 @@ import PackageDescription
 // path); debug builds and tests keep them.
 let optimized: [SwiftSetting] = [.unsafeFlags(["-enforce-exclusivity=unchecked"], .when(configuration: .release))]
 
-// Dependencies point one way, downward: needletail → Server → Commands → Engine, Config → RESP.
+// Dependencies point one way, downward: needletail → Server → Persistence → Commands → Engine, Config → RESP.
 // See ../shared/DESIGN.md §2.
 let package = Package(
     name: "needletail",
@@ -33,8 +33,12 @@ let package = Package(
             "Config", "Engine", "Locks", "RESP", "SystemShims",
             .product(name: "NIOCore", package: "swift-nio"),
         ], swiftSettings: optimized),
+        .target(name: "Persistence", dependencies: [
+            "Commands", "Engine",
+            .product(name: "Collections", package: "swift-collections"),
+        ], swiftSettings: optimized),
         .target(name: "Server", dependencies: [
-            "Commands", "Config", "Engine", "Locks", "RESP",
+            "Commands", "Config", "Engine", "Locks", "Persistence", "RESP",
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "Logging", package: "swift-log"),
@@ -52,6 +56,10 @@ let package = Package(
         .testTarget(name: "ConfigTests", dependencies: ["Config"]),
         .testTarget(name: "CommandsTests", dependencies: [
             "Commands", "Config", "Engine", "RESP", "TestSupport",
+            .product(name: "NIOCore", package: "swift-nio"),
+        ]),
+        .testTarget(name: "PersistenceTests", dependencies: [
+            "Persistence", "Commands", "Config", "Engine", "TestSupport",
             .product(name: "NIOCore", package: "swift-nio"),
         ]),
         .testTarget(name: "ServerTests", dependencies: [

@@ -4,6 +4,7 @@ import Config
 internal import Dispatch
 import Engine
 import Logging
+import Persistence
 internal import NIOCore
 internal import NIOPosix
 import RESP
@@ -42,7 +43,7 @@ public final class NeedletailServer: ServerControl, Sendable {
         for (index, loop) in group.makeIterator().enumerated() { indexes[ObjectIdentifier(loop)] = index }
         loopIndexes = indexes
         pendingWrites = group.makeIterator().map { PendingWrites(eventLoop: $0) }
-        state = ServerState(config: configuration, eventLoops: threads, executable: executable)
+        state = ServerState(config: configuration, eventLoops: threads, executable: executable, families: [DumpCommands.table])
         self.logger = logger
         state.control = self
         observeConfiguration()

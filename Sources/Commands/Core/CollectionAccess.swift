@@ -48,7 +48,7 @@ extension CommandContext {
 
     /// Stores an entry under `key`; a new key emits the `new` keyspace event.
     @discardableResult
-    mutating func store(_ key: Key, _ entry: Entry, in db: Database) -> Bool {
+    public mutating func store(_ key: Key, _ entry: Entry, in db: Database) -> Bool {
         let isNew = db.store(key, entry)
         if isNew { notify(.newKey, "new", key.bytes, db: db.index) }
         return isNew

@@ -80,7 +80,7 @@ extension CommandContext {
     /// States what a replica must run for this command, in place of its own arguments:
     /// Redis's deterministic rewrites (`SET … EX` as `SET … PXAT`, `SPOP` as `SREM` …). Called
     /// once per command to propagate, in order; a command that states none propagates nothing.
-    mutating func propagate(_ words: [[UInt8]], db: Int? = nil) {
+    public mutating func propagate(_ words: [[UInt8]], db: Int? = nil) {
         guard propagating else { return }
         takeExpirations()
         pendingPropagation.stated = true

@@ -4,8 +4,8 @@ import RESP
 /// Building and reading string values with Redis's encodings: `int` for the canonical
 /// decimal form of a 64-bit integer, inside the entry up to `Entry.embeddedLimit` bytes (named
 /// `embstr` up to 44 bytes and `raw` above, as Redis names them), a separate buffer above.
-enum StringValues {
-    static func entry(key: Key, value: UnsafeRawBufferPointer, expireAt: Int64, access: UInt32) -> Entry {
+public enum StringValues {
+    public static func entry(key: Key, value: UnsafeRawBufferPointer, expireAt: Int64, access: UInt32) -> Entry {
         let encoded = encode(value)
         return Entry.make(key: key.bytes, value: encoded.value, embedding: encoded.embedded, expireAt: expireAt, access: access)
     }
@@ -17,7 +17,7 @@ enum StringValues {
         return (.raw(RawString(Array(bytes))), nil)
     }
 
-    static func entry(key: Key, value: [UInt8], expireAt: Int64, access: UInt32) -> Entry {
+    public static func entry(key: Key, value: [UInt8], expireAt: Int64, access: UInt32) -> Entry {
         value.withUnsafeBytes { entry(key: key, value: $0, expireAt: expireAt, access: access) }
     }
 
