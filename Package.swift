@@ -34,7 +34,7 @@ let package = Package(
             .product(name: "NIOCore", package: "swift-nio"),
         ], swiftSettings: optimized),
         .target(name: "Persistence", dependencies: [
-            "Commands", "Engine",
+            "Commands", "Config", "Engine", "Locks",
             .product(name: "Collections", package: "swift-collections"),
         ], swiftSettings: optimized),
         .target(name: "Server", dependencies: [

@@ -52,11 +52,11 @@ public final class Configuration: Sendable {
     }
 
     /// CONFIG GET: every name and alias that `selects`, with its directive and value.
-    public func matching(_ selects: (String) -> Bool) -> [(name: String, directive: Directive, value: String)] {
+    public func matching(_ selects: (_ name: String, _ directive: Directive) -> Bool) -> [(name: String, directive: Directive, value: String)] {
         let values = state.withLock { $0.values }
         var result: [(String, Directive, String)] = []
         for (position, directive) in directives.enumerated() {
-            for name in [directive.name] + directive.aliases where selects(name) {
+            for name in [directive.name] + directive.aliases where selects(name, directive) {
                 result.append((name, directive, values[position]))
             }
         }

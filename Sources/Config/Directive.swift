@@ -28,6 +28,9 @@ public struct Directive: Sendable {
     public let accumulates: Bool
     /// An accepted integer is brought into this range (`hz` 1000 becomes 500).
     public var clamp: ClosedRange<Int>?
+    /// A test and debugging setting Redis leaves out of `CONFIG GET` patterns: only its exact
+    /// name shows it.
+    public var hidden = false
 
     public init(_ name: String, _ kind: Kind, default defaultValue: String, aliases: [String] = [],
                 mutable: Bool = true, protected: Bool = false, accumulates: Bool = false) {
@@ -46,6 +49,13 @@ public struct Directive: Sendable {
 
     public static func integer(_ name: String, _ value: Int, _ range: ClosedRange<Int>, aliases: [String] = [], mutable: Bool = true) -> Directive {
         Directive(name, .integer(range), default: String(value), aliases: aliases, mutable: mutable)
+    }
+
+    /// The same directive, left out of `CONFIG GET` patterns.
+    public func hiddenFromPatterns() -> Directive {
+        var copy = self
+        copy.hidden = true
+        return copy
     }
 
     /// The same directive with accepted values brought into `range`.

@@ -177,6 +177,8 @@ public enum Directives {
         .integer("tls-session-cache-timeout", 300, 0 ... Int(Int32.max)),
         .bool("tls-session-caching", true),
         .integer("tracking-table-max-keys", 1000000, 0 ... Int.max),
+        // Microseconds a background save waits per key it writes, to make saves last in tests.
+        Directive.integer("rdb-key-save-delay", 0, Int(Int32.min) ... Int(Int32.max)).hiddenFromPatterns(),
         .string("unixsocket", "", mutable: false),
         Directive("unixsocketperm", .custom(ConfigValues.octal), default: "0", mutable: false),
         .integer("zset-max-listpack-entries", 128, 0 ... Int.max, aliases: ["zset-max-ziplist-entries"]),
@@ -191,6 +193,7 @@ public enum Directives {
         "supervised": (["upstart", "systemd"], "supervised mode is not supported yet"),
         "io-threads-do-reads": (["yes"], "use 'threads' to set Needletail's event loops"),
         "activedefrag": (["yes"], "active defragmentation is not supported"),
+        "appendonly": (["yes"], "the append-only file is not supported yet; RDB snapshots (save) are"),
         "tls-replication": (["yes"], "TLS is not supported yet"),
         "tls-cluster": (["yes"], "TLS is not supported yet"),
     ]

@@ -59,7 +59,7 @@ public final class Keyspace: Sendable {
         databaseCount = databases
         expiredObserver = expired
         averageTTLs = Lock([Int](repeating: 0, count: databases))
-        shards = (0 ..< Self.shardCount).map { _ in Shard(databases: databases) }
+        shards = (0 ..< Self.shardCount).map { Shard(index: $0, databases: databases) }
         shardReferences = ContiguousArray(shards.map { Unmanaged.passUnretained($0) })
     }
 
@@ -141,6 +141,21 @@ public final class Keyspace: Sendable {
         locking ? shard.withLock(body) : body()
     }
 
+    /// Begins a point-in-time capture: at one instant (every shard locked, `atInstant` run
+    /// there), every shard is marked; each is then captured by whoever locks it first, the
+    /// capturer's own walk or a command about to change it (DESIGN.md §6).
+    public func beginCapture(_ capture: ShardCapture, atInstant: () -> Void) {
+        withAllShards {
+            for shard in shards { shard.pendingCapture = capture }
+            atInstant()
+        }
+    }
+
+    /// Ends a capture early (a failed save): shards not captured yet are left alone.
+    public func cancelCapture() {
+        for shard in shards { shard.lock.withLock { _ in shard.pendingCapture = nil } }
+    }
+
     /// Runs `body` with every shard locked, unless the caller already holds them.
     public func withAllShards<R>(locking: Bool, _ body: () -> R) -> R {
         locking ? withAllShards(body) : body()
@@ -214,8 +229,13 @@ public final class Shard: @unchecked Sendable {
     @usableFromInline var tables: ContiguousArray<Unmanaged<KeyTable>>
     /// WATCHes and blocked clients on this shard's keys, created on first use. Guarded by `lock`.
     @usableFromInline var interest: KeyInterest?
+    /// A snapshot that has not captured this shard yet (see `ShardCapture`). Guarded by `lock`.
+    @usableFromInline var pendingCapture: ShardCapture?
+    /// The shard's place in `Keyspace.shards`.
+    public let index: Int
 
-    init(databases: Int) {
+    init(index: Int, databases: Int) {
+        self.index = index
         tables = ContiguousArray((0 ..< databases).map { _ in Unmanaged.passRetained(KeyTable()) })
     }
 
@@ -223,11 +243,22 @@ public final class Shard: @unchecked Sendable {
         for table in tables { table.release() }
     }
 
+    /// Runs `body` with the shard locked. Whoever locks a shard first after a snapshot began
+    /// lets the snapshot capture it before anything can change it.
     @inlinable
     public func withLock<R>(_ body: () -> R) -> R {
         var result: R?
-        lock.withLock { _ in result = body() }
+        lock.withLock { _ in
+            if pendingCapture != nil { capturePending() }
+            result = body()
+        }
         return result.unsafelyUnwrapped
+    }
+
+    @usableFromInline func capturePending() {
+        guard let capture = pendingCapture else { return }
+        pendingCapture = nil
+        capture.capture(self)
     }
 
     public func table(_ db: Int) -> KeyTable {

@@ -80,26 +80,55 @@ public struct RDBWriter {
 
     /// The type byte and the value of a key (what DUMP serializes).
     public mutating func value(of entry: Entry) {
+        byte(Self.type(of: entry.value).rawValue)
+        body(of: entry)
+    }
+
+    /// A key's record in an RDB file: its expiry, its access information (`idle` seconds under
+    /// an LRU policy, `frequency` under an LFU one), type, key and value.
+    public mutating func record(_ entry: Entry, idle: Int?, frequency: Int?) {
+        if entry.expireAt != 0 {
+            byte(RDBFormat.Opcode.expireTimeMilliseconds.rawValue)
+            littleEndian(entry.expireAt)
+        }
+        if let idle {
+            byte(RDBFormat.Opcode.idle.rawValue)
+            length(idle)
+        }
+        if let frequency {
+            byte(RDBFormat.Opcode.frequency.rawValue)
+            byte(UInt8(clamping: frequency))
+        }
+        byte(Self.type(of: entry.value).rawValue)
+        entry.withKey { string($0) }
+        body(of: entry)
+    }
+
+    static func type(of value: Value) -> RDBFormat.ValueType {
+        switch value {
+        case .embedded, .integer, .raw: .string
+        case .list: .list
+        case .set: .set
+        case .sortedSet: .sortedSet2
+        case .hash: .hash
+        }
+    }
+
+    private mutating func body(of entry: Entry) {
         switch entry.value {
         case .embedded:
-            byte(RDBFormat.ValueType.string.rawValue)
             entry.withEmbedded { string($0) }
         case .integer(let integer):
-            byte(RDBFormat.ValueType.string.rawValue)
             string(integer: integer)
         case .raw(let raw):
-            byte(RDBFormat.ValueType.string.rawValue)
             raw.bytes.withUnsafeBytes { string($0) }
         case .list(let list):
-            byte(RDBFormat.ValueType.list.rawValue)
             length(list.count)
             for item in list.items { element(item) }
         case .set(let set):
-            byte(RDBFormat.ValueType.set.rawValue)
             length(set.count)
             set.forEach { element($0) }
         case .sortedSet(let sortedSet):
-            byte(RDBFormat.ValueType.sortedSet2.rawValue)
             length(sortedSet.count)
             // Highest score first, as Redis writes them (loading then appends at the head cheaply).
             sortedSet.forEach(ranks: 0 ..< sortedSet.count, reverse: true) { member, score in
@@ -108,7 +137,6 @@ public struct RDBWriter {
                 return true
             }
         case .hash(let hash):
-            byte(RDBFormat.ValueType.hash.rawValue)
             length(hash.count)
             hash.forEach { field, value in
                 element(field)

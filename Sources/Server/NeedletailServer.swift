@@ -30,6 +30,7 @@ public final class NeedletailServer: ServerControl, Sendable {
     /// Per event loop, in the order of `loopIndexes`.
     private let pendingWrites: [PendingWrites]
     /// The TCP listeners (`bind`, `port`), and the Unix-domain one (`unixsocket`).
+    private let persistence: Persistence
     private let listeners = Lock<[Channel]>([])
     private let unixListener = Lock<Channel?>(nil)
     private let stopped = Lock<Bool>(false)
@@ -43,7 +44,11 @@ public final class NeedletailServer: ServerControl, Sendable {
         for (index, loop) in group.makeIterator().enumerated() { indexes[ObjectIdentifier(loop)] = index }
         loopIndexes = indexes
         pendingWrites = group.makeIterator().map { PendingWrites(eventLoop: $0) }
-        state = ServerState(config: configuration, eventLoops: threads, executable: executable, families: [DumpCommands.table])
+        let persistence = Persistence()
+        self.persistence = persistence
+        state = ServerState(config: configuration, eventLoops: threads, executable: executable,
+                            families: [DumpCommands.table, persistence.commands])
+        persistence.attach(to: state)
         self.logger = logger
         state.control = self
         observeConfiguration()
@@ -83,6 +88,10 @@ public final class NeedletailServer: ServerControl, Sendable {
         writePidFile()
         state.recordStartupMemory()
         logger.notice("Server initialized")
+        guard persistence.loadAtStartup() else {
+            removePidFile()
+            return abortStart()
+        }
         if port != 0 { logger.notice("Ready to accept connections") }
         if !socketPath.isEmpty { logger.notice("The server is now ready to accept connections at \(socketPath)") }
         done.wait()
@@ -234,6 +243,7 @@ public final class NeedletailServer: ServerControl, Sendable {
             loop.scheduleTask(in: .milliseconds(Int64(1000 / hz))) { [self] in
                 let now = Clock.now()
                 state.cron(now: now)
+                persistence.cron(now: now)
                 closeIdleClients(now: now)
                 schedule()
             }
@@ -303,25 +313,30 @@ public final class NeedletailServer: ServerControl, Sendable {
         return sources
     }
 
+    /// SHUTDOWN (and SIGTERM, SIGINT): saves first when asked to or when save points are set
+    /// (unless NOSAVE); a failed save keeps the server running unless FORCE.
     public func shutdown(_ request: ShutdownRequest) -> String? {
-        if request.save == .save {
-            logger.warning("Error trying to save the DB: RDB persistence is not implemented yet.")
-            if !request.force { return Errors.shutdownFailed }
-        }
         let first = stopped.withLock { stopped in
             defer { stopped = true }
             return !stopped
         }
         guard first else { return nil }
+        logger.warning("User requested shutdown...")
+        let save = request.save == .save || (request.save == .configured && state.config["save"] != "")
+        if save {
+            persistence.waitForSave()
+            logger.notice("Saving the final RDB snapshot before exiting.")
+            if !persistence.saveNow() && !request.force {
+                logger.warning("Error trying to save the DB, can't exit.")
+                stopped.withLock { $0 = false }
+                return Errors.shutdownFailed
+            }
+        }
         DispatchQueue.global().async { [self] in stop() }
         return nil
     }
 
     private func stop() {
-        logger.warning("User requested shutdown...")
-        if state.config["save"] != "" {
-            logger.notice("Not saving the final RDB snapshot: RDB persistence is not implemented yet.")
-        }
         for channel in listeners.withLock({ $0 }) { try? channel.close().wait() }
         if let channel = unixListener.withLock({ $0 }) {
             try? channel.close().wait()

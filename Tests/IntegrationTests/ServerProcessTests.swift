@@ -153,7 +153,14 @@ import Testing
         #expect(second.waitForExit() == 0)
         let third = try ServerProcess()
         #expect(try third.client().send("SHUTDOWN", "ABORT") == .error("ERR No shutdown in progress."))
-        #expect(try third.client().send("SHUTDOWN", "SAVE") == .error("ERR Errors trying to SHUTDOWN. Check logs."))
+        // SHUTDOWN SAVE writes the dataset before exiting, save points or not.
+        let saving = try third.client()
+        #expect(try saving.send("SET", "kept", "1") == .simple("OK"))
+        try saving.write("SHUTDOWN SAVE\r\n")
+        _ = try? saving.readUntilClosed()
+        #expect(third.waitForExit() == 0)
+        #expect(third.log.contains("Saving the final RDB snapshot before exiting."))
+        #expect(FileManager.default.fileExists(atPath: third.directory + "/dump.rdb"))
     }
 
     @Test func configSetPortRebinds() throws {

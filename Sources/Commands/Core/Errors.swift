@@ -39,6 +39,8 @@ public enum Errors {
     public static let lcsWrongType = "ERR The specified keys must contain string values"
     public static let noConfigFile = "ERR The server is running without a config file"
     public static let busyKey = "BUSYKEY Target key name already exists."
+    public static let backgroundSaveInProgress = "ERR Background save already in progress"
+    public static let saveFailed = "ERR"
     public static let badDumpPayload = "ERR DUMP payload version or checksum are wrong"
     public static let badDataFormat = "ERR Bad data format"
     public static let invalidTTL = "ERR Invalid TTL value, must be >= 0"

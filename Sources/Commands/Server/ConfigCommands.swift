@@ -21,7 +21,10 @@ enum ConfigCommands {
 
     static func get(_ c: inout CommandContext) {
         let patterns = (2 ..< c.argumentCount).map { c.text($0).lowercased() }
-        let matched = c.server.config.matching { name in patterns.contains { Glob.matches($0, name) } }
+        // A hidden directive shows only for its exact name, as in Redis.
+        let matched = c.server.config.matching { name, directive in
+            patterns.contains { directive.hidden ? $0 == name : Glob.matches($0, name) }
+        }
         c.reply.mapHeader(matched.count)
         for (name, directive, value) in matched {
             c.reply.bulk(name)

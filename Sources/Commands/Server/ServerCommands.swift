@@ -13,9 +13,6 @@ enum ServerCommands {
                 summary: "Reports the server's state and statistics.", handler: info),
         Command("time", arity: 1, flags: [.loading, .stale, .fast], tips: ["nondeterministic_output"], group: "server",
                 since: "2.6.0", summary: "Returns the server's time.", handler: time),
-        Command("lastsave", arity: 1, flags: [.loading, .stale, .fast], categories: [.admin, .dangerous],
-                tips: ["nondeterministic_output"], group: "server", summary: "The Unix time of the last successful save to disk.",
-                handler: lastSave),
         Command("shutdown", arity: -1, flags: [.admin, .noScript, .loading, .stale, .noMulti, .allowBusy], group: "server",
                 summary: "Stops the server.", handler: shutdown),
         Command("function", arity: -2, group: "scripting", since: "7.0.0", summary: "Manages function libraries.", subcommands: [
@@ -37,11 +34,6 @@ enum ServerCommands {
         c.reply.arrayHeader(2)
         c.reply.bulk(String(micros / 1_000_000))
         c.reply.bulk(String(micros % 1_000_000))
-    }
-
-    /// Until a save happens, Redis counts the dataset as saved at start-up.
-    static func lastSave(_ c: inout CommandContext) {
-        c.reply.integer(Int(c.server.startedAt / 1000))
     }
 
     static func shutdown(_ c: inout CommandContext) {

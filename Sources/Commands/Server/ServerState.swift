@@ -184,6 +184,11 @@ public final class ServerState: Sendable {
         control?.log(message)
     }
 
+    /// Writes a line to the server log (warning level).
+    public func warn(_ message: String) {
+        control?.warn(message)
+    }
+
     /// A client went away: it leaves the registry and every channel it listened to.
     public func disconnected(_ session: ClientSession) {
         clients.unregister(session)

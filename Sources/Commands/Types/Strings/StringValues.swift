@@ -36,7 +36,7 @@ public enum StringValues {
         }
     }
 
-    static func bytes(_ entry: Entry) -> [UInt8] {
+    public static func bytes(_ entry: Entry) -> [UInt8] {
         withBytes(entry) { Array($0) }
     }
 

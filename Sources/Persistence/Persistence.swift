@@ -1,0 +1,282 @@
+import Commands
+import Config
+import Engine
+import Foundation
+import Locks
+
+/// RDB persistence for one server: SAVE, BGSAVE, LASTSAVE, the `save` schedule, the file at
+/// start-up and at shutdown, and the `persistence` INFO section. Registered from above: the
+/// server builds it and adds its commands and its INFO section.
+public final class Persistence: @unchecked Sendable {
+    /// Set once by `attach`, before the server serves anyone (its command table holds this
+    /// object's commands, so the two are built in turn).
+    private(set) var server: ServerState!
+    let state = Lock(State(lastSave: Clock.now() / 1000))
+
+    struct State {
+        var inProgress = false
+        var scheduled = false
+        /// Unix seconds of the last successful save, and of the last attempt.
+        var lastSave: Int64
+        var lastAttempt: Int64 = 0
+        var lastSucceeded = true
+        var lastDuration = -1
+        var currentStart: Int64?
+        var saves = 0
+        /// The change counter (INFO `rdb_changes_since_last_save` is the difference) at the last
+        /// save, and at the instant of the save in progress.
+        var changesAtLastSave = 0
+        var changesAtSnapshot = 0
+        var keysLoaded = 0
+        var keysExpired = 0
+    }
+
+    public init() {}
+
+    /// Joins the server: its INFO section, its start-up time as the last save's.
+    public func attach(to server: ServerState) {
+        self.server = server
+        state.withLock { $0.lastSave = server.startedAt / 1000 }
+        server.info.register(infoSection)
+        for setting in ["save", "stop-writes-on-bgsave-error"] {
+            server.config.observe(setting) { [unowned self] _ in updateDiskErrorGate() }
+        }
+    }
+
+    var config: Configuration { server.config }
+    var fileName: String { config["dbfilename"] }
+
+    // MARK: Saving
+
+    public enum SaveError: Error, CustomStringConvertible {
+        case io(String)
+        public var description: String { if case .io(let reason) = self { reason } else { "" } }
+    }
+
+    private var changeCount: Int { server.statistics.totals()[.dirty] }
+
+    private var options: RDBSnapshot.Options {
+        var options = RDBSnapshot.Options()
+        options.compress = config.bool("rdbcompression")
+        options.checksum = config.bool("rdbchecksum")
+        let policy = config["maxmemory-policy"]
+        options.saveIdle = policy.hasSuffix("-lru")
+        options.saveFrequency = policy.hasSuffix("-lfu")
+        options.usedMemory = server.memory.used
+        options.keyDelayMicroseconds = max(0, config.integer("rdb-key-save-delay"))
+        return options
+    }
+
+    /// Takes the snapshot, noting the change counter at its instant.
+    private func beginSnapshot() -> RDBSnapshot {
+        RDBSnapshot.begin(server.keyspace, options: options, now: Clock.now()) {
+            let changes = changeCount
+            state.withLock { $0.changesAtSnapshot = changes }
+        }
+    }
+
+    /// Writes `snapshot` to a temporary file, syncs it, and renames it over `dbfilename`, so
+    /// the previous file stays whole until the new one is.
+    func write(_ snapshot: RDBSnapshot) throws(SaveError) {
+        let temporary = "temp-\(getpid()).rdb"
+        let descriptor = open(temporary, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+        guard descriptor >= 0 else {
+            snapshot.cancel()
+            throw .io("Failed opening the temp RDB file \(temporary) (in server root dir \(FileManager.default.currentDirectoryPath)) for saving: \(String(cString: strerror(errno)))")
+        }
+        var buffer: [UInt8] = []
+        buffer.reserveCapacity(1 << 20)
+        func flush() throws {
+            var offset = 0
+            while offset < buffer.count {
+                let written = buffer[offset...].withUnsafeBytes { Glibc.write(descriptor, $0.baseAddress, $0.count) }
+                guard written > 0 else { throw SaveError.io("Write error saving DB on disk: \(String(cString: strerror(errno)))") }
+                offset += written
+            }
+            buffer.removeAll(keepingCapacity: true)
+        }
+        do {
+            try snapshot.write { bytes in
+                buffer.append(contentsOf: bytes)
+                if buffer.count >= 1 << 20 { try flush() }
+            }
+            try flush()
+            guard fsync(descriptor) == 0 else { throw SaveError.io("Write error saving DB on disk: \(String(cString: strerror(errno)))") }
+        } catch {
+            close(descriptor)
+            unlink(temporary)
+            snapshot.cancel()
+            throw error as? SaveError ?? .io("\(error)")
+        }
+        close(descriptor)
+        guard rename(temporary, fileName) == 0 else {
+            let reason = String(cString: strerror(errno))
+            unlink(temporary)
+            throw .io("Error moving temp DB file \(temporary) on the final destination \(fileName) (in server root dir \(FileManager.default.currentDirectoryPath)): \(reason)")
+        }
+        let directory = open(".", O_RDONLY)
+        if directory >= 0 {
+            fsync(directory)
+            close(directory)
+        }
+    }
+
+    /// SAVE, and saves at shutdown: on the calling thread (clients of other loops go on).
+    public func saveNow() -> Bool {
+        let started = state.withLock { state -> Bool in
+            guard !state.inProgress else { return false }
+            state.inProgress = true
+            return true
+        }
+        guard started else { return false }
+        let start = Clock.now()
+        state.withLock { $0.currentStart = start }
+        let snapshot = beginSnapshot()
+        do {
+            try write(snapshot)
+            server.log("DB saved on disk")
+            finish(succeeded: true, background: false, start: start)
+            return true
+        } catch {
+            server.warn("\(error)")
+            finish(succeeded: false, background: false, start: start)
+            return false
+        }
+    }
+
+    /// BGSAVE: the snapshot's instant now, the file written on a background thread. False if a
+    /// save is already in progress.
+    @discardableResult
+    public func saveInBackground() -> Bool {
+        let started = state.withLock { state -> Bool in
+            guard !state.inProgress else { return false }
+            state.inProgress = true
+            state.scheduled = false
+            return true
+        }
+        guard started else { return false }
+        let start = Clock.now()
+        state.withLock { $0.currentStart = start }
+        let snapshot = beginSnapshot()
+        server.log("Background saving started")
+        Thread.detachNewThread { [self] in
+            do {
+                try write(snapshot)
+                server.log("DB saved on disk")
+                server.log("Background saving terminated with success")
+                finish(succeeded: true, background: true, start: start)
+            } catch {
+                server.warn("\(error)")
+                server.warn("Background saving error")
+                finish(succeeded: false, background: true, start: start)
+            }
+        }
+        return true
+    }
+
+    /// As Redis counts them: any success clears the error state, only a failed background
+    /// save sets it (and with it `-MISCONF`); BGSAVE figures come from background saves.
+    private func finish(succeeded: Bool, background: Bool, start: Int64) {
+        let now = Clock.now()
+        state.withLock { state in
+            state.inProgress = false
+            state.currentStart = nil
+            if background {
+                state.lastAttempt = now / 1000
+                state.lastDuration = Int((now - start) / 1000)
+            }
+            if succeeded || background { state.lastSucceeded = succeeded }
+            if succeeded {
+                state.lastSave = now / 1000
+                state.saves += 1
+                state.changesAtLastSave = state.changesAtSnapshot
+            }
+        }
+        updateDiskErrorGate()
+    }
+
+    /// `-MISCONF` while the last save failed, save points are set and
+    /// `stop-writes-on-bgsave-error` is on.
+    func updateDiskErrorGate() {
+        let failed = state.withLock { !$0.lastSucceeded }
+        server.set(.diskWriteError, closed: failed && !saveParameters.isEmpty && config.bool("stop-writes-on-bgsave-error"))
+    }
+
+    /// The `save` directive's pairs: after `seconds`, if at least `changes` changes.
+    var saveParameters: [(seconds: Int, changes: Int)] {
+        let numbers = config["save"].split(separator: " ").compactMap { Int($0) }
+        return stride(from: 0, to: numbers.count - 1, by: 2).map { (numbers[$0], numbers[$0 + 1]) }
+    }
+
+    /// From the server's cron: a scheduled BGSAVE, or one a save point calls for (after a
+    /// failure, not again for 5 seconds).
+    public func cron(now: Int64) {
+        let seconds = now / 1000
+        let (busy, scheduled, lastSave, mayRetry, changes) = state.withLock { state in
+            (state.inProgress, state.scheduled, state.lastSave, state.lastSucceeded || seconds - state.lastAttempt > 5,
+             changeCount - state.changesAtLastSave)
+        }
+        guard !busy, mayRetry else { return }
+        if scheduled {
+            saveInBackground()
+            return
+        }
+        for point in saveParameters where changes >= point.changes && seconds - lastSave > Int64(point.seconds) {
+            server.log("\(point.changes) changes in \(point.seconds) seconds. Saving...")
+            saveInBackground()
+            return
+        }
+    }
+
+    /// Whether a save is running now (FLUSHALL, SHUTDOWN and DEBUG RELOAD wait for it).
+    public var isSaving: Bool { state.withLock { $0.inProgress } }
+
+    public func waitForSave() {
+        while isSaving { usleep(1000) }
+    }
+
+    // MARK: Loading
+
+    /// Loads `dbfilename` at start-up, if it exists, with Redis's log lines. Returns false if
+    /// the file exists but cannot be loaded (the server must not start with part of it).
+    public func loadAtStartup() -> Bool {
+        guard FileManager.default.fileExists(atPath: fileName) else { return true }
+        server.set(.loading, closed: true)
+        defer { server.set(.loading, closed: false) }
+        let start = Clock.monotonicNanoseconds()
+        do {
+            let summary = try load()
+            let seconds = Double(Clock.monotonicNanoseconds() - start) / 1e9
+            if let version = summary.aux["redis-ver"] { server.log("Loading RDB produced by version \(version)") }
+            if let created = summary.aux["ctime"].flatMap(Int64.init) { server.log("RDB age \(Clock.now() / 1000 - created) seconds") }
+            if let used = summary.aux["used-mem"].flatMap(Double.init) {
+                server.log("RDB memory usage when created \(String(format: "%.2f", used / 1024 / 1024)) Mb")
+            }
+            server.log("Done loading RDB, keys loaded: \(summary.keysLoaded), keys expired: \(summary.keysExpired).")
+            server.log("DB loaded from disk: \(String(format: "%.3f", seconds)) seconds")
+            return true
+        } catch {
+            server.warn("Short read or OOM loading DB. Unrecoverable error, aborting now.")
+            server.warn("Error loading \(fileName): \(error)")
+            return false
+        }
+    }
+
+    /// Reads `dbfilename` into the keyspace (every shard held); a master skips expired keys.
+    func load() throws -> RDBLoader.Summary {
+        guard let data = FileManager.default.contents(atPath: fileName) else { throw RDBError("cannot read \(fileName)") }
+        let bytes = [UInt8](data)
+        let summary = try server.keyspace.withAllShards {
+            Result { () throws(RDBError) -> RDBLoader.Summary in
+                try RDBLoader.load(bytes, into: server.keyspace, now: Clock.now(), skipExpired: !server.keyspace.isHeld(.replica))
+            }
+        }.get()
+        let changes = changeCount
+        state.withLock { state in
+            state.keysLoaded = summary.keysLoaded
+            state.keysExpired = summary.keysExpired
+            state.changesAtLastSave = changes
+        }
+        return summary
+    }
+}

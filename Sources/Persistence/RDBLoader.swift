@@ -1,0 +1,120 @@
+import Commands
+import Engine
+
+/// Reads a whole RDB file into the keyspace: every record checked, the checksum verified, and
+/// nothing stored unless the file is sound from header to checksum (a truncated or corrupt
+/// file leaves the keyspace as it was).
+public struct RDBLoader {
+    public struct Summary: Sendable {
+        public var version = 0
+        public var aux: [String: String] = [:]
+        public var keysLoaded = 0
+        public var keysExpired = 0
+    }
+
+    /// A key read from the file, waiting for the whole file to prove sound.
+    private struct Pending {
+        var db: Int
+        var key: [UInt8]
+        var value: LoadedValue
+        var expireAt: Int64
+        var idle: Int?
+        var frequency: Int?
+    }
+
+    /// Loads `bytes` into `keyspace` (the caller holds every shard or is alone). Keys whose
+    /// TTL passed before `now` are skipped when `skipExpired` (a master; a replica keeps them
+    /// for its master's DEL).
+    public static func load(_ bytes: [UInt8], into keyspace: Keyspace, now: Int64, skipExpired: Bool) throws(RDBError) -> Summary {
+        var reader = RDBReader(bytes)
+        var summary = Summary()
+        let magic = Array(try reader.take(9))
+        guard magic.starts(with: Array("REDIS".utf8)),
+              let version = Int(String(decoding: magic[5...], as: UTF8.self)), (1 ... Int(RDBFormat.version)).contains(version) else {
+            throw RDBError("wrong signature or unsupported RDB version")
+        }
+        summary.version = version
+        var pending: [Pending] = []
+        var db = 0
+        var expireAt: Int64 = 0
+        var idle: Int?, frequency: Int?
+        loop: while true {
+            let type = try reader.byte()
+            switch RDBFormat.Opcode(rawValue: type) {
+            case .end:
+                break loop
+            case .selectDB:
+                db = try reader.length()
+                guard db < keyspace.databaseCount else {
+                    throw RDBError("FATAL: Data file was created with a Redis server configured to handle more than \(keyspace.databaseCount) databases. Exiting")
+                }
+            case .resizeDB:
+                _ = try reader.length()
+                _ = try reader.length()
+            case .expireTimeMilliseconds:
+                expireAt = Int64(bitPattern: try reader.littleEndian(UInt64.self))
+            case .expireTimeSeconds:
+                expireAt = Int64(Int32(bitPattern: try reader.littleEndian(UInt32.self))) * 1000
+            case .idle:
+                idle = try reader.length()
+            case .frequency:
+                frequency = Int(try reader.byte())
+            case .aux:
+                let name = String(decoding: try reader.string(), as: UTF8.self)
+                summary.aux[name] = String(decoding: try reader.string(), as: UTF8.self)
+            case .moduleAux:
+                throw RDBError("the file holds module data, which Needletail does not load")
+            case .function, .function2:
+                throw RDBError("the file holds function libraries, which Needletail does not load")
+            case nil:
+                let key = try reader.string()
+                let value = try reader.value(type: type, limits: keyspace.encodingLimits)
+                pending.append(Pending(db: db, key: key, value: value, expireAt: expireAt, idle: idle, frequency: frequency))
+                expireAt = 0
+                idle = nil
+                frequency = nil
+            }
+        }
+        if version >= 5 {
+            let stored = try reader.littleEndian(UInt64.self)
+            if stored != 0 && stored != CRC64.checksum(bytes[..<(reader.position - 8)]) {
+                throw RDBError("wrong RDB checksum")
+            }
+        }
+        guard reader.isAtEnd else { throw RDBError("data after the end of the file") }
+        try store(pending, into: keyspace, now: now, skipExpired: skipExpired, summary: &summary)
+        return summary
+    }
+
+    private static func store(_ pending: [Pending], into keyspace: Keyspace, now: Int64, skipExpired: Bool,
+                              summary: inout Summary) throws(RDBError) {
+        let lfu = keyspace.usesLFU.load(ordering: .relaxed)
+        let fresh = AccessTracking.initialStamp(now: now, lfu: lfu)
+        for record in pending {
+            if skipExpired && record.expireAt != 0 && record.expireAt < now {
+                summary.keysExpired += 1
+                continue
+            }
+            let database = Database(keyspace: keyspace, index: record.db, now: now, holdsAllShards: true)
+            let access: UInt32 = if lfu, let frequency = record.frequency {
+                fresh & ~0xFF | UInt32(frequency)
+            } else if !lfu, let idle = record.idle {
+                UInt32(max(0, Int(fresh) - idle) & 0xFF_FFFF)
+            } else {
+                fresh
+            }
+            let stored = record.key.withUnsafeBytes { bytes -> Bool in
+                let key = Key(bytes)
+                guard database.storedEntry(key) == nil else { return false }
+                let entry = switch record.value {
+                case .string(let value): StringValues.entry(key: key, value: value, expireAt: record.expireAt, access: access)
+                case .collection(let value): Entry.make(key: key.bytes, value: value, expireAt: record.expireAt, access: access)
+                }
+                database.store(key, entry)
+                return true
+            }
+            guard stored else { throw RDBError("Duplicate key '\(String(decoding: record.key, as: UTF8.self))' found in RDB file") }
+            summary.keysLoaded += 1
+        }
+    }
+}
