@@ -7,7 +7,7 @@ key and the worst request below 1 are better.
 
     bench/compare.py                       # everything, threads 1, 3 rounds
     bench/compare.py --threads 2 --rounds 5
-    bench/compare.py --only throughput     # or: memory, collections, growth, expiry, eviction
+    bench/compare.py --only throughput     # or: memory, collections, growth, expiry, eviction, snapshot
 """
 import argparse, csv, io, os, shutil, socket, statistics, subprocess, sys, tempfile, time
 
@@ -24,7 +24,7 @@ def free_port():
 class Server:
     def __init__(self, name, argv_for_port):
         self.name, self.dir, self.port = name, tempfile.mkdtemp(prefix=f"bench-{name}-"), free_port()
-        argv = argv_for_port(self.port, self.dir)
+        self.argv = argv = argv_for_port(self.port, self.dir)
         self.log = open(os.path.join(self.dir, "log"), "w")
         self.process = subprocess.Popen(argv, cwd=self.dir, stdout=self.log, stderr=subprocess.STDOUT)
         for _ in range(200):
@@ -239,20 +239,85 @@ def eviction(threads, rounds, requests):
     return lines
 
 
+def pss_bytes(pid):
+    """Proportional set size of `pid` and its children (a forked saver's shared pages counted once)."""
+    total = 0
+    pids = [pid] + [int(c) for c in open(f"/proc/{pid}/task/{pid}/children").read().split()]
+    for each in pids:
+        try:
+            for line in open(f"/proc/{each}/smaps_rollup"):
+                if line.startswith("Pss:"):
+                    total += int(line.split()[1]) * 1024
+        except OSError:
+            pass
+    return total
+
+
+def snapshot(threads, rounds, keys):
+    """BGSAVE of `keys` keys while 50 clients SET over them: the longest request of that load,
+    peak memory during the save against idle (PSS, so a fork's shared pages count once), and
+    the time to save and to load the file."""
+    def measure(name, server):
+        load_keys(server, keys)
+        time.sleep(0.5)
+        idle = pss_bytes(server.process.pid)
+        load = subprocess.Popen(["redis-benchmark", "-p", str(server.port), "-c", "50", "-n", "400000", "-r", str(keys),
+                                 "-t", "set", "--csv"], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+        time.sleep(1)
+        start = time.time()
+        server.cli("BGSAVE")
+        peak = idle
+        while "rdb_bgsave_in_progress:1" in server.cli("INFO", "persistence"):
+            peak = max(peak, pss_bytes(server.process.pid))
+            time.sleep(0.01)
+        saved = time.time() - start
+        out, _ = load.communicate()
+        worst = max((float(row["max_latency_ms"]) for row in csv.DictReader(io.StringIO(out))), default=None)
+        # Load time: the server's own "DB loaded from disk" line on a restart over the file.
+        server.cli("SHUTDOWN", "NOSAVE")
+        server.process.wait(30)
+        log = os.path.join(server.dir, "log")
+        restarted = subprocess.Popen(server.argv, cwd=server.dir, stdout=open(log, "w"), stderr=subprocess.STDOUT)
+        loaded = None
+        for _ in range(600):
+            text = open(log).read()
+            if "DB loaded from disk:" in text:
+                loaded = float(text.split("DB loaded from disk:")[1].split()[0])
+                break
+            time.sleep(0.05)
+        restarted.terminate()
+        restarted.wait(30)
+        print(f"  {name}: worst request {worst} ms, peak {peak / idle:.2f}x idle ({idle >> 20} MB), save {saved:.2f} s, load {loaded} s",
+              file=sys.stderr)
+        return worst, peak / idle, saved, loaded
+    figures = alternate(threads, rounds, measure)
+    median = lambda side, i: statistics.median(f[i] for f in figures[side])
+    return [
+        ratio_line(f"worst request during BGSAVE of {keys:,} keys under SET load (Needletail {median('needletail', 0):.1f} ms, "
+                   f"Redis {median('redis', 0):.1f} ms)", ratios(figures, lambda f: f[0])),
+        ratio_line(f"peak memory during BGSAVE / idle (Needletail {median('needletail', 1):.2f}x, Redis {median('redis', 1):.2f}x)",
+                   ratios(figures, lambda f: f[1])),
+        ratio_line(f"BGSAVE time (Needletail {median('needletail', 2):.2f} s, Redis {median('redis', 2):.2f} s)",
+                   ratios(figures, lambda f: f[2])),
+        ratio_line(f"load time (Needletail {median('needletail', 3):.2f} s, Redis {median('redis', 3):.2f} s)",
+                   ratios(figures, lambda f: f[3])),
+    ]
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--requests", type=int, default=500000)
     parser.add_argument("--keys", type=int, default=1_000_000)
-    parser.add_argument("--only", choices=["throughput", "memory", "collections", "growth", "expiry", "eviction"])
+    parser.add_argument("--only", choices=["throughput", "memory", "collections", "growth", "expiry", "eviction", "snapshot"])
     args = parser.parse_args()
     if not os.path.exists(os.path.join(ROOT, ".build/release/needletail")):
         subprocess.run(["swift", "build", "-c", "release"], cwd=ROOT, check=True)
     print(f"Needletail / Redis {subprocess.run(['redis-server', '--version'], capture_output=True, text=True).stdout.split()[2][2:]}, "
           f"threads {args.threads}, {args.rounds} rounds, commit {subprocess.run(['git', 'rev-parse', '--short', 'HEAD'], cwd=ROOT, capture_output=True, text=True).stdout.strip()}")
     print("| figure | median ratio | min–max |\n|---|---|---|")
-    sections = [args.only] if args.only else ["throughput", "memory", "collections", "growth", "expiry", "eviction"]
+    sections = [args.only] if args.only else ["throughput", "memory", "collections", "growth", "expiry", "eviction", "snapshot"]
     for section in sections:
         if section == "throughput":
             lines = throughput(args.threads, args.rounds, args.requests)
@@ -264,8 +329,10 @@ def main():
             lines = growth(args.threads, args.rounds, 2 * args.keys)
         elif section == "expiry":
             lines = expiry(args.threads, args.rounds, args.keys // 2)
-        else:
+        elif section == "eviction":
             lines = eviction(args.threads, args.rounds, args.requests)
+        else:
+            lines = snapshot(args.threads, args.rounds, args.keys)
         print("\n".join(lines), flush=True)
 
 
