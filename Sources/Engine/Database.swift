@@ -16,6 +16,9 @@ public struct Database {
     public let holdsAllShards: Bool
     /// CLIENT NO-TOUCH: reads leave the access time alone.
     public var touches = true
+    /// The command may change what it looks up: an entry a snapshot still holds is copied
+    /// for it first (see `Shard.sharedWithSnapshot`).
+    public var writes = false
     /// When set, every key this database changes is written down (client-side caching
     /// invalidates them after the command).
     public var changes: ChangeLog?
@@ -40,6 +43,7 @@ public struct Database {
     public func with(index: Int) -> Database {
         var other = Database(keyspace: keyspace, index: index, now: now, holdsAllShards: holdsAllShards)
         other.touches = touches
+        other.writes = writes
         other.changes = changes
         other.expirations = expirations
         return other
@@ -70,6 +74,7 @@ public struct Database {
                     expire(shard, table, slot)
                     return body(nil)
                 }
+                if writes && shard.sharedWithSnapshot { table.makeUnique(at: slot, limits: keyspace.encodingLimits) }
                 return table.withEntry(at: slot) { body($0) }
             }
         }
@@ -201,6 +206,7 @@ public struct Database {
             guard let slot = table.find(key) else { return }
             shard.touch(key, db: index)
             changes?.record(key.bytes)
+            if shard.sharedWithSnapshot { table.makeUnique(at: slot, limits: keyspace.encodingLimits) }
             table.setExpiry(at: slot, expireAt)
         }
     }

@@ -154,6 +154,30 @@ public final class KeyTable {
         return removed
     }
 
+    // MARK: Snapshots
+
+    /// A table holding the same entries (one more reference to each): a snapshot's image of
+    /// this one. The slot words are shared until either table changes (copy-on-write).
+    public func sharingEntries() -> KeyTable {
+        let copy = KeyTable()
+        copy.slots = slots
+        copy.count = count
+        copy.volatileCount = volatileCount
+        for slot in slots where slot != 0 { _ = Self.unmanaged(slot).retain() }
+        return copy
+    }
+
+    /// Makes the entry at `index` one only this table holds, replacing it with a deep copy
+    /// when someone else (a snapshot) holds it too, so a change in place reaches no one else.
+    public func makeUnique(at index: Int, limits: EncodingLimits) {
+        var entry = Self.unmanaged(slots[index]).takeRetainedValue()
+        let unique = isKnownUniquelyReferenced(&entry)
+        _ = Unmanaged.passRetained(entry)
+        guard !unique else { return }
+        let copy = entry.withKey { entry.copied(as: $0, limits: limits) }
+        replace(at: index, with: copy)
+    }
+
     /// Changes an entry's TTL in place, keeping the volatile count right.
     public func setExpiry(at index: Int, _ expireAt: Int64) {
         Self.unmanaged(slots[index])._withUnsafeGuaranteedRef { entry in

@@ -153,7 +153,12 @@ public final class Keyspace: Sendable {
 
     /// Ends a capture early (a failed save): shards not captured yet are left alone.
     public func cancelCapture() {
-        for shard in shards { shard.lock.withLock { _ in shard.pendingCapture = nil } }
+        for shard in shards {
+            shard.lock.withLock { _ in
+                shard.pendingCapture = nil
+                shard.sharedWithSnapshot = false
+            }
+        }
     }
 
     /// Runs `body` with every shard locked, unless the caller already holds them.
@@ -231,6 +236,9 @@ public final class Shard: @unchecked Sendable {
     @usableFromInline var interest: KeyInterest?
     /// A snapshot that has not captured this shard yet (see `ShardCapture`). Guarded by `lock`.
     @usableFromInline var pendingCapture: ShardCapture?
+    /// A snapshot holds this shard's entries as they were at its instant: a command changing
+    /// an entry in place first makes it its own (`Database`). Guarded by `lock`.
+    public var sharedWithSnapshot = false
     /// The shard's place in `Keyspace.shards`.
     public let index: Int
 

@@ -6,11 +6,12 @@ import Glibc
 
 /// A point-in-time RDB image of the keyspace, taken without stopping clients (DESIGN.md §6).
 ///
-/// `begin` marks every shard at one instant. From then on each shard is serialized exactly
-/// once, as it stood at that instant, by whoever locks it first: the writer walking the shards
-/// in order, or a command about to change it (which pays for one shard's serialization, a few
-/// thousand keys at most, before it runs). The writer streams the file database by database;
-/// a shard serialized early waits in memory until the writer reaches it.
+/// `begin` marks every shard at one instant. The first to lock a shard after it, the writer
+/// walking the shards or a command, takes the shard's image: its tables copied by reference
+/// (one more reference per entry, a few microseconds for a few thousand keys), after which a
+/// command that changes an entry in place first makes its own copy of that entry (`Database`,
+/// `KeyTable.makeUnique`). The writer serializes the images on its own thread, outside every
+/// lock, streams the file database by database, and lets each shard go when done with it.
 public final class RDBSnapshot: @unchecked Sendable {
     public struct Options: Sendable {
         public var compress = true
@@ -18,13 +19,21 @@ public final class RDBSnapshot: @unchecked Sendable {
         /// Access information per key, as Redis writes it under an LRU or an LFU policy.
         public var saveIdle = false
         public var saveFrequency = false
-        /// `rdb-key-save-delay`: microseconds the writer waits per key it writes itself (not
-        /// for shards a command captured), so tests can watch a save in progress.
+        /// `rdb-key-save-delay`: microseconds the writer waits per key it writes, so tests can
+        /// watch a save in progress.
         public var keyDelayMicroseconds = 0
         /// Aux fields: `used-mem` and, for replication, `repl-*`.
         public var usedMemory = 0
         public var replication: (id: String, offset: Int, db: Int)?
         public init() {}
+    }
+
+    /// One shard's image: per database, its table as it stood at the instant, and (when the
+    /// file records them) the access stamps of its entries in the table's order, read under
+    /// the lock because reads change them in place.
+    struct Image: @unchecked Sendable {  // its tables are read by the writer only
+        var tables: [KeyTable?]
+        var stamps: [[UInt32]?]
     }
 
     let keyspace: Keyspace
@@ -33,13 +42,13 @@ public final class RDBSnapshot: @unchecked Sendable {
     public private(set) var instant: Int64 = 0
     /// Keys and keys with a TTL per database at the instant.
     private var counts: [(keys: Int, volatile: Int)] = []
-    /// Serialized records per shard and database, until written. Guarded by its lock.
-    private let chunks: Lock<[[[UInt8]?]]>
+    /// Each shard's image, from its capture until the writer is done with it. Guarded by its lock.
+    private let images: Lock<[Image?]>
 
     init(keyspace: Keyspace, options: Options) {
         self.keyspace = keyspace
         self.options = options
-        chunks = Lock(Array(repeating: Array(repeating: nil, count: keyspace.databaseCount), count: keyspace.shards.count))
+        images = Lock(Array(repeating: nil, count: keyspace.shards.count))
     }
 
     /// Marks the instant; `atInstant` runs there too, with every shard locked (to note the
@@ -47,7 +56,7 @@ public final class RDBSnapshot: @unchecked Sendable {
     public static func begin(_ keyspace: Keyspace, options: Options, now: Int64, atInstant: () -> Void = {}) -> RDBSnapshot {
         let snapshot = RDBSnapshot(keyspace: keyspace, options: options)
         // The shards hold the snapshot until each is captured (or `cancel` clears them).
-        let capture = ShardCapture { shard in snapshot.serialize(shard) }
+        let capture = ShardCapture { shard in snapshot.takeImage(of: shard) }
         keyspace.beginCapture(capture) {
             snapshot.instant = now
             snapshot.counts = (0 ..< keyspace.databaseCount).map { db in
@@ -63,32 +72,57 @@ public final class RDBSnapshot: @unchecked Sendable {
 
     public var keyCount: Int { counts.reduce(0) { $0 + $1.keys } }
 
-    /// Stops capturing (after a failed write): what is still marked is left as it is.
+    /// The last database with keys at the instant: after it, a shard's image is done with.
+    private var lastDatabase: Int { counts.lastIndex { $0.keys > 0 } ?? -1 }
+
+    /// The writer is done with `shard`: changes in place need no copy any more.
+    private func release(_ shard: Shard) {
+        shard.withLock { shard.sharedWithSnapshot = false }
+        images.withLock { if !$0.isEmpty { $0[shard.index] = nil } }
+    }
+
+    /// Stops capturing (after a failed write): every shard is let go.
     public func cancel() {
         keyspace.cancelCapture()
-        chunks.withLock { $0 = [] }
+        images.withLock { $0 = [] }
     }
 
     /// Called once per shard, with it locked.
-    private func serialize(_ shard: Shard) {
-        let lfu = keyspace.usesLFU.load(ordering: .relaxed)
-        let clock = Database.lruClock(instant)
-        var serialized: [[UInt8]?] = Array(repeating: nil, count: keyspace.databaseCount)
+    private func takeImage(of shard: Shard) {
+        let recordsAccess = options.saveIdle || options.saveFrequency
+        var image = Image(tables: Array(repeating: nil, count: keyspace.databaseCount), stamps: Array(repeating: nil, count: keyspace.databaseCount))
         for db in 0 ..< keyspace.databaseCount {
             let table = shard.table(db)
             guard table.count > 0 else { continue }
-            var writer = RDBWriter(compress: options.compress)
-            table.forEach { entry in
-                let idle = options.saveIdle && !lfu ? AccessTracking.idleSeconds(entry.access, clock: clock) : nil
-                let frequency = options.saveFrequency && lfu
-                    ? AccessTracking.decayedFrequency(entry.access, now: instant, keyspace: keyspace) : nil
-                writer.record(entry, idle: idle, frequency: frequency)
+            image.tables[db] = table.sharingEntries()
+            if recordsAccess {
+                var stamps: [UInt32] = []
+                stamps.reserveCapacity(table.count)
+                table.forEach { stamps.append($0.access) }
+                image.stamps[db] = stamps
             }
-            serialized[db] = writer.bytes
         }
-        chunks.withLock { chunks in
-            if !chunks.isEmpty { chunks[shard.index] = serialized }  // empty: cancelled
+        shard.sharedWithSnapshot = true
+        images.withLock { images in
+            if !images.isEmpty { images[shard.index] = image }  // empty: cancelled
         }
+    }
+
+    /// The records of one table of an image, serialized on the writer's thread.
+    private func serialize(_ table: KeyTable, stamps: [UInt32]?) -> [UInt8] {
+        let lfu = keyspace.usesLFU.load(ordering: .relaxed)
+        let clock = Database.lruClock(instant)
+        var writer = RDBWriter(compress: options.compress)
+        var index = 0
+        table.forEach { entry in
+            let stamp = stamps?[index]
+            index += 1
+            let idle = options.saveIdle && !lfu ? stamp.map { AccessTracking.idleSeconds($0, clock: clock) } : nil
+            let frequency = options.saveFrequency && lfu
+                ? stamp.map { AccessTracking.decayedFrequency($0, now: instant, keyspace: keyspace) } : nil
+            writer.record(entry, idle: idle, frequency: frequency)
+        }
+        return writer.bytes
     }
 
     /// Streams the file through `sink`, ending with the checksum. Captures every shard not yet
@@ -123,18 +157,20 @@ public final class RDBSnapshot: @unchecked Sendable {
             start.length(counts[db].volatile)
             try emit(start.bytes)
             for shard in keyspace.shards {
-                shard.withLock {}  // captures the shard if no command has yet
-                let chunk = chunks.withLock { chunks in
-                    defer { chunks[shard.index][db] = nil }
-                    return chunks[shard.index][db]
+                shard.withLock {}  // takes the shard's image if no command has yet
+                let table = images.withLock { images in
+                    defer { images[shard.index]?.tables[db] = nil }
+                    return images[shard.index]?.tables[db]
                 }
-                if let chunk { try emit(chunk) }
-                if options.keyDelayMicroseconds > 0 {
-                    let keys = shard.withLock { shard.table(db).count }
-                    usleep(UInt32(clamping: options.keyDelayMicroseconds * keys))
-                }
+                guard let table else { continue }
+                let stamps = images.withLock { $0[shard.index]?.stamps[db] }
+                try emit(serialize(table, stamps: stamps))
+                if options.keyDelayMicroseconds > 0 { usleep(UInt32(clamping: options.keyDelayMicroseconds * table.count)) }
+                if db == lastDatabase { release(shard) }
             }
         }
+        // Shards whose databases were all empty at the instant.
+        for shard in keyspace.shards { release(shard) }
         try emit([RDBFormat.Opcode.end.rawValue])
         // The checksum, little-endian; zero when `rdbchecksum no` (loaders then skip the check).
         try emit(withUnsafeBytes(of: (options.checksum ? checksum.value : 0).littleEndian) { Array($0) })

@@ -121,6 +121,56 @@ def test_background_save_is_the_dataset_at_its_instant():
         shutil.rmtree(directory, ignore_errors=True)
 
 
+def test_changes_in_place_during_background_save_stay_out_of_the_file():
+    """Commands that change a value where it lies (LPUSH, HSET, SADD, ZADD, INCR, APPEND,
+    SETRANGE, EXPIRE, PERSIST) while the snapshot is being written: the file has the values as
+    they were at BGSAVE."""
+    directory = tempfile.mkdtemp(prefix="rdb-")
+    try:
+        server = start_in(directory, "needletail")
+        try:
+            client = redis.Redis(port=server.port)
+            count = 2000
+            pipe = client.pipeline(transaction=False)
+            for i in range(count):
+                pipe.rpush(f"list:{i}", "a", "b")
+                pipe.hset(f"hash:{i}", mapping={"f": "1"})
+                pipe.sadd(f"set:{i}", "m")
+                pipe.zadd(f"zset:{i}", {"m": 1})
+                pipe.set(f"counter:{i}", 10)
+                pipe.set(f"text:{i}", "abc" * 20)
+                pipe.set(f"ttl:{i}", "v", ex=100000)
+                pipe.set(f"plain:{i}", "v")
+            pipe.execute()
+            expected = dataset(client)
+            client.config_set("rdb-key-save-delay", 50)
+            burst = [RawClient.encode(["BGSAVE"])]
+            for i in range(count):
+                burst += [RawClient.encode(command) for command in (
+                    ["LPUSH", f"list:{i}", "new"], ["HSET", f"hash:{i}", "f", "2", "g", "3"], ["SADD", f"set:{i}", "n"],
+                    ["ZADD", f"zset:{i}", "5", "m"], ["INCR", f"counter:{i}"], ["APPEND", f"text:{i}", "xyz"],
+                    ["SETRANGE", f"plain:{i}", "0", "w"], ["PERSIST", f"ttl:{i}"], ["EXPIRE", f"plain:{i}", "1000"])]
+            raw = RawClient(server.port)
+            raw.send_raw(b"".join(burst))
+            assert raw.read_reply() == b"+Background saving started\r\n"
+            for _ in range(len(burst) - 1):
+                assert not raw.read_reply().startswith(b"-")
+            deadline = time.time() + 60
+            while client.info("persistence")["rdb_bgsave_in_progress"] and time.time() < deadline:
+                time.sleep(0.05)
+            assert client.info("persistence")["rdb_last_bgsave_status"] == "ok"
+            assert dataset(client) != expected
+        finally:
+            server.stop()
+        reader = start_in(directory, "redis")
+        try:
+            assert dataset(redis.Redis(port=reader.port)) == expected
+        finally:
+            reader.stop()
+    finally:
+        shutil.rmtree(directory, ignore_errors=True)
+
+
 def test_a_crash_during_background_save_leaves_the_previous_file_whole():
     directory = tempfile.mkdtemp(prefix="rdb-")
     try:

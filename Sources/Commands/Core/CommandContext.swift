@@ -94,6 +94,7 @@ public struct CommandContext {
         let (index, touches) = sessionReference._withUnsafeGuaranteedRef { ($0.database, !$0.flags.contains(.noTouch)) }
         var database = keyspaceReference._withUnsafeGuaranteedRef { Database(keyspace: $0, index: index, now: now, holdsAllShards: holdsAllShards) }
         database.touches = touches
+        database.writes = commandWrites
         if trackingReference._withUnsafeGuaranteedRef({ $0.active.load(ordering: .relaxed) > 0 }) { database.changes = changeLog }
         if propagationReference._withUnsafeGuaranteedRef({ $0.isActive }) { database.expirations = expirations }
         return database
