@@ -7,7 +7,7 @@ import Locks
 /// RDB persistence for one server: SAVE, BGSAVE, LASTSAVE, the `save` schedule, the file at
 /// start-up and at shutdown, and the `persistence` INFO section. Registered from above: the
 /// server builds it and adds its commands and its INFO section.
-public final class Persistence: @unchecked Sendable {
+public final class Persistence: DatasetReloader, @unchecked Sendable {
     /// Set once by `attach`, before the server serves anyone (its command table holds this
     /// object's commands, so the two are built in turn).
     private(set) var server: ServerState!
@@ -38,6 +38,7 @@ public final class Persistence: @unchecked Sendable {
         self.server = server
         state.withLock { $0.lastSave = server.startedAt / 1000 }
         server.info.register(infoSection)
+        server.reloader = self
         for setting in ["save", "stop-writes-on-bgsave-error"] {
             server.config.observe(setting) { [unowned self] _ in updateDiskErrorGate() }
         }
@@ -122,7 +123,8 @@ public final class Persistence: @unchecked Sendable {
     }
 
     /// SAVE, and saves at shutdown: on the calling thread (clients of other loops go on).
-    public func saveNow() -> Bool {
+    /// `holdingAllShards`: the caller holds every shard for the whole save (DEBUG RELOAD).
+    public func saveNow(holdingAllShards: Bool = false) -> Bool {
         let started = state.withLock { state -> Bool in
             guard !state.inProgress else { return false }
             state.inProgress = true
@@ -131,7 +133,14 @@ public final class Persistence: @unchecked Sendable {
         guard started else { return false }
         let start = Clock.now()
         state.withLock { $0.currentStart = start }
-        let snapshot = beginSnapshot()
+        let snapshot: RDBSnapshot
+        if holdingAllShards {
+            snapshot = RDBSnapshot.frozen(server.keyspace, options: options, now: start)
+            let changes = changeCount
+            state.withLock { $0.changesAtSnapshot = changes }
+        } else {
+            snapshot = beginSnapshot()
+        }
         do {
             try write(snapshot)
             server.log("DB saved on disk")
@@ -237,6 +246,26 @@ public final class Persistence: @unchecked Sendable {
 
     // MARK: Loading
 
+    /// DEBUG RELOAD, with every shard held by the caller: save (unless told not to), empty
+    /// the dataset (unless told not to), load the file (MERGE: its keys replace those present).
+    public func reload(save: Bool, flush: Bool, merge: Bool) -> String? {
+        // A background save needs the shards the caller holds: it cannot be waited for here.
+        if save && isSaving { return Errors.backgroundSaveInProgress }
+        if save && !saveNow(holdingAllShards: true) { return Errors.saveFailed }
+        if flush {
+            let now = Clock.now()
+            let old = Database(keyspace: server.keyspace, index: 0, now: now, holdsAllShards: true).flushAll()
+            BackgroundRelease.shared.release(old)
+        }
+        do {
+            _ = try load(holdingAllShards: true, replacing: merge)
+            return nil
+        } catch {
+            server.warn("Error loading \(fileName): \(error)")
+            return "ERR Error trying to load the RDB dump"
+        }
+    }
+
     /// Loads `dbfilename` at start-up, if it exists, with Redis's log lines. Returns false if
     /// the file exists but cannot be loaded (the server must not start with part of it).
     public func loadAtStartup() -> Bool {
@@ -262,13 +291,15 @@ public final class Persistence: @unchecked Sendable {
         }
     }
 
-    /// Reads `dbfilename` into the keyspace (every shard held); a master skips expired keys.
-    func load() throws -> RDBLoader.Summary {
+    /// Reads `dbfilename` into the keyspace (every shard held, by the caller when
+    /// `holdingAllShards`); a master skips expired keys.
+    func load(holdingAllShards: Bool = false, replacing: Bool = false) throws -> RDBLoader.Summary {
         guard let data = FileManager.default.contents(atPath: fileName) else { throw RDBError("cannot read \(fileName)") }
         let bytes = [UInt8](data)
-        let summary = try server.keyspace.withAllShards {
+        let summary = try server.keyspace.withAllShards(locking: !holdingAllShards) {
             Result { () throws(RDBError) -> RDBLoader.Summary in
-                try RDBLoader.load(bytes, into: server.keyspace, now: Clock.now(), skipExpired: !server.keyspace.isHeld(.replica))
+                try RDBLoader.load(bytes, into: server.keyspace, now: Clock.now(), skipExpired: !server.keyspace.isHeld(.replica),
+                                   replacing: replacing)
             }
         }.get()
         let changes = changeCount

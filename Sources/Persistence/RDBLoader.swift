@@ -25,7 +25,10 @@ public struct RDBLoader {
     /// Loads `bytes` into `keyspace` (the caller holds every shard or is alone). Keys whose
     /// TTL passed before `now` are skipped when `skipExpired` (a master; a replica keeps them
     /// for its master's DEL).
-    public static func load(_ bytes: [UInt8], into keyspace: Keyspace, now: Int64, skipExpired: Bool) throws(RDBError) -> Summary {
+    /// `replacing`: a key already present takes the file's value (DEBUG RELOAD MERGE) instead
+    /// of failing the load.
+    public static func load(_ bytes: [UInt8], into keyspace: Keyspace, now: Int64, skipExpired: Bool,
+                            replacing: Bool = false) throws(RDBError) -> Summary {
         var reader = RDBReader(bytes)
         var summary = Summary()
         let magic = Array(try reader.take(9))
@@ -82,11 +85,11 @@ public struct RDBLoader {
             }
         }
         guard reader.isAtEnd else { throw RDBError("data after the end of the file") }
-        try store(pending, into: keyspace, now: now, skipExpired: skipExpired, summary: &summary)
+        try store(pending, into: keyspace, now: now, skipExpired: skipExpired, replacing: replacing, summary: &summary)
         return summary
     }
 
-    private static func store(_ pending: [Pending], into keyspace: Keyspace, now: Int64, skipExpired: Bool,
+    private static func store(_ pending: [Pending], into keyspace: Keyspace, now: Int64, skipExpired: Bool, replacing: Bool,
                               summary: inout Summary) throws(RDBError) {
         let lfu = keyspace.usesLFU.load(ordering: .relaxed)
         let fresh = AccessTracking.initialStamp(now: now, lfu: lfu)
@@ -105,7 +108,7 @@ public struct RDBLoader {
             }
             let stored = record.key.withUnsafeBytes { bytes -> Bool in
                 let key = Key(bytes)
-                guard database.storedEntry(key) == nil else { return false }
+                guard replacing || database.storedEntry(key) == nil else { return false }
                 let entry = switch record.value {
                 case .string(let value): StringValues.entry(key: key, value: value, expireAt: record.expireAt, access: access)
                 case .collection(let value): Entry.make(key: key.bytes, value: value, expireAt: record.expireAt, access: access)

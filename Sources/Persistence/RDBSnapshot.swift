@@ -59,15 +59,31 @@ public final class RDBSnapshot: @unchecked Sendable {
         let capture = ShardCapture { shard in snapshot.takeImage(of: shard) }
         keyspace.beginCapture(capture) {
             snapshot.instant = now
-            snapshot.counts = (0 ..< keyspace.databaseCount).map { db in
-                keyspace.shards.reduce((keys: 0, volatile: 0)) { sum, shard in
-                    let table = shard.table(db)
-                    return (sum.keys + table.count, sum.volatile + table.volatileCount)
-                }
-            }
+            snapshot.counts = snapshot.countKeys()
             atInstant()
         }
         return snapshot
+    }
+
+    /// An image of a keyspace whose every shard the caller holds for the whole save (SAVE
+    /// inside DEBUG RELOAD): nothing can change under it, so it reads the live tables.
+    public static func frozen(_ keyspace: Keyspace, options: Options, now: Int64) -> RDBSnapshot {
+        let snapshot = RDBSnapshot(keyspace: keyspace, options: options)
+        snapshot.isFrozen = true
+        snapshot.instant = now
+        snapshot.counts = snapshot.countKeys()
+        return snapshot
+    }
+
+    private var isFrozen = false
+
+    private func countKeys() -> [(keys: Int, volatile: Int)] {
+        (0 ..< keyspace.databaseCount).map { db in
+            keyspace.shards.reduce((keys: 0, volatile: 0)) { sum, shard in
+                let table = shard.table(db)
+                return (sum.keys + table.count, sum.volatile + table.volatileCount)
+            }
+        }
     }
 
     public var keyCount: Int { counts.reduce(0) { $0 + $1.keys } }
@@ -115,7 +131,7 @@ public final class RDBSnapshot: @unchecked Sendable {
         var writer = RDBWriter(compress: options.compress)
         var index = 0
         table.forEach { entry in
-            let stamp = stamps?[index]
+            let stamp = stamps?[index] ?? (isFrozen ? entry.access : nil)
             index += 1
             let idle = options.saveIdle && !lfu ? stamp.map { AccessTracking.idleSeconds($0, clock: clock) } : nil
             let frequency = options.saveFrequency && lfu
@@ -157,6 +173,10 @@ public final class RDBSnapshot: @unchecked Sendable {
             start.length(counts[db].volatile)
             try emit(start.bytes)
             for shard in keyspace.shards {
+                if isFrozen {
+                    if shard.table(db).count > 0 { try emit(serialize(shard.table(db), stamps: nil)) }
+                    continue
+                }
                 shard.withLock {}  // takes the shard's image if no command has yet
                 let table = images.withLock { images in
                     defer { images[shard.index]?.tables[db] = nil }
@@ -170,7 +190,7 @@ public final class RDBSnapshot: @unchecked Sendable {
             }
         }
         // Shards whose databases were all empty at the instant.
-        for shard in keyspace.shards { release(shard) }
+        if !isFrozen { for shard in keyspace.shards { release(shard) } }
         try emit([RDBFormat.Opcode.end.rawValue])
         // The checksum, little-endian; zero when `rdbchecksum no` (loaders then skip the check).
         try emit(withUnsafeBytes(of: (options.checksum ? checksum.value : 0).littleEndian) { Array($0) })

@@ -224,13 +224,28 @@ def test_a_damaged_file_stops_the_server(damage):
 
 def test_replies_match_redis(pair):
     ours, theirs = (RawClient(s.port) for s in pair)
+    for client in (ours, theirs):
+        client.command("FLUSHALL")
     sequence = [("BGSAVE", "NOW"), ("BGSAVE", "SCHEDULE", "X"), ("MULTI",), ("SAVE",), ("DISCARD",), ("LASTSAVE", "x"),
-                ("SAVE", "x")]
+                ("SAVE", "x"), ("DEBUG", "RELOAD", "BAD"), ("SET", "x", "1"), ("DEBUG", "RELOAD"), ("GET", "x"),
+                ("SET", "x", "2"), ("SET", "y", "3"), ("DEBUG", "RELOAD", "NOSAVE", "NOFLUSH", "MERGE"), ("MGET", "x", "y"),
+                ("DEBUG", "RELOAD", "NOSAVE"), ("MGET", "x", "y")]
     for command in sequence:
         mine, reference = (c.command(*command) for c in (ours, theirs))
         assert mine == reference, f"{command}: {mine!r} != {reference!r}"
     names = [[line.split(b":")[0] for line in c.command("INFO", "persistence").split(b"\r\n")[2:] if b":" in line] for c in (ours, theirs)]
     assert names[0] == names[1]
+
+
+def test_debug_reload_keeps_the_dataset(pair):
+    for server in pair:
+        client = redis.Redis(port=server.port)
+        client.flushall()
+        fill_everything(client)
+        before = client.execute_command("DEBUG", "DIGEST")
+        assert client.execute_command("DEBUG", "RELOAD")
+        assert client.execute_command("DEBUG", "DIGEST") == before
+        assert client.dbsize() == len(FILL) + 1
 
 
 def test_save_points_and_lastsave(needletail):

@@ -8,10 +8,10 @@ import Darwin
 #endif
 
 /// DEBUG SLEEP, SET-ACTIVE-EXPIRE, DIGEST, DIGEST-VALUE, OBJECT, POPULATE, LOG, ERROR,
-/// PROTOCOL, HELP. Refused unless `enable-debug-command` allows it, as in Redis 7.
+/// PROTOCOL, RELOAD (with a persistence layer), HELP. Refused unless `enable-debug-command` allows it, as in Redis 7.
 ///
 /// DEBUG OBJECT's `serializedlength` is the length of the value in the RDB format's plain
-/// (uncompressed, non-compact) encodings: Needletail writes no RDB yet.
+/// (uncompressed, non-compact) encodings.
 enum DebugCommands {
     static let table: [Command] = [
         Command("debug", arity: -2, flags: [.admin, .noScript, .loading, .stale, .protectedDebug, .keyspaceWide], group: "server",
@@ -39,9 +39,31 @@ enum DebugCommands {
             c.error(bytes: Errors.formatted(c.arguments[2], limit: Int.max))
         case c.argument(1, is: "PROTOCOL") && count == 3:
             sampleReply(&c)
+        case c.argument(1, is: "RELOAD") && c.server.reloader != nil:
+            reload(&c)
         default:
             c.error(bytes: Errors.subcommandSyntax(c.arguments[1], of: "debug"))
         }
+    }
+
+    /// DEBUG RELOAD [MERGE] [NOFLUSH] [NOSAVE]: save, empty the dataset, load the file again
+    /// (MERGE: loaded keys replace those present).
+    private static func reload(_ c: inout CommandContext) {
+        var save = true, flush = true, merge = false
+        for index in 2 ..< c.argumentCount {
+            if c.argument(index, is: "MERGE") {
+                merge = true
+            } else if c.argument(index, is: "NOFLUSH") {
+                flush = false
+            } else if c.argument(index, is: "NOSAVE") {
+                save = false
+            } else {
+                return c.error("ERR DEBUG RELOAD only supports the MERGE, NOFLUSH and NOSAVE options.")
+            }
+        }
+        if let failure = c.server.reloader?.reload(save: save, flush: flush, merge: merge) { return c.error(failure) }
+        c.server.warn("DB reloaded by DEBUG RELOAD")
+        c.reply.ok()
     }
 
     /// DEBUG PROTOCOL <type>: a sample reply of each RESP type, as client libraries' tests use.

@@ -33,6 +33,21 @@ public struct ShutdownRequest: Sendable, Equatable {
 
 /// Where the server layer's `ServerControl` is kept once it exists (it is created after the
 /// state), shared with the parts that need it.
+/// DEBUG RELOAD, done by the persistence layer (registered from above). Called with every
+/// shard held by the caller; returns an error message, or nil when done.
+public protocol DatasetReloader: AnyObject, Sendable {
+    func reload(save: Bool, flush: Bool, merge: Bool) -> String?
+}
+
+final class ReloaderSlot: Sendable {
+    private let reference = Lock<(any DatasetReloader)?>(nil)
+
+    var reloader: (any DatasetReloader)? {
+        get { reference.withLock { $0 } }
+        set { reference.withLock { $0 = newValue } }
+    }
+}
+
 final class ControlSlot: Sendable {
     private let reference = Lock<(any ServerControl)?>(nil)
 
@@ -80,6 +95,13 @@ public final class ServerState: Sendable {
     public var startupMemory: Int { startupBytes.load(ordering: .relaxed) }
     let metrics = InstantaneousMetrics()
     private let controlSlot = ControlSlot()
+    private let reloaderSlot = ReloaderSlot()
+
+    /// DEBUG RELOAD's implementation, when a persistence layer is attached.
+    public var reloader: (any DatasetReloader)? {
+        get { reloaderSlot.reloader }
+        set { reloaderSlot.reloader = newValue }
+    }
     public let activeExpiry: ActiveExpiry
     public let memory: MemoryLimit
 
