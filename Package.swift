@@ -38,7 +38,7 @@ let package = Package(
             .product(name: "Collections", package: "swift-collections"),
         ], swiftSettings: optimized),
         .target(name: "Server", dependencies: [
-            "Commands", "Config", "Engine", "Locks", "Persistence", "RESP",
+            "Commands", "Config", "Engine", "Locks", "Persistence", "RESP", "SystemShims",
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "Logging", package: "swift-log"),

@@ -179,6 +179,8 @@ public enum Directives {
         .integer("tracking-table-max-keys", 1000000, 0 ... Int.max),
         // Microseconds a background save waits per key it writes, to make saves last in tests.
         Directive.integer("rdb-key-save-delay", 0, Int(Int32.min) ... Int(Int32.max)).hiddenFromPatterns(),
+        // For tests: a crash exits with status 1 rather than dumping core.
+        Directive.bool("use-exit-on-panic", false, mutable: false).hiddenFromPatterns(),
         .string("unixsocket", "", mutable: false),
         Directive("unixsocketperm", .custom(ConfigValues.octal), default: "0", mutable: false),
         .integer("zset-max-listpack-entries", 128, 0 ... Int.max, aliases: ["zset-max-ziplist-entries"]),

@@ -4,6 +4,11 @@ import Engine
 /// and zipmap. Each is decoded to its items (integers as their decimal text), every offset
 /// checked against the blob's size.
 enum CompactEncodings {
+    // Redis's words for a blob that fails its checks.
+    static let listpackCorrupt = RDBError("Listpack integrity check failed.")
+    static let ziplistCorrupt = RDBError("Ziplist integrity check failed.")
+    static let zipmapCorrupt = RDBError("Zipmap integrity check failed.")
+
     // MARK: Listpack
     // Header: total bytes (u32 LE), item count (u16 LE); items; 0xFF. An item is its encoding
     // and data, then its own size backwards in 1–5 bytes.
@@ -12,7 +17,7 @@ enum CompactEncodings {
         var reader = RDBReader(blob)
         let total = try reader.littleEndian(UInt32.self)
         let count = try reader.littleEndian(UInt16.self)
-        guard Int(total) == blob.count else { throw RDBError("listpack size mismatch") }
+        guard Int(total) == blob.count else { throw listpackCorrupt }
         var items: [Element] = []
         while true {
             let start = reader.position
@@ -37,16 +42,16 @@ enum CompactEncodings {
                     items.append(Element(raw >= 1 << 23 ? raw - (1 << 24) : raw))
                 case 0xF3: items.append(Element(Int(Int32(bitPattern: try reader.littleEndian(UInt32.self)))))
                 case 0xF4: items.append(Element(Int(Int64(bitPattern: try reader.littleEndian(UInt64.self)))))
-                default: throw RDBError("invalid listpack encoding \(first)")
+                default: throw listpackCorrupt
                 }
             }
             let size = reader.position - start
             let backLength = size < 128 ? 1 : size < 16384 ? 2 : size < 2_097_152 ? 3 : size < 268_435_456 ? 4 : 5
             _ = try reader.take(backLength)
         }
-        guard reader.isAtEnd else { throw RDBError("bytes after the listpack's end") }
+        guard reader.isAtEnd else { throw listpackCorrupt }
         // 65535 means "count them": the header only holds smaller counts.
-        guard count == UInt16.max || Int(count) == items.count else { throw RDBError("listpack count mismatch") }
+        guard count == UInt16.max || Int(count) == items.count else { throw listpackCorrupt }
         return items
     }
 
@@ -57,14 +62,21 @@ enum CompactEncodings {
     static func ziplist(_ blob: [UInt8]) throws(RDBError) -> [Element] {
         var reader = RDBReader(blob)
         let total = try reader.littleEndian(UInt32.self)
-        _ = try reader.littleEndian(UInt32.self)
+        let tail = try reader.littleEndian(UInt32.self)
         let count = try reader.littleEndian(UInt16.self)
-        guard Int(total) == blob.count else { throw RDBError("ziplist size mismatch") }
+        guard Int(total) == blob.count else { throw ziplistCorrupt }
         var items: [Element] = []
+        // Each item records the size of the one before it; the header, where the last starts.
+        var previousSize = 0
+        var lastStart = 10
         while true {
+            let start = reader.position
             let first = try reader.byte()
             if first == 0xFF { break }
-            if first == 0xFE { _ = try reader.take(4) }
+            var recorded = Int(first)
+            if first == 0xFE { recorded = Int(try reader.littleEndian(UInt32.self)) }
+            guard recorded == previousSize else { throw ziplistCorrupt }
+            lastStart = start
             let encoding = try reader.byte()
             switch encoding >> 6 {
             case 0:
@@ -73,7 +85,7 @@ enum CompactEncodings {
                 let length = Int(encoding & 0x3F) << 8 | Int(try reader.byte())
                 items.append(Element(Array(try reader.take(length))))
             case 2:
-                guard encoding == 0x80 else { throw RDBError("invalid ziplist encoding \(encoding)") }
+                guard encoding == 0x80 else { throw ziplistCorrupt }
                 let length = UInt32(bigEndian: try reader.littleEndian(UInt32.self))
                 items.append(Element(Array(try reader.take(Int(length)))))
             default:
@@ -86,12 +98,13 @@ enum CompactEncodings {
                     items.append(Element(raw >= 1 << 23 ? raw - (1 << 24) : raw))
                 case 0xFE: items.append(Element(Int(Int8(bitPattern: try reader.byte()))))
                 case 0xF1 ... 0xFD: items.append(Element(Int(encoding & 0x0F) - 1))
-                default: throw RDBError("invalid ziplist encoding \(encoding)")
+                default: throw ziplistCorrupt
                 }
             }
+            previousSize = reader.position - start
         }
-        guard reader.isAtEnd else { throw RDBError("bytes after the ziplist's end") }
-        guard count == UInt16.max || Int(count) == items.count else { throw RDBError("ziplist count mismatch") }
+        guard reader.isAtEnd, Int(tail) == (items.isEmpty ? 10 : lastStart) else { throw ziplistCorrupt }
+        guard count == UInt16.max || Int(count) == items.count else { throw ziplistCorrupt }
         return items
     }
 
@@ -102,7 +115,7 @@ enum CompactEncodings {
         var reader = RDBReader(blob)
         let width = try reader.littleEndian(UInt32.self)
         let count = Int(try reader.littleEndian(UInt32.self))
-        guard [2, 4, 8].contains(width), reader.remaining == count * Int(width) else { throw RDBError("intset size mismatch") }
+        guard [2, 4, 8].contains(width), reader.remaining == count * Int(width) else { throw RDBError("Intset integrity check failed.") }
         var members: [Int64] = []
         members.reserveCapacity(count)
         for _ in 0 ..< count {
@@ -133,12 +146,12 @@ enum CompactEncodings {
         }
         while let keyLength = try length(&reader) {
             items.append(Element(Array(try reader.take(keyLength))))
-            guard let valueLength = try length(&reader) else { throw RDBError("zipmap key without a value") }
+            guard let valueLength = try length(&reader) else { throw zipmapCorrupt }
             let free = Int(try reader.byte())
             items.append(Element(Array(try reader.take(valueLength))))
             _ = try reader.take(free)
         }
-        guard reader.isAtEnd else { throw RDBError("bytes after the zipmap's end") }
+        guard reader.isAtEnd else { throw zipmapCorrupt }
         return items
     }
 }

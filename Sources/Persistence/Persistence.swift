@@ -7,7 +7,7 @@ import Locks
 /// RDB persistence for one server: SAVE, BGSAVE, LASTSAVE, the `save` schedule, the file at
 /// start-up and at shutdown, and the `persistence` INFO section. Registered from above: the
 /// server builds it and adds its commands and its INFO section.
-public final class Persistence: DatasetReloader, @unchecked Sendable {
+public final class Persistence: PersistenceControl, @unchecked Sendable {
     /// Set once by `attach`, before the server serves anyone (its command table holds this
     /// object's commands, so the two are built in turn).
     private(set) var server: ServerState!
@@ -38,7 +38,7 @@ public final class Persistence: DatasetReloader, @unchecked Sendable {
         self.server = server
         state.withLock { $0.lastSave = server.startedAt / 1000 }
         server.info.register(infoSection)
-        server.reloader = self
+        server.persistence = self
         for setting in ["save", "stop-writes-on-bgsave-error"] {
             server.config.observe(setting) { [unowned self] _ in updateDiskErrorGate() }
         }
@@ -51,7 +51,9 @@ public final class Persistence: DatasetReloader, @unchecked Sendable {
 
     public enum SaveError: Error, CustomStringConvertible {
         case io(String)
-        public var description: String { if case .io(let reason) = self { reason } else { "" } }
+        /// FLUSHALL abandoned the save.
+        case abandoned
+        public var description: String { if case .io(let reason) = self { reason } else { "abandoned" } }
     }
 
     private var changeCount: Int { server.statistics.totals()[.dirty] }
@@ -107,6 +109,7 @@ public final class Persistence: DatasetReloader, @unchecked Sendable {
             close(descriptor)
             unlink(temporary)
             snapshot.cancel()
+            if error is RDBSnapshot.Abandoned { throw .abandoned }
             throw error as? SaveError ?? .io("\(error)")
         }
         close(descriptor)
@@ -167,13 +170,18 @@ public final class Persistence: DatasetReloader, @unchecked Sendable {
         let start = Clock.now()
         state.withLock { $0.currentStart = start }
         let snapshot = beginSnapshot()
+        running.withLock { $0 = snapshot }
         server.log("Background saving started")
         Thread.detachNewThread { [self] in
+            defer { running.withLock { $0 = nil } }
             do {
                 try write(snapshot)
                 server.log("DB saved on disk")
                 server.log("Background saving terminated with success")
                 finish(succeeded: true, background: true, start: start)
+            } catch SaveError.abandoned {
+                server.warn("Background saving terminated by signal 10")
+                finish(succeeded: nil, background: true, start: start)
             } catch {
                 server.warn("\(error)")
                 server.warn("Background saving error")
@@ -185,11 +193,14 @@ public final class Persistence: DatasetReloader, @unchecked Sendable {
 
     /// As Redis counts them: any success clears the error state, only a failed background
     /// save sets it (and with it `-MISCONF`); BGSAVE figures come from background saves.
-    private func finish(succeeded: Bool, background: Bool, start: Int64) {
+    /// `succeeded` nil: abandoned (FLUSHALL), which, as a save Redis kills itself, counts as
+    /// neither success nor failure.
+    private func finish(succeeded: Bool?, background: Bool, start: Int64) {
         let now = Clock.now()
         state.withLock { state in
             state.inProgress = false
             state.currentStart = nil
+            guard let succeeded else { return }
             if background {
                 state.lastAttempt = now / 1000
                 state.lastDuration = Int((now - start) / 1000)
@@ -242,6 +253,13 @@ public final class Persistence: DatasetReloader, @unchecked Sendable {
 
     public func waitForSave() {
         while isSaving { usleep(1000) }
+    }
+
+    /// The background save in progress, so FLUSHALL can abandon it.
+    private let running = Lock<RDBSnapshot?>(nil)
+
+    public func abortBackgroundSave() {
+        running.withLock { $0?.abandon() }
     }
 
     // MARK: Loading

@@ -81,7 +81,7 @@ public struct RDBLoader {
         if version >= 5 {
             let stored = try reader.littleEndian(UInt64.self)
             if stored != 0 && stored != CRC64.checksum(bytes[..<(reader.position - 8)]) {
-                throw RDBError("wrong RDB checksum")
+                throw RDBError("RDB CRC error")
             }
         }
         guard reader.isAtEnd else { throw RDBError("data after the end of the file") }

@@ -1,5 +1,6 @@
 import Engine
 import Locks
+import Synchronization
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -97,6 +98,24 @@ public final class RDBSnapshot: @unchecked Sendable {
         images.withLock { if !$0.isEmpty { $0[shard.index] = nil } }
     }
 
+    public enum Abandoned: Error { case abandoned }
+
+    private let abandoned = Atomic<Bool>(false)
+
+    /// Makes `write` stop at the next shard, throwing `Abandoned.abandoned`.
+    public func abandon() {
+        abandoned.store(true, ordering: .relaxed)
+    }
+
+    /// `rdb-key-save-delay`'s wait, cut short when the save is abandoned.
+    private func pause(microseconds: Int) throws {
+        let deadline = Clock.monotonicNanoseconds() + Int64(min(microseconds, Int(Int32.max))) * 1000
+        while Clock.monotonicNanoseconds() < deadline {
+            if abandoned.load(ordering: .relaxed) { throw Abandoned.abandoned }
+            usleep(1000)
+        }
+    }
+
     /// Stops capturing (after a failed write): every shard is let go.
     public func cancel() {
         keyspace.cancelCapture()
@@ -177,6 +196,7 @@ public final class RDBSnapshot: @unchecked Sendable {
                     if shard.table(db).count > 0 { try emit(serialize(shard.table(db), stamps: nil)) }
                     continue
                 }
+                if abandoned.load(ordering: .relaxed) { throw Abandoned.abandoned }
                 shard.withLock {}  // takes the shard's image if no command has yet
                 let table = images.withLock { images in
                     defer { images[shard.index]?.tables[db] = nil }
@@ -185,7 +205,7 @@ public final class RDBSnapshot: @unchecked Sendable {
                 guard let table else { continue }
                 let stamps = images.withLock { $0[shard.index]?.stamps[db] }
                 try emit(serialize(table, stamps: stamps))
-                if options.keyDelayMicroseconds > 0 { usleep(UInt32(clamping: options.keyDelayMicroseconds * table.count)) }
+                if options.keyDelayMicroseconds > 0 { try pause(microseconds: options.keyDelayMicroseconds.multipliedReportingOverflow(by: table.count).partialValue) }
                 if db == lastDatabase { release(shard) }
             }
         }

@@ -9,6 +9,7 @@ internal import NIOCore
 internal import NIOPosix
 import RESP
 import Synchronization
+import SystemShims
 
 #if canImport(Glibc)
 import Glibc
@@ -63,6 +64,7 @@ public final class NeedletailServer: ServerControl, Sendable {
     /// Binds the listeners and serves until shutdown; returns the exit code.
     public func run() -> Int32 {
         raiseOpenFilesLimit()
+        if state.config.bool("use-exit-on-panic") { needletail_exit_on_crash() }
         let port = state.config.integer("port")
         let socketPath = state.config["unixsocket"]
         do {
@@ -323,8 +325,10 @@ public final class NeedletailServer: ServerControl, Sendable {
         guard first else { return nil }
         logger.warning("User requested shutdown...")
         let save = request.save == .save || (request.save == .configured && state.config["save"] != "")
+        // As Redis kills its saving child: a background save in progress is abandoned.
+        persistence.abortBackgroundSave()
+        persistence.waitForSave()
         if save {
-            persistence.waitForSave()
             logger.notice("Saving the final RDB snapshot before exiting.")
             if !persistence.saveNow() && !request.force {
                 logger.warning("Error trying to save the DB, can't exit.")

@@ -4,7 +4,9 @@
 #include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <signal.h>
 #include <sys/resource.h>
+#include <unistd.h>
 
 size_t needletail_allocator_active_bytes(void) {
     struct mallinfo2 info = mallinfo2();
@@ -37,4 +39,21 @@ const char *needletail_malloc_info_report(void) {
 
 void needletail_malloc_trim(void) {
     malloc_trim(0);
+}
+
+static void exit_on_crash(int signal_number) {
+    static const char message[] = "Needletail crashed (use-exit-on-panic): exiting\n";
+    (void)signal_number;
+    ssize_t ignored = write(STDERR_FILENO, message, sizeof message - 1);
+    (void)ignored;
+    _exit(1);
+}
+
+void needletail_exit_on_crash(void) {
+    int signals[] = {SIGILL, SIGTRAP, SIGSEGV, SIGBUS, SIGFPE, SIGABRT};
+    for (unsigned index = 0; index < sizeof signals / sizeof signals[0]; index++) {
+        struct sigaction action = {0};
+        action.sa_handler = exit_on_crash;
+        sigaction(signals[index], &action, NULL);
+    }
 }

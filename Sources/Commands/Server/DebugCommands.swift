@@ -8,7 +8,7 @@ import Darwin
 #endif
 
 /// DEBUG SLEEP, SET-ACTIVE-EXPIRE, DIGEST, DIGEST-VALUE, OBJECT, POPULATE, LOG, ERROR,
-/// PROTOCOL, RELOAD (with a persistence layer), HELP. Refused unless `enable-debug-command` allows it, as in Redis 7.
+/// PROTOCOL, RELOAD (with a persistence layer), SET-SKIP-CHECKSUM-VALIDATION, HELP. Refused unless `enable-debug-command` allows it, as in Redis 7.
 ///
 /// DEBUG OBJECT's `serializedlength` is the length of the value in the RDB format's plain
 /// (uncompressed, non-compact) encodings.
@@ -39,7 +39,10 @@ enum DebugCommands {
             c.error(bytes: Errors.formatted(c.arguments[2], limit: Int.max))
         case c.argument(1, is: "PROTOCOL") && count == 3:
             sampleReply(&c)
-        case c.argument(1, is: "RELOAD") && c.server.reloader != nil:
+        case c.argument(1, is: "SET-SKIP-CHECKSUM-VALIDATION") && count == 3:
+            c.server.skipsChecksumValidation.store(c.integer(2).map { $0 != 0 } ?? false, ordering: .relaxed)
+            c.reply.ok()
+        case c.argument(1, is: "RELOAD") && c.server.persistence != nil:
             reload(&c)
         default:
             c.error(bytes: Errors.subcommandSyntax(c.arguments[1], of: "debug"))
@@ -61,7 +64,7 @@ enum DebugCommands {
                 return c.error("ERR DEBUG RELOAD only supports the MERGE, NOFLUSH and NOSAVE options.")
             }
         }
-        if let failure = c.server.reloader?.reload(save: save, flush: flush, merge: merge) { return c.error(failure) }
+        if let failure = c.server.persistence?.reload(save: save, flush: flush, merge: merge) { return c.error(failure) }
         c.server.warn("DB reloaded by DEBUG RELOAD")
         c.reply.ok()
     }

@@ -33,16 +33,19 @@ public struct ShutdownRequest: Sendable, Equatable {
 
 /// Where the server layer's `ServerControl` is kept once it exists (it is created after the
 /// state), shared with the parts that need it.
-/// DEBUG RELOAD, done by the persistence layer (registered from above). Called with every
-/// shard held by the caller; returns an error message, or nil when done.
-public protocol DatasetReloader: AnyObject, Sendable {
+/// What commands ask of the persistence layer (registered from above). Called with every
+/// shard held by the caller.
+public protocol PersistenceControl: AnyObject, Sendable {
+    /// DEBUG RELOAD: an error message, or nil when done.
     func reload(save: Bool, flush: Bool, merge: Bool) -> String?
+    /// FLUSHALL: a background save in progress stops, its file not written.
+    func abortBackgroundSave()
 }
 
-final class ReloaderSlot: Sendable {
-    private let reference = Lock<(any DatasetReloader)?>(nil)
+final class PersistenceSlot: Sendable {
+    private let reference = Lock<(any PersistenceControl)?>(nil)
 
-    var reloader: (any DatasetReloader)? {
+    var persistence: (any PersistenceControl)? {
         get { reference.withLock { $0 } }
         set { reference.withLock { $0 = newValue } }
     }
@@ -83,6 +86,9 @@ public final class ServerState: Sendable {
     public let runID: String
     /// Unix milliseconds at start.
     public let startedAt: Int64
+    /// DEBUG SET-SKIP-CHECKSUM-VALIDATION: RESTORE takes payloads whatever their CRC-64 (the
+    /// corrupt-payload tests feed it damaged ones on purpose).
+    public let skipsChecksumValidation = Atomic<Bool>(false)
     public let executable: String
     public let eventLoops: Int
     /// The dispatcher reads it once per command. Tests inject a manual one.
@@ -95,12 +101,12 @@ public final class ServerState: Sendable {
     public var startupMemory: Int { startupBytes.load(ordering: .relaxed) }
     let metrics = InstantaneousMetrics()
     private let controlSlot = ControlSlot()
-    private let reloaderSlot = ReloaderSlot()
+    private let persistenceSlot = PersistenceSlot()
 
-    /// DEBUG RELOAD's implementation, when a persistence layer is attached.
-    public var reloader: (any DatasetReloader)? {
-        get { reloaderSlot.reloader }
-        set { reloaderSlot.reloader = newValue }
+    /// The persistence layer, when one is attached.
+    public var persistence: (any PersistenceControl)? {
+        get { persistenceSlot.persistence }
+        set { persistenceSlot.persistence = newValue }
     }
     public let activeExpiry: ActiveExpiry
     public let memory: MemoryLimit

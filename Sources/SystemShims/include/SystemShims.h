@@ -18,6 +18,10 @@ const char *needletail_malloc_info_report(void);
 /// Gives malloc's free pages back to the system (malloc_trim).
 void needletail_malloc_trim(void);
 
+/// A crash (a trap, a bad access, an abort) exits with status 1 instead of dumping core
+/// (`use-exit-on-panic`).
+void needletail_exit_on_crash(void);
+
 /// CPU seconds of the calling thread, user and system.
 void needletail_thread_cpu(double *user, double *system);
 

@@ -287,6 +287,8 @@ enum KeyCommands {
 
     static func flushAll(_ c: inout CommandContext) {
         guard let async = flushMode(&c) else { return }
+        // As Redis: a background save of what is being emptied is abandoned.
+        c.server.persistence?.abortBackgroundSave()
         let removed = c.database.flushAll()
         finishFlush(&c, removed, async: async)
     }
