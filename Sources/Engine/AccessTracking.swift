@@ -42,6 +42,19 @@ public enum AccessTracking {
         return periods > counter ? 0 : counter - periods
     }
 
+    /// The stamp of a key restored or loaded with its access information, as Redis applies it:
+    /// the frequency under an LFU policy, the idle time under any other, else a fresh stamp.
+    /// An idle time longer than the clock has run lands half the clock's range back.
+    public static func restoredStamp(now: Int64, lfu: Bool, idleSeconds: Int?, frequency: Int?) -> UInt32 {
+        let fresh = initialStamp(now: now, lfu: lfu)
+        if lfu, let frequency { return fresh & ~0xFF | UInt32(clamping: frequency) }
+        if !lfu, let idleSeconds {
+            let clock = Int(fresh), range = 1 << 24
+            return UInt32(idleSeconds <= clock ? clock - idleSeconds : (clock + range / 2) % range)
+        }
+        return fresh
+    }
+
     /// OBJECT IDLETIME: seconds between the entry's LRU stamp and the clock, across wrap-around.
     public static func idleSeconds(_ stamp: UInt32, clock: UInt32) -> Int {
         clock >= stamp ? Int(clock - stamp) : Int(clock + (0xFF_FFFF - stamp))

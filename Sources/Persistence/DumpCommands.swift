@@ -74,7 +74,8 @@ public enum DumpCommands {
             c.reply.ok()
             return
         }
-        let access = accessStamp(idleSeconds: idleSeconds, frequency: frequency, c)
+        let access = AccessTracking.restoredStamp(now: c.now, lfu: c.keyspace.usesLFU.load(ordering: .relaxed),
+                                                  idleSeconds: idleSeconds, frequency: frequency)
         let entry = switch loaded {
         case .string(let bytes): StringValues.entry(key: key, value: bytes, expireAt: expireAt, access: access)
         case .collection(let value): Entry.make(key: key.bytes, value: value, expireAt: expireAt, access: access)
@@ -96,26 +97,10 @@ public enum DumpCommands {
     static func verifiedBody(_ payload: [UInt8], checksum: Bool = true) -> [UInt8]? {
         guard payload.count >= 10 else { return nil }
         let footer = payload.count - 10
-        let version = UInt16(payload[footer]) | UInt16(payload[footer + 1]) << 8
-        guard version <= RDBFormat.version else { return nil }
-        guard checksum else { return Array(payload[..<footer]) }
-        var checksum: UInt64 = 0
-        for index in 0 ..< 8 { checksum |= UInt64(payload[footer + 2 + index]) << (8 * index) }
-        guard CRC64.checksum(payload[..<(footer + 2)]) == checksum else { return nil }
+        var reader = RDBReader(payload, position: footer)
+        guard let version = try? reader.littleEndian(UInt16.self), version <= RDBFormat.version,
+              let stored = try? reader.littleEndian(UInt64.self) else { return nil }
+        guard !checksum || CRC64.checksum(payload[..<(footer + 2)]) == stored else { return nil }
         return Array(payload[..<footer])
-    }
-
-    /// The access stamp of a restored key: FREQ under an LFU policy, IDLETIME under any other,
-    /// else a fresh one (as Redis applies them).
-    static func accessStamp(idleSeconds: Int?, frequency: Int?, _ c: CommandContext) -> UInt32 {
-        let lfu = c.keyspace.usesLFU.load(ordering: .relaxed)
-        let fresh = AccessTracking.initialStamp(now: c.now, lfu: lfu)
-        if lfu, let frequency { return fresh & ~0xFF | UInt32(frequency) }
-        if !lfu, let idleSeconds {
-            let clock = Int(fresh), range = 1 << 24
-            // An idle time longer than the clock has run lands half the clock's range back.
-            return UInt32(idleSeconds <= clock ? clock - idleSeconds : (clock + range / 2) % range)
-        }
-        return fresh
     }
 }

@@ -72,9 +72,23 @@ public final class Persistence: PersistenceControl, @unchecked Sendable {
 
     /// Takes the snapshot, noting the change counter at its instant.
     private func beginSnapshot() -> RDBSnapshot {
-        RDBSnapshot.begin(server.keyspace, options: options, now: Clock.now()) {
-            let changes = changeCount
-            state.withLock { $0.changesAtSnapshot = changes }
+        RDBSnapshot.begin(server.keyspace, options: options, now: Clock.now()) { noteChangesAtSnapshot() }
+    }
+
+    private func noteChangesAtSnapshot() {
+        let changes = changeCount
+        state.withLock { $0.changesAtSnapshot = changes }
+    }
+
+    /// Marks a save as running (one at a time): its start time, or nil if one already is.
+    private func beginSaving(background: Bool) -> Int64? {
+        let start = Clock.now()
+        return state.withLock { state in
+            guard !state.inProgress else { return nil }
+            state.inProgress = true
+            state.currentStart = start
+            if background { state.scheduled = false }
+            return start
         }
     }
 
@@ -128,19 +142,11 @@ public final class Persistence: PersistenceControl, @unchecked Sendable {
     /// SAVE, and saves at shutdown: on the calling thread (clients of other loops go on).
     /// `holdingAllShards`: the caller holds every shard for the whole save (DEBUG RELOAD).
     public func saveNow(holdingAllShards: Bool = false) -> Bool {
-        let started = state.withLock { state -> Bool in
-            guard !state.inProgress else { return false }
-            state.inProgress = true
-            return true
-        }
-        guard started else { return false }
-        let start = Clock.now()
-        state.withLock { $0.currentStart = start }
+        guard let start = beginSaving(background: false) else { return false }
         let snapshot: RDBSnapshot
         if holdingAllShards {
             snapshot = RDBSnapshot.frozen(server.keyspace, options: options, now: start)
-            let changes = changeCount
-            state.withLock { $0.changesAtSnapshot = changes }
+            noteChangesAtSnapshot()
         } else {
             snapshot = beginSnapshot()
         }
@@ -160,15 +166,7 @@ public final class Persistence: PersistenceControl, @unchecked Sendable {
     /// save is already in progress.
     @discardableResult
     public func saveInBackground() -> Bool {
-        let started = state.withLock { state -> Bool in
-            guard !state.inProgress else { return false }
-            state.inProgress = true
-            state.scheduled = false
-            return true
-        }
-        guard started else { return false }
-        let start = Clock.now()
-        state.withLock { $0.currentStart = start }
+        guard let start = beginSaving(background: true) else { return false }
         let snapshot = beginSnapshot()
         running.withLock { $0 = snapshot }
         server.log("Background saving started")
@@ -180,7 +178,7 @@ public final class Persistence: PersistenceControl, @unchecked Sendable {
                 server.log("Background saving terminated with success")
                 finish(succeeded: true, background: true, start: start)
             } catch SaveError.abandoned {
-                server.warn("Background saving terminated by signal 10")
+                server.warn("Background saving abandoned")
                 finish(succeeded: nil, background: true, start: start)
             } catch {
                 server.warn("\(error)")

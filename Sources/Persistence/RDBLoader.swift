@@ -92,20 +92,13 @@ public struct RDBLoader {
     private static func store(_ pending: [Pending], into keyspace: Keyspace, now: Int64, skipExpired: Bool, replacing: Bool,
                               summary: inout Summary) throws(RDBError) {
         let lfu = keyspace.usesLFU.load(ordering: .relaxed)
-        let fresh = AccessTracking.initialStamp(now: now, lfu: lfu)
         for record in pending {
             if skipExpired && record.expireAt != 0 && record.expireAt < now {
                 summary.keysExpired += 1
                 continue
             }
             let database = Database(keyspace: keyspace, index: record.db, now: now, holdsAllShards: true)
-            let access: UInt32 = if lfu, let frequency = record.frequency {
-                fresh & ~0xFF | UInt32(frequency)
-            } else if !lfu, let idle = record.idle {
-                UInt32(max(0, Int(fresh) - idle) & 0xFF_FFFF)
-            } else {
-                fresh
-            }
+            let access = AccessTracking.restoredStamp(now: now, lfu: lfu, idleSeconds: record.idle, frequency: record.frequency)
             let stored = record.key.withUnsafeBytes { bytes -> Bool in
                 let key = Key(bytes)
                 guard replacing || database.storedEntry(key) == nil else { return false }

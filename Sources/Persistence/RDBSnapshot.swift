@@ -40,7 +40,7 @@ public final class RDBSnapshot: @unchecked Sendable {
     let keyspace: Keyspace
     let options: Options
     /// The instant, Unix ms.
-    public private(set) var instant: Int64 = 0
+    private(set) var instant: Int64 = 0
     /// Keys and keys with a TTL per database at the instant.
     private var counts: [(keys: Int, volatile: Int)] = []
     /// Each shard's image, from its capture until the writer is done with it. Guarded by its lock.
@@ -86,8 +86,6 @@ public final class RDBSnapshot: @unchecked Sendable {
             }
         }
     }
-
-    public var keyCount: Int { counts.reduce(0) { $0 + $1.keys } }
 
     /// The last database with keys at the instant: after it, a shard's image is done with.
     private var lastDatabase: Int { counts.lastIndex { $0.keys > 0 } ?? -1 }

@@ -2,6 +2,7 @@
 redis-check-rdb) and the other way round with identical contents; BGSAVE is a point-in-time
 image while clients keep writing; a crash during BGSAVE leaves the previous file whole; a
 corrupt file stops the server at start; replies and errors as redis-server gives them."""
+import contextlib
 import os
 import shutil
 import signal
@@ -13,7 +14,7 @@ import pytest
 import redis
 
 from raw import RawClient
-from servers import Process, binary, start_needletail, start_redis
+from servers import Process, binary
 from test_dump_restore import FILL, contents
 
 
@@ -24,6 +25,42 @@ def start_in(directory, kind, *extra):
     else:
         argv = lambda port, d: ["redis-server", "--port", str(port), "--dir", directory, "--save", "", "--appendonly", "no", *extra]
     return Process(argv, kind)
+
+
+@pytest.fixture
+def directory():
+    """A data directory that outlives the servers started in it."""
+    path = tempfile.mkdtemp(prefix="rdb-")
+    yield path
+    shutil.rmtree(path, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def running(directory, kind, *extra):
+    """A client of a server started in `directory`, stopped at the end."""
+    server = start_in(directory, kind, *extra)
+    try:
+        yield redis.Redis(port=server.port)
+    finally:
+        server.stop()
+
+
+def background_save_during(client, commands):
+    """BGSAVE, then `commands` sent with it in one burst: all of them after the snapshot's
+    instant, most of them while it is being written. Returns when the save has ended well."""
+    raw = RawClient(client.connection_pool.connection_kwargs["port"])
+    raw.send_raw(b"".join(RawClient.encode(command) for command in [["BGSAVE"], *commands]))
+    assert raw.read_reply() == b"+Background saving started\r\n"
+    for _ in commands:
+        assert not raw.read_reply().startswith(b"-")
+    wait_for_background_save(client)
+    assert client.info("persistence")["rdb_last_bgsave_status"] == "ok"
+
+
+def wait_for_background_save(client):
+    deadline = time.time() + 60
+    while client.info("persistence")["rdb_bgsave_in_progress"] and time.time() < deadline:
+        time.sleep(0.05)
 
 
 def fill_everything(client):
@@ -47,134 +84,76 @@ def dataset(client):
 
 
 @pytest.mark.parametrize("writer,reader", [("needletail", "redis"), ("redis", "needletail"), ("needletail", "needletail")])
-def test_files_load_with_identical_contents(writer, reader):
-    directory = tempfile.mkdtemp(prefix="rdb-")
-    try:
-        source = start_in(directory, writer)
-        try:
-            client = redis.Redis(port=source.port)
-            fill_everything(client)
-            expected = dataset(client)
-            assert client.save()
-        finally:
-            source.stop()
-        if writer == "needletail":
-            check = subprocess.run(["redis-check-rdb", os.path.join(directory, "dump.rdb")], capture_output=True, text=True)
-            assert "RDB looks OK" in check.stdout, check.stdout
-        target = start_in(directory, reader)
-        try:
-            assert dataset(redis.Redis(port=target.port)) == expected
-            info = redis.Redis(port=target.port).info("persistence")
-            assert info["rdb_last_load_keys_loaded"] == len(FILL) + 2
-        finally:
-            target.stop()
-    finally:
-        shutil.rmtree(directory, ignore_errors=True)
+def test_files_load_with_identical_contents(directory, writer, reader):
+    with running(directory, writer) as client:
+        fill_everything(client)
+        expected = dataset(client)
+        assert client.save()
+    if writer == "needletail":
+        check = subprocess.run(["redis-check-rdb", os.path.join(directory, "dump.rdb")], capture_output=True, text=True)
+        assert "RDB looks OK" in check.stdout, check.stdout
+    with running(directory, reader) as client:
+        assert dataset(client) == expected
+        assert client.info("persistence")["rdb_last_load_keys_loaded"] == len(FILL) + 2
 
 
-def test_background_save_is_the_dataset_at_its_instant():
-    directory = tempfile.mkdtemp(prefix="rdb-")
-    try:
-        server = start_in(directory, "needletail")
-        try:
-            client = redis.Redis(port=server.port)
-            count = 200_000
-            pipe = client.pipeline(transaction=False)
-            for i in range(count):
-                pipe.set(f"key:{i}", "before" * 40)
-                if i % 5000 == 4999:
-                    pipe.execute()
-            pipe.execute()
-            # BGSAVE and, sent with it in one burst, writes to every key: all of them after the
-            # snapshot's instant, most of them while it is being written.
-            # The save's writer waits 10 µs per key it writes (about 2 s in all), so most
-            # shards are first reached by the writes below, which must not reach the file.
-            client.config_set("rdb-key-save-delay", 10)
-            burst = [RawClient.encode(["BGSAVE"])]
-            for i in range(count):
-                burst.append(RawClient.encode(["SET", f"key:{i}", "after"]))
-                if i % 1000 == 0:
-                    burst.append(RawClient.encode(["DEL", f"key:{i + 1}"]))
-                    burst.append(RawClient.encode(["SET", f"new:{i}", "after"]))
-            raw = RawClient(server.port)
-            raw.send_raw(b"".join(burst))
-            assert raw.read_reply() == b"+Background saving started\r\n"
-            for _ in range(len(burst) - 1):
-                raw.read_reply()
-            deadline = time.time() + 60
-            while client.info("persistence")["rdb_bgsave_in_progress"] and time.time() < deadline:
-                time.sleep(0.05)
-            assert client.info("persistence")["rdb_last_bgsave_status"] == "ok"
-        finally:
-            server.stop()
-        reader = start_in(directory, "redis")
-        try:
-            check = redis.Redis(port=reader.port)
-            assert check.dbsize() == count
-            values = set()
-            for i in range(0, count, 5000):
-                values.update(check.mget([f"key:{j}" for j in range(i, i + 5000)]))
-            assert values == {b"before" * 40}
-        finally:
-            reader.stop()
-    finally:
-        shutil.rmtree(directory, ignore_errors=True)
+def test_background_save_is_the_dataset_at_its_instant(directory):
+    count = 200_000
+    with running(directory, "needletail") as client:
+        pipe = client.pipeline(transaction=False)
+        for i in range(count):
+            pipe.set(f"key:{i}", "before" * 40)
+            if i % 5000 == 4999:
+                pipe.execute()
+        pipe.execute()
+        # The save's writer waits 10 µs per key it writes (about 2 s in all), so most shards are
+        # first reached by the writes, which must not reach the file.
+        client.config_set("rdb-key-save-delay", 10)
+        writes = []
+        for i in range(count):
+            writes.append(["SET", f"key:{i}", "after"])
+            if i % 1000 == 0:
+                writes += [["DEL", f"key:{i + 1}"], ["SET", f"new:{i}", "after"]]
+        background_save_during(client, writes)
+    with running(directory, "redis") as check:
+        assert check.dbsize() == count
+        values = set()
+        for i in range(0, count, 5000):
+            values.update(check.mget([f"key:{j}" for j in range(i, i + 5000)]))
+        assert values == {b"before" * 40}
 
 
-def test_changes_in_place_during_background_save_stay_out_of_the_file():
+def test_changes_in_place_during_background_save_stay_out_of_the_file(directory):
     """Commands that change a value where it lies (LPUSH, HSET, SADD, ZADD, INCR, APPEND,
     SETRANGE, EXPIRE, PERSIST) while the snapshot is being written: the file has the values as
     they were at BGSAVE."""
-    directory = tempfile.mkdtemp(prefix="rdb-")
-    try:
-        server = start_in(directory, "needletail")
-        try:
-            client = redis.Redis(port=server.port)
-            count = 2000
-            pipe = client.pipeline(transaction=False)
-            for i in range(count):
-                pipe.rpush(f"list:{i}", "a", "b")
-                pipe.hset(f"hash:{i}", mapping={"f": "1"})
-                pipe.sadd(f"set:{i}", "m")
-                pipe.zadd(f"zset:{i}", {"m": 1})
-                pipe.set(f"counter:{i}", 10)
-                pipe.set(f"text:{i}", "abc" * 20)
-                pipe.set(f"ttl:{i}", "v", ex=100000)
-                pipe.set(f"plain:{i}", "v")
-            pipe.execute()
-            expected = dataset(client)
-            client.config_set("rdb-key-save-delay", 50)
-            burst = [RawClient.encode(["BGSAVE"])]
-            for i in range(count):
-                burst += [RawClient.encode(command) for command in (
-                    ["LPUSH", f"list:{i}", "new"], ["HSET", f"hash:{i}", "f", "2", "g", "3"], ["SADD", f"set:{i}", "n"],
-                    ["ZADD", f"zset:{i}", "5", "m"], ["INCR", f"counter:{i}"], ["APPEND", f"text:{i}", "xyz"],
-                    ["SETRANGE", f"plain:{i}", "0", "w"], ["PERSIST", f"ttl:{i}"], ["EXPIRE", f"plain:{i}", "1000"])]
-            raw = RawClient(server.port)
-            raw.send_raw(b"".join(burst))
-            assert raw.read_reply() == b"+Background saving started\r\n"
-            for _ in range(len(burst) - 1):
-                assert not raw.read_reply().startswith(b"-")
-            deadline = time.time() + 60
-            while client.info("persistence")["rdb_bgsave_in_progress"] and time.time() < deadline:
-                time.sleep(0.05)
-            assert client.info("persistence")["rdb_last_bgsave_status"] == "ok"
-            assert dataset(client) != expected
-        finally:
-            server.stop()
-        reader = start_in(directory, "redis")
-        try:
-            assert dataset(redis.Redis(port=reader.port)) == expected
-        finally:
-            reader.stop()
-    finally:
-        shutil.rmtree(directory, ignore_errors=True)
+    count = 2000
+    with running(directory, "needletail") as client:
+        pipe = client.pipeline(transaction=False)
+        for i in range(count):
+            pipe.rpush(f"list:{i}", "a", "b")
+            pipe.hset(f"hash:{i}", mapping={"f": "1"})
+            pipe.sadd(f"set:{i}", "m")
+            pipe.zadd(f"zset:{i}", {"m": 1})
+            pipe.set(f"counter:{i}", 10)
+            pipe.set(f"text:{i}", "abc" * 20)
+            pipe.set(f"ttl:{i}", "v", ex=100000)
+            pipe.set(f"plain:{i}", "v")
+        pipe.execute()
+        expected = dataset(client)
+        client.config_set("rdb-key-save-delay", 50)
+        background_save_during(client, [command for i in range(count) for command in (
+            ["LPUSH", f"list:{i}", "new"], ["HSET", f"hash:{i}", "f", "2", "g", "3"], ["SADD", f"set:{i}", "n"],
+            ["ZADD", f"zset:{i}", "5", "m"], ["INCR", f"counter:{i}"], ["APPEND", f"text:{i}", "xyz"],
+            ["SETRANGE", f"plain:{i}", "0", "w"], ["PERSIST", f"ttl:{i}"], ["EXPIRE", f"plain:{i}", "1000"])])
+        assert dataset(client) != expected
+    with running(directory, "redis") as client:
+        assert dataset(client) == expected
 
 
-def test_a_crash_during_background_save_leaves_the_previous_file_whole():
-    directory = tempfile.mkdtemp(prefix="rdb-")
+def test_a_crash_during_background_save_leaves_the_previous_file_whole(directory):
+    server = start_in(directory, "needletail")
     try:
-        server = start_in(directory, "needletail")
         client = redis.Redis(port=server.port)
         client.set("generation", "first")
         assert client.save()
@@ -188,38 +167,26 @@ def test_a_crash_during_background_save_leaves_the_previous_file_whole():
         client.bgsave()
         server.process.send_signal(signal.SIGKILL)
         server.process.wait()
-        reader = start_in(directory, "needletail")
-        try:
-            assert redis.Redis(port=reader.port).get("generation") in (b"first", b"second")
-        finally:
-            reader.stop()
-        server.stop()
     finally:
-        shutil.rmtree(directory, ignore_errors=True)
+        server.stop()
+    with running(directory, "needletail") as client:
+        assert client.get("generation") in (b"first", b"second")
 
 
 @pytest.mark.parametrize("damage", ["truncate", "flip"])
-def test_a_damaged_file_stops_the_server(damage):
-    directory = tempfile.mkdtemp(prefix="rdb-")
-    try:
-        server = start_in(directory, "needletail")
-        try:
-            client = redis.Redis(port=server.port)
-            for i in range(1000):
-                client.set(f"key:{i}", f"value:{i}")
-            assert client.save()
-        finally:
-            server.stop()
-        path = os.path.join(directory, "dump.rdb")
-        data = bytearray(open(path, "rb").read())
-        data = data[: len(data) // 2] if damage == "truncate" else data[:5000] + bytes([data[5000] ^ 0x55]) + data[5001:]
-        open(path, "wb").write(bytes(data))
-        result = subprocess.run([binary(), "--port", "0", "--unixsocket", os.path.join(directory, "s.sock"), "--dir", directory],
-                                capture_output=True, text=True, timeout=30)
-        assert result.returncode == 1
-        assert "Error loading dump.rdb" in result.stdout
-    finally:
-        shutil.rmtree(directory, ignore_errors=True)
+def test_a_damaged_file_stops_the_server(directory, damage):
+    with running(directory, "needletail") as client:
+        for i in range(1000):
+            client.set(f"key:{i}", f"value:{i}")
+        assert client.save()
+    path = os.path.join(directory, "dump.rdb")
+    data = bytearray(open(path, "rb").read())
+    data = data[: len(data) // 2] if damage == "truncate" else data[:5000] + bytes([data[5000] ^ 0x55]) + data[5001:]
+    open(path, "wb").write(bytes(data))
+    result = subprocess.run([binary(), "--port", "0", "--unixsocket", os.path.join(directory, "s.sock"), "--dir", directory],
+                            capture_output=True, text=True, timeout=30)
+    assert result.returncode == 1
+    assert "Error loading dump.rdb" in result.stdout
 
 
 def test_replies_match_redis(pair):
@@ -263,30 +230,21 @@ def test_save_points_and_lastsave(needletail):
 
 
 @pytest.mark.parametrize("kind", ["needletail", "redis"])
-def test_a_failed_save_refuses_writes_with_misconf(kind):
-    directory = tempfile.mkdtemp(prefix="rdb-")
-    try:
-        server = start_in(directory, kind)
+def test_a_failed_save_refuses_writes_with_misconf(directory, kind):
+    with running(directory, kind) as client:
         os.mkdir(os.path.join(directory, "dump.rdb"))  # the rename over it fails
-        try:
-            client = RawClient(server.port)
-            assert client.command("CONFIG", "SET", "save", "3600 1") == b"+OK\r\n"
-            assert client.command("SAVE") == b"-ERR\r\n"
-            assert client.command("SET", "k", "v") == b"+OK\r\n"  # a failed SAVE alone refuses nothing
-            assert client.command("BGSAVE") == b"+Background saving started\r\n"
-            deadline = time.time() + 10
-            while b"rdb_bgsave_in_progress:1" in client.command("INFO", "persistence") and time.time() < deadline:
-                time.sleep(0.05)
-            assert b"rdb_last_bgsave_status:err" in client.command("INFO", "persistence")
-            reply = client.command("SET", "k", "v")
-            assert reply.startswith(b"-MISCONF Redis is configured to save RDB snapshots"), reply
-            assert client.command("GET", "k") == b"$1\r\nv\r\n"
-            assert client.command("CONFIG", "SET", "stop-writes-on-bgsave-error", "no") == b"+OK\r\n"
-            assert client.command("SET", "k", "v") == b"+OK\r\n"
-        finally:
-            server.stop()
-    finally:
-        shutil.rmtree(directory, ignore_errors=True)
+        raw = RawClient(client.connection_pool.connection_kwargs["port"])
+        assert raw.command("CONFIG", "SET", "save", "3600 1") == b"+OK\r\n"
+        assert raw.command("SAVE") == b"-ERR\r\n"
+        assert raw.command("SET", "k", "v") == b"+OK\r\n"  # a failed SAVE alone refuses nothing
+        assert raw.command("BGSAVE") == b"+Background saving started\r\n"
+        wait_for_background_save(client)
+        assert client.info("persistence")["rdb_last_bgsave_status"] == "err"
+        reply = raw.command("SET", "k", "v")
+        assert reply.startswith(b"-MISCONF Redis is configured to save RDB snapshots"), reply
+        assert raw.command("GET", "k") == b"$1\r\nv\r\n"
+        assert raw.command("CONFIG", "SET", "stop-writes-on-bgsave-error", "no") == b"+OK\r\n"
+        assert raw.command("SET", "k", "v") == b"+OK\r\n"
 
 
 def test_appendonly_is_refused_at_start():

@@ -41,17 +41,18 @@ KEYWORDS = [b"LEFT", b"RIGHT", b"COUNT", b"WITHSCORES", b"WITHVALUES", b"LIMIT",
             b"ACLCAT", b"PATTERN", b"REDIRECT", b"PREFIX", b"BCAST", b"OPTIN", b"OPTOUT", b"NOLOOP", b"TIMEOUT",
             b"ERROR", b"SAMPLES", b"NOW", b"FORCE", b"ABORT", b"CHANNELS", b"NUMSUB", b"NUMPAT",
             # DEBUG's subcommands (COMMAND DOCS lists none).
-            b"OBJECT", b"DIGEST", b"DIGEST-VALUE", b"PROTOCOL", b"POPULATE", b"SET-ACTIVE-EXPIRE", b"LOG"]
+            b"OBJECT", b"DIGEST", b"DIGEST-VALUE", b"PROTOCOL", b"POPULATE", b"SET-ACTIVE-EXPIRE", b"LOG", b"RELOAD",
+            b"MERGE", b"NOFLUSH", b"NOSAVE", b"SET-SKIP-CHECKSUM-VALIDATION", b"SCHEDULE"]
 
 # Commands whose effect would stop the run rather than test the server: they end the process,
 # hold every connection (PAUSE), change the replies of this connection for good, or turn the
 # server into something else.
 EXCLUDED = {b"shutdown", b"monitor", b"sync", b"psync", b"replicaof", b"slaveof", b"failover", b"quit",
-            b"save", b"bgsave", b"bgrewriteaof"}
+            b"bgrewriteaof"}
 EXCLUDED_SUBCOMMANDS = {(b"client", b"pause"), (b"client", b"reply"), (b"client", b"kill"), (b"config", b"set"),
                         (b"config", b"rewrite"), (b"debug", b"sleep"), (b"debug", b"segfault"), (b"debug", b"panic"),
                         (b"debug", b"restart"), (b"debug", b"crash-and-recover"), (b"debug", b"assert"),
-                        (b"debug", b"oom"), (b"debug", b"reload"), (b"debug", b"loadaof")}
+                        (b"debug", b"oom"), (b"debug", b"loadaof")}
 
 SETUP = [
     [b"SET", b"str:emb", b"hello"], [b"SET", b"str:int", b"12345"], [b"SET", b"str:raw", b"x" * 100],
