@@ -100,28 +100,20 @@ enum ExpiryCommands {
         c.reply.integer(1)
     }
 
-    static func ttl(_ c: inout CommandContext) { remaining(&c, milliseconds: false) }
-    static func pttl(_ c: inout CommandContext) { remaining(&c, milliseconds: true) }
-
-    private static func remaining(_ c: inout CommandContext, milliseconds: Bool) {
-        var database = c.database
-        database.touches = false
-        guard let entry = c.read(c.key(1), in: database) else {
-            c.reply.integer(-2)
-            return
-        }
-        guard entry.expireAt != 0 else {
-            c.reply.integer(-1)
-            return
-        }
-        let left = max(0, Int(entry.expireAt - c.now))
-        c.reply.integer(milliseconds ? left : (left + 500) / 1000)
+    static func ttl(_ c: inout CommandContext) {
+        replyExpiry(&c) { expireAt, now in (max(0, Int(expireAt - now)) + 500) / 1000 }
     }
 
-    static func expireTime(_ c: inout CommandContext) { absoluteExpiry(&c, milliseconds: false) }
-    static func pexpireTime(_ c: inout CommandContext) { absoluteExpiry(&c, milliseconds: true) }
+    static func pttl(_ c: inout CommandContext) {
+        replyExpiry(&c) { expireAt, now in max(0, Int(expireAt - now)) }
+    }
 
-    private static func absoluteExpiry(_ c: inout CommandContext, milliseconds: Bool) {
+    static func expireTime(_ c: inout CommandContext) { replyExpiry(&c) { expireAt, _ in Int(expireAt / 1000) } }
+    static func pexpireTime(_ c: inout CommandContext) { replyExpiry(&c) { expireAt, _ in Int(expireAt) } }
+
+    /// TTL, PTTL, EXPIRETIME, PEXPIRETIME: -2 for a missing key, -1 for one without a TTL, else
+    /// `value(expireAt, now)`. Asking does not count as an access.
+    private static func replyExpiry(_ c: inout CommandContext, _ value: (_ expireAt: Int64, _ now: Int64) -> Int) {
         var database = c.database
         database.touches = false
         guard let entry = c.read(c.key(1), in: database) else {
@@ -132,7 +124,7 @@ enum ExpiryCommands {
             c.reply.integer(-1)
             return
         }
-        c.reply.integer(milliseconds ? Int(entry.expireAt) : Int(entry.expireAt / 1000))
+        c.reply.integer(value(entry.expireAt, c.now))
     }
 
     static func persist(_ c: inout CommandContext) {
