@@ -29,7 +29,12 @@ extension Persistence {
             guard c.argumentCount == 2, c.argument(1, is: "SCHEDULE") else { return c.error(Errors.syntax) }
             schedule = true
         }
-        if saveInBackground() {
+        if c.runsInsideExec && !isSaving {
+            // As Redis: the save starts from the cron once EXEC is over, so its image holds
+            // the whole transaction (and EXEC's locks never meet the snapshot's).
+            state.withLock { $0.scheduled = true }
+            c.reply.simpleString("Background saving scheduled")
+        } else if saveInBackground() {
             c.reply.simpleString("Background saving started")
         } else if schedule {
             state.withLock { $0.scheduled = true }

@@ -151,6 +151,34 @@ def test_changes_in_place_during_background_save_stay_out_of_the_file(directory)
         assert dataset(client) == expected
 
 
+@pytest.mark.parametrize("kind", ["needletail", "redis"])
+def test_background_save_inside_a_transaction_is_scheduled(directory, kind):
+    """BGSAVE queued between writes is scheduled, as Redis does: the file holds the whole
+    transaction. Commands naming no keys (BGSAVE, MEMORY STATS) run beside keyed ones."""
+    with running(directory, kind) as client:
+        client.rpush("list", "a")
+        saves = client.info("persistence")["rdb_saves"]
+        pipe = client.pipeline(transaction=True)
+        pipe.set("key", "before")
+        pipe.bgsave()
+        pipe.set("key", "after")
+        pipe.rpush("list", "b")
+        pipe.memory_stats()
+        replies = pipe.execute()
+        assert replies[:4] == [True, True, True, 2]
+        deadline = time.time() + 10
+        while client.info("persistence")["rdb_saves"] == saves and time.time() < deadline:
+            time.sleep(0.05)
+        wait_for_background_save(client)
+        assert client.info("persistence")["rdb_last_bgsave_status"] == "ok"
+        raw = RawClient(client.connection_pool.connection_kwargs["port"])
+        raw.send_raw(b"".join(RawClient.encode(c) for c in [["MULTI"], ["BGSAVE"], ["EXEC"]]))
+        assert [raw.read_reply() for _ in range(3)] == [b"+OK\r\n", b"+QUEUED\r\n", b"*1\r\n+Background saving scheduled\r\n"]
+    with running(directory, "redis") as check:
+        assert check.get("key") == b"after"
+        assert check.lrange("list", 0, -1) == [b"a", b"b"]
+
+
 def test_a_crash_during_background_save_leaves_the_previous_file_whole(directory):
     server = start_in(directory, "needletail")
     try:

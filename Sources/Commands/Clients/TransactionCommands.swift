@@ -98,11 +98,14 @@ enum TransactionCommands {
     }
 
     /// Runs `body` holding the locks of every shard the queued commands and the watched keys
-    /// touch, or of all shards when a queued command reaches keys it does not name.
+    /// touch, or of all shards when a queued command may reach keys it does not name. A
+    /// command naming no keys counts as such (BGSAVE, MEMORY STATS and CONFIG SET lock shards
+    /// of their own), so nothing inside EXEC ever locks a shard EXEC already holds.
     private static func withTransactionLocks(_ transaction: Transaction, _ c: inout CommandContext, _ body: (inout CommandContext) -> Void) {
         let keyspace = c.keyspace
         let wholeKeyspace = transaction.commands.contains { command, request in
-            command.flags.contains(.keyspaceWide) || (command.locksWholeKeyspace.map { wide in request.withArguments(wide) } ?? false)
+            !command.hasKeys || command.flags.contains(.keyspaceWide)
+                || (command.locksWholeKeyspace.map { wide in request.withArguments(wide) } ?? false)
         }
         if wholeKeyspace {
             keyspace.withAllShards {

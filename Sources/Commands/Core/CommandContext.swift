@@ -51,6 +51,9 @@ public struct CommandContext {
     public internal(set) var holdsAllShards = false
     /// True while EXEC holds the shards of every key its commands name.
     var holdsKeyLocks = false
+    /// Whether the command runs from EXEC's queue: the client stays in MULTI while it runs
+    /// (anywhere else a command of a client in MULTI is queued, not run).
+    public var runsInsideExec: Bool { session.transaction != nil }
     /// Whether a blocking command may block here (see `BlockingMode`).
     public internal(set) var blocking = BlockingMode.mayBlock
     /// Set by a blocking command that parked the client (the dispatcher returns `.parked`).
