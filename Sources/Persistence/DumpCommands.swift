@@ -63,6 +63,7 @@ public enum DumpCommands {
             c.server.warn("RESTORE refused a corrupt payload: \(error)")
             return c.error(Errors.badDataFormat)
         }
+        if case .empty = loaded { return c.error(Errors.badDataFormat) }
         let deleted = replace && db.remove(key) != nil
         // Redis adds without an overflow check; the wrapped (negative) time reads as expired.
         let expireAt = ttl == 0 ? 0 : absoluteTTL ? Int64(ttl) : Int64(ttl) &+ c.now
@@ -79,6 +80,7 @@ public enum DumpCommands {
         let entry = switch loaded {
         case .string(let bytes): StringValues.entry(key: key, value: bytes, expireAt: expireAt, access: access)
         case .collection(let value): Entry.make(key: key.bytes, value: value, expireAt: expireAt, access: access)
+        case .empty: preconditionFailure("refused above")
         }
         c.store(key, entry, in: db)
         c.changed(key, .generic, "restore", in: db)

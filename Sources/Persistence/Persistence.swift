@@ -29,6 +29,8 @@ public final class Persistence: PersistenceControl, @unchecked Sendable {
         var changesAtSnapshot = 0
         var keysLoaded = 0
         var keysExpired = 0
+        /// The load in progress at start-up (INFO's `loading_*` fields).
+        var loading: LoadingProgress?
     }
 
     public init() {}
@@ -56,7 +58,7 @@ public final class Persistence: PersistenceControl, @unchecked Sendable {
         public var description: String { if case .io(let reason) = self { reason } else { "abandoned" } }
     }
 
-    private var changeCount: Int { server.statistics.totals()[.dirty] }
+    var changeCount: Int { server.statistics.totals()[.dirty] }
 
     private var options: RDBSnapshot.Options {
         var options = RDBSnapshot.Options()
@@ -234,7 +236,7 @@ public final class Persistence: PersistenceControl, @unchecked Sendable {
             (state.inProgress, state.scheduled, state.lastSave, state.lastSucceeded || seconds - state.lastAttempt > 5,
              changeCount - state.changesAtLastSave)
         }
-        guard !busy, mayRetry else { return }
+        guard !busy, mayRetry, !isLoading else { return }
         if scheduled {
             saveInBackground()
             return
@@ -258,72 +260,5 @@ public final class Persistence: PersistenceControl, @unchecked Sendable {
 
     public func abortBackgroundSave() {
         running.withLock { $0?.abandon() }
-    }
-
-    // MARK: Loading
-
-    /// DEBUG RELOAD, with every shard held by the caller: save (unless told not to), empty
-    /// the dataset (unless told not to), load the file (MERGE: its keys replace those present).
-    public func reload(save: Bool, flush: Bool, merge: Bool) -> String? {
-        // A background save needs the shards the caller holds: it cannot be waited for here.
-        if save && isSaving { return Errors.backgroundSaveInProgress }
-        if save && !saveNow(holdingAllShards: true) { return Errors.saveFailed }
-        if flush {
-            let now = Clock.now()
-            let old = Database(keyspace: server.keyspace, index: 0, now: now, holdsAllShards: true).flushAll()
-            BackgroundRelease.shared.release(old)
-        }
-        do {
-            _ = try load(holdingAllShards: true, replacing: merge)
-            return nil
-        } catch {
-            server.warn("Error loading \(fileName): \(error)")
-            return "ERR Error trying to load the RDB dump"
-        }
-    }
-
-    /// Loads `dbfilename` at start-up, if it exists, with Redis's log lines. Returns false if
-    /// the file exists but cannot be loaded (the server must not start with part of it).
-    public func loadAtStartup() -> Bool {
-        guard FileManager.default.fileExists(atPath: fileName) else { return true }
-        server.set(.loading, closed: true)
-        defer { server.set(.loading, closed: false) }
-        let start = Clock.monotonicNanoseconds()
-        do {
-            let summary = try load()
-            let seconds = Double(Clock.monotonicNanoseconds() - start) / 1e9
-            if let version = summary.aux["redis-ver"] { server.log("Loading RDB produced by version \(version)") }
-            if let created = summary.aux["ctime"].flatMap(Int64.init) { server.log("RDB age \(Clock.now() / 1000 - created) seconds") }
-            if let used = summary.aux["used-mem"].flatMap(Double.init) {
-                server.log("RDB memory usage when created \(String(format: "%.2f", used / 1024 / 1024)) Mb")
-            }
-            server.log("Done loading RDB, keys loaded: \(summary.keysLoaded), keys expired: \(summary.keysExpired).")
-            server.log("DB loaded from disk: \(String(format: "%.3f", seconds)) seconds")
-            return true
-        } catch {
-            server.warn("Short read or OOM loading DB. Unrecoverable error, aborting now.")
-            server.warn("Error loading \(fileName): \(error)")
-            return false
-        }
-    }
-
-    /// Reads `dbfilename` into the keyspace (every shard held, by the caller when
-    /// `holdingAllShards`); a master skips expired keys.
-    func load(holdingAllShards: Bool = false, replacing: Bool = false) throws -> RDBLoader.Summary {
-        guard let data = FileManager.default.contents(atPath: fileName) else { throw RDBError("cannot read \(fileName)") }
-        let bytes = [UInt8](data)
-        let summary = try server.keyspace.withAllShards(locking: !holdingAllShards) {
-            Result { () throws(RDBError) -> RDBLoader.Summary in
-                try RDBLoader.load(bytes, into: server.keyspace, now: Clock.now(), skipExpired: !server.keyspace.isHeld(.replica),
-                                   replacing: replacing)
-            }
-        }.get()
-        let changes = changeCount
-        state.withLock { state in
-            state.keysLoaded = summary.keysLoaded
-            state.keysExpired = summary.keysExpired
-            state.changesAtLastSave = changes
-        }
-        return summary
     }
 }

@@ -51,8 +51,8 @@ extension Persistence {
             let now = Clock.now()
             let current = state.withLock { $0 }
             let changes = c.server.statistics.totals()[.dirty] - current.changesAtLastSave
-            return [
-                ("loading", "0"), ("async_loading", "0"), ("current_cow_peak", "0"), ("current_cow_size", "0"),
+            var fields: [(String, String)] = [
+                ("loading", current.loading == nil ? "0" : "1"), ("async_loading", "0"), ("current_cow_peak", "0"), ("current_cow_size", "0"),
                 ("current_cow_size_age", "0"), ("current_fork_perc", "0.00"), ("current_save_keys_processed", "0"),
                 ("current_save_keys_total", "0"), ("rdb_changes_since_last_save", String(changes)),
                 ("rdb_bgsave_in_progress", current.inProgress ? "1" : "0"), ("rdb_last_save_time", String(current.lastSave)),
@@ -66,6 +66,8 @@ extension Persistence {
                 ("aof_rewrites", "0"), ("aof_rewrites_consecutive_failures", "0"), ("aof_last_write_status", "ok"),
                 ("aof_last_cow_size", "0"), ("module_fork_in_progress", "0"), ("module_fork_last_cow_size", "0"),
             ]
+            if let progress = current.loading { fields += loadingFields(progress, now: now) }
+            return fields
         }
     }
 }

@@ -65,4 +65,6 @@ public struct RDBError: Error, Equatable, CustomStringConvertible, Sendable {
     public var description: String { reason }
 
     static let truncated = RDBError("unexpected end of data")
+    /// Inside a compact encoding's check, reported in the type's own words.
+    static let malformed = RDBError("malformed value")
 }

@@ -3,13 +3,24 @@ import Engine
 
 /// Reads a whole RDB file into the keyspace: every record checked, the checksum verified, and
 /// nothing stored unless the file is sound from header to checksum (a truncated or corrupt
-/// file leaves the keyspace as it was).
+/// file leaves the keyspace as it was, unless two of its keys collide).
 public struct RDBLoader {
     public struct Summary: Sendable {
         public var version = 0
         public var aux: [String: String] = [:]
         public var keysLoaded = 0
         public var keysExpired = 0
+        /// Empty collections in the file (Redis once wrote them): skipped, as Redis skips them.
+        public var emptyKeysSkipped: [[UInt8]] = []
+    }
+
+    /// Where a load failed: the offset reached, and the key being read, if any.
+    public struct Failure: Error, CustomStringConvertible {
+        public let error: RDBError
+        public let offset: Int
+        public let key: [UInt8]?
+        public let db: Int
+        public var description: String { error.reason }
     }
 
     /// A key read from the file, waiting for the whole file to prove sound.
@@ -22,14 +33,36 @@ public struct RDBLoader {
         var frequency: Int?
     }
 
-    /// Loads `bytes` into `keyspace` (the caller holds every shard or is alone). Keys whose
-    /// TTL passed before `now` are skipped when `skipExpired` (a master; a replica keeps them
-    /// for its master's DEL).
-    /// `replacing`: a key already present takes the file's value (DEBUG RELOAD MERGE) instead
-    /// of failing the load.
+    /// Loads `bytes` into `keyspace`. The file is read without any lock (`progress` is told
+    /// the offset reached now and then); its keys are stored once it proved sound, with every
+    /// shard locked (by the caller when `holdingAllShards`). Keys whose TTL passed before
+    /// `now` are skipped when `skipExpired` (a master; a replica keeps them for its master's
+    /// DEL). `replacing`: a key already present takes the file's value (DEBUG RELOAD MERGE)
+    /// instead of failing the load.
     public static func load(_ bytes: [UInt8], into keyspace: Keyspace, now: Int64, skipExpired: Bool,
-                            replacing: Bool = false) throws(RDBError) -> Summary {
+                            replacing: Bool = false, holdingAllShards: Bool = false,
+                            progress: (_ offset: Int, _ fileUsedMemory: Int) -> Void = { _, _ in }) throws(Failure) -> Summary {
         var reader = RDBReader(bytes)
+        var db = 0
+        var key: [UInt8]?
+        do {
+            let (summary, pending) = try read(&reader, keyspace: keyspace, db: &db, key: &key, progress: progress)
+            return try keyspace.withAllShards(locking: !holdingAllShards) {
+                Result { () throws(RDBError) -> Summary in
+                    var summary = summary
+                    try store(pending, into: keyspace, now: now, skipExpired: skipExpired, replacing: replacing, summary: &summary)
+                    return summary
+                }
+            }.get()
+        } catch {
+            throw Failure(error: error, offset: reader.position, key: key, db: db)
+        }
+    }
+
+    /// Reads every record, checks the checksum and the end. `db` and `key` say where it is.
+    private static func read(_ reader: inout RDBReader, keyspace: Keyspace, db: inout Int, key current: inout [UInt8]?,
+                             progress: (Int, Int) -> Void) throws(RDBError) -> (Summary, [Pending]) {
+        let bytes = reader.bytes
         var summary = Summary()
         let magic = Array(try reader.take(9))
         guard magic.starts(with: Array("REDIS".utf8)),
@@ -38,7 +71,7 @@ public struct RDBLoader {
         }
         summary.version = version
         var pending: [Pending] = []
-        var db = 0
+        var usedMemory = 0
         var expireAt: Int64 = 0
         var idle: Int?, frequency: Int?
         loop: while true {
@@ -65,14 +98,22 @@ public struct RDBLoader {
             case .aux:
                 let name = String(decoding: try reader.string(), as: UTF8.self)
                 summary.aux[name] = String(decoding: try reader.string(), as: UTF8.self)
+                if name == "used-mem" { usedMemory = summary.aux[name].flatMap(Int.init) ?? 0 }
             case .moduleAux:
                 throw RDBError("the file holds module data, which Needletail does not load")
             case .function, .function2:
                 throw RDBError("the file holds function libraries, which Needletail does not load")
             case nil:
                 let key = try reader.string()
+                current = key
                 let value = try reader.value(type: type, limits: keyspace.encodingLimits)
-                pending.append(Pending(db: db, key: key, value: value, expireAt: expireAt, idle: idle, frequency: frequency))
+                current = nil
+                if case .empty = value {
+                    summary.emptyKeysSkipped.append(key)
+                } else {
+                    pending.append(Pending(db: db, key: key, value: value, expireAt: expireAt, idle: idle, frequency: frequency))
+                }
+                if pending.count % 1024 == 0 { progress(reader.position, usedMemory) }
                 expireAt = 0
                 idle = nil
                 frequency = nil
@@ -85,8 +126,8 @@ public struct RDBLoader {
             }
         }
         guard reader.isAtEnd else { throw RDBError("data after the end of the file") }
-        try store(pending, into: keyspace, now: now, skipExpired: skipExpired, replacing: replacing, summary: &summary)
-        return summary
+        progress(reader.position, usedMemory)
+        return (summary, pending)
     }
 
     private static func store(_ pending: [Pending], into keyspace: Keyspace, now: Int64, skipExpired: Bool, replacing: Bool,
@@ -105,6 +146,7 @@ public struct RDBLoader {
                 let entry = switch record.value {
                 case .string(let value): StringValues.entry(key: key, value: value, expireAt: record.expireAt, access: access)
                 case .collection(let value): Entry.make(key: key.bytes, value: value, expireAt: record.expireAt, access: access)
+                case .empty: preconditionFailure("empty values are skipped as they are read")
                 }
                 database.store(key, entry)
                 return true

@@ -1,11 +1,13 @@
 import Collections
 import Engine
 
-/// A value read from RDB: a string's bytes (the caller picks its encoding as it stores it), or
-/// a collection.
+/// A value read from RDB: a string's bytes (the caller picks its encoding as it stores it), a
+/// collection, or a collection with nothing in it, which Redis never writes: loading a file
+/// skips such a key, RESTORE refuses it.
 public enum LoadedValue {
     case string([UInt8])
     case collection(Value)
+    case empty
 }
 
 /// Reads RDB records from bytes, checking every length against what is left: a truncated or
@@ -124,9 +126,11 @@ public struct RDBReader {
         }
     }
 
-    /// A value of type `type` (what follows a key, or a DUMP payload's type byte).
+    /// A value of type `type` (what follows a key, or a DUMP payload's type byte). Every value
+    /// is checked whole, whatever `sanitize-dump-payload` says; a failure is reported in
+    /// Redis's words for the type.
     public mutating func value(type: UInt8, limits: EncodingLimits) throws(RDBError) -> LoadedValue {
-        guard let known = RDBFormat.ValueType(rawValue: type) else { throw RDBError("unknown value type \(type)") }
+        guard let known = RDBFormat.ValueType(rawValue: type) else { throw RDBError("Unknown RDB encoding type \(type)") }
         switch known {
         case .string:
             return .string(try string())
@@ -134,80 +138,92 @@ public struct RDBReader {
             let count = try count(itemBytes: 1)
             var items = Deque<Element>()
             for _ in 0 ..< count { items.append(Element(try string())) }
-            return try list(items)
+            return list(items)
         case .set:
             let count = try count(itemBytes: 1)
             let set = SetValue()
             for _ in 0 ..< count {
-                guard set.insert(Element(try string()), limits: limits) else { throw RDBError("duplicate set member") }
+                guard set.insert(Element(try string()), limits: limits) else { throw RDBError("Duplicate set members detected") }
             }
-            return try nonEmpty(.set(set), count: set.count)
+            return collection(.set(set), count: set.count)
         case .sortedSet, .sortedSet2:
             let count = try count(itemBytes: 2)
             let sortedSet = SortedSetValue()
             for _ in 0 ..< count {
                 let member = Element(try string())
                 let score = known == .sortedSet2 ? try binaryDouble() : try textDouble()
-                guard !score.isNaN else { throw RDBError("sorted set score is NaN") }
-                guard sortedSet.set(member, score: score, limits: limits) else { throw RDBError("duplicate sorted set member") }
+                guard !score.isNaN else { throw RDBError("Zset with NAN score detected") }
+                guard sortedSet.set(member, score: score, limits: limits) else { throw RDBError("Duplicate zset fields detected") }
             }
-            return try nonEmpty(.sortedSet(sortedSet), count: sortedSet.count)
+            return collection(.sortedSet(sortedSet), count: sortedSet.count)
         case .hash:
             let count = try count(itemBytes: 2)
             let hash = HashValue()
             for _ in 0 ..< count {
                 let field = Element(try string())
-                guard hash.set(field, Element(try string()), limits: limits) else { throw RDBError("duplicate hash field") }
+                guard hash.set(field, Element(try string()), limits: limits) else { throw RDBError("Duplicate hash fields detected") }
             }
-            return try nonEmpty(.hash(hash), count: hash.count)
+            return collection(.hash(hash), count: hash.count)
         case .listZiplist:
-            return try list(Deque(try CompactEncodings.ziplist(try string())))
+            let blob = try string()
+            return list(Deque(try Self.checked("List ziplist integrity check failed.") { () throws(RDBError) in try CompactEncodings.ziplist(blob) }))
         case .listQuicklist, .listQuicklist2:
             let nodes = try count(itemBytes: 1)
             var items = Deque<Element>()
             for _ in 0 ..< nodes {
                 var container = RDBFormat.containerPacked
                 if known == .listQuicklist2 { container = try length() }
+                guard container == RDBFormat.containerPacked || container == RDBFormat.containerPlain else {
+                    throw RDBError("Quicklist integrity check failed.")
+                }
                 let blob = try string()
+                guard !blob.isEmpty else { throw RDBError("Quicklist node of no bytes") }
+                // An empty node is dropped, as Redis drops it.
                 switch (known, container) {
-                case (.listQuicklist, _): items.append(contentsOf: try CompactEncodings.ziplist(blob))
-                case (_, RDBFormat.containerPlain): items.append(Element(blob))
-                case (_, RDBFormat.containerPacked): items.append(contentsOf: try CompactEncodings.listpack(blob))
-                default: throw RDBError("unknown quicklist container \(container)")
+                case (.listQuicklist, _):
+                    items.append(contentsOf: try Self.checked("Ziplist integrity check failed.") { () throws(RDBError) in try CompactEncodings.ziplist(blob) })
+                case (_, RDBFormat.containerPlain):
+                    items.append(Element(blob))
+                default:
+                    items.append(contentsOf: try Self.checked("Listpack integrity check failed.") { () throws(RDBError) in try CompactEncodings.listpack(blob) })
                 }
             }
-            return try list(items)
+            return list(items)
         case .setIntset:
-            let set = SetValue()
-            for member in try CompactEncodings.intset(try string()) {
-                guard set.insert(Element(Array(String(member).utf8)), limits: limits) else { throw RDBError("duplicate intset member") }
+            let blob = try string()
+            return try Self.checked("Intset integrity check failed.") { () throws(RDBError) in
+                let set = SetValue()
+                let members = try CompactEncodings.intset(blob)
+                for member in members where !set.insert(Element(Array(String(member).utf8)), limits: limits) { throw .malformed }
+                guard set.count > 0 else { throw .malformed }
+                return .collection(.set(set))
             }
-            return try nonEmpty(.set(set), count: set.count)
         case .sortedSetZiplist, .sortedSetListpack:
             let blob = try string()
-            let items = known == .sortedSetZiplist ? try CompactEncodings.ziplist(blob) : try CompactEncodings.listpack(blob)
-            guard items.count % 2 == 0 else { throw RDBError("sorted set with an odd number of items") }
-            let sortedSet = SortedSetValue()
-            for index in stride(from: 0, to: items.count, by: 2) {
-                guard let score = items[index + 1].withBytes({ Double(String(decoding: $0, as: UTF8.self)) }), !score.isNaN else {
-                    throw RDBError("invalid sorted set score")
+            let ziplist = known == .sortedSetZiplist
+            return try Self.checked(ziplist ? "Zset ziplist integrity check failed." : "Zset listpack integrity check failed.") { () throws(RDBError) in
+                let items = ziplist ? try CompactEncodings.ziplist(blob) : try CompactEncodings.listpack(blob)
+                guard items.count % 2 == 0 else { throw .malformed }
+                let sortedSet = SortedSetValue()
+                for index in stride(from: 0, to: items.count, by: 2) {
+                    guard let score = items[index + 1].withBytes({ Double(String(decoding: $0, as: UTF8.self)) }), !score.isNaN,
+                          sortedSet.set(items[index], score: score, limits: limits) else { throw .malformed }
                 }
-                guard sortedSet.set(items[index], score: score, limits: limits) else { throw RDBError("duplicate sorted set member") }
+                return collection(.sortedSet(sortedSet), count: sortedSet.count)
             }
-            return try nonEmpty(.sortedSet(sortedSet), count: sortedSet.count)
-        case .hashZiplist, .hashListpack, .hashZipmap:
+        case .hashZiplist, .hashListpack:
             let blob = try string()
-            let items = switch known {
-            case .hashZiplist: try CompactEncodings.ziplist(blob)
-            case .hashListpack: try CompactEncodings.listpack(blob)
-            default: try CompactEncodings.zipmap(blob)
+            let ziplist = known == .hashZiplist
+            return try Self.checked(ziplist ? "Hash ziplist integrity check failed." : "Hash listpack integrity check failed.") { () throws(RDBError) in
+                let items = ziplist ? try CompactEncodings.ziplist(blob) : try CompactEncodings.listpack(blob)
+                guard items.count % 2 == 0 else { throw .malformed }
+                return try hash(items, limits: limits, duplicate: .malformed)
             }
-            guard items.count % 2 == 0 else { throw RDBError("hash with an odd number of items") }
-            let hash = HashValue()
-            for index in stride(from: 0, to: items.count, by: 2) {
-                guard hash.set(items[index], items[index + 1], limits: limits) else { throw RDBError("duplicate hash field") }
-            }
-            return try nonEmpty(.hash(hash), count: hash.count)
+        case .hashZipmap:
+            let blob = try string()
+            let items = try Self.checked("Zipmap integrity check failed.") { () throws(RDBError) in try CompactEncodings.zipmap(blob) }
+            guard !items.isEmpty else { throw RDBError("Zipmap integrity check failed.") }
+            return try hash(items, limits: limits, duplicate: RDBError("Hash zipmap with dup elements"))
         case .streamListpacks, .streamListpacks2:
             throw RDBError("stream values are not supported")
         case .module, .module2:
@@ -215,13 +231,25 @@ public struct RDBReader {
         }
     }
 
-    private func list(_ items: Deque<Element>) throws(RDBError) -> LoadedValue {
-        try nonEmpty(.list(ListValue(items)), count: items.count)
+    /// Runs `decode`, any failure in it reported as `words`.
+    private static func checked<T>(_ words: String, _ decode: () throws(RDBError) -> T) throws(RDBError) -> T {
+        do { return try decode() } catch { throw RDBError(words) }
     }
 
-    /// Redis never writes an empty collection; one in the input is corrupt.
-    private func nonEmpty(_ value: Value, count: Int) throws(RDBError) -> LoadedValue {
-        guard count > 0 else { throw RDBError("empty collection") }
-        return .collection(value)
+    /// A hash from alternating fields and values; `duplicate` is thrown for a repeated field.
+    private func hash(_ items: [Element], limits: EncodingLimits, duplicate: RDBError) throws(RDBError) -> LoadedValue {
+        let hash = HashValue()
+        for index in stride(from: 0, to: items.count, by: 2) where !hash.set(items[index], items[index + 1], limits: limits) {
+            throw duplicate
+        }
+        return collection(.hash(hash), count: hash.count)
+    }
+
+    private func list(_ items: Deque<Element>) -> LoadedValue {
+        collection(.list(ListValue(items)), count: items.count)
+    }
+
+    private func collection(_ value: Value, count: Int) -> LoadedValue {
+        count > 0 ? .collection(value) : .empty
     }
 }

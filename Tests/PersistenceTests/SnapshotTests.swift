@@ -40,9 +40,7 @@ import Testing
         for index in 0 ..< 100 { store(keyspace, "new:\(index)", "after") }
         let bytes = try file(of: snapshot)
         let loaded = Keyspace(databases: 16)
-        let summary = try loaded.withAllShards {
-            Result { () throws(RDBError) in try RDBLoader.load(bytes, into: loaded, now: 1_000, skipExpired: true) }
-        }.get()
+        let summary = try RDBLoader.load(bytes, into: loaded, now: 1_000, skipExpired: true)
         #expect(summary.keysLoaded == 5001)
         #expect(summary.aux["redis-ver"] == "7.0.15")
         #expect((0 ..< 5000).allSatisfy { value(loaded, "key:\($0)") == "before" })
@@ -60,10 +58,7 @@ import Testing
         flipped[bytes.count / 2] ^= 0x20
         for damaged in [Array(bytes.prefix(bytes.count - 9)), Array(bytes.prefix(bytes.count / 2)), flipped, Array("REDIS0011".utf8) + bytes.dropFirst(9)] {
             let loaded = Keyspace(databases: 16)
-            let result = loaded.withAllShards {
-                Result { () throws(RDBError) in try RDBLoader.load(damaged, into: loaded, now: 1_000, skipExpired: true) }
-            }
-            #expect(throws: RDBError.self) { try result.get() }
+            #expect(throws: RDBLoader.Failure.self) { try RDBLoader.load(damaged, into: loaded, now: 1_000, skipExpired: true) }
             #expect(value(loaded, "key:1") == nil)
         }
     }

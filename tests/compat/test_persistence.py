@@ -214,7 +214,38 @@ def test_a_damaged_file_stops_the_server(directory, damage):
     result = subprocess.run([binary(), "--port", "0", "--unixsocket", os.path.join(directory, "s.sock"), "--dir", directory],
                             capture_output=True, text=True, timeout=30)
     assert result.returncode == 1
-    assert "Error loading dump.rdb" in result.stdout
+    assert "Internal error in RDB reading offset" in result.stdout
+    assert "Terminating server after rdb file reading failure." in result.stdout
+
+
+def test_clients_get_loading_while_the_file_loads(directory):
+    """While the file loads, commands get -LOADING and INFO reports the progress; after,
+    the log has Redis's lines and the keys are all there."""
+    count = 1_500_000
+    with running(directory, "needletail", "--enable-debug-command", "yes") as client:
+        client.execute_command("DEBUG", "POPULATE", count)
+        assert client.save()
+    server = start_in(directory, "needletail")
+    try:
+        raw = RawClient(server.port)
+        seen_loading, infos = None, []
+        while True:
+            reply = raw.command("GET", "key:1")
+            if not reply.startswith(b"-LOADING"):
+                break
+            seen_loading = reply
+            infos.append(raw.command("INFO", "persistence").decode())
+        assert seen_loading == b"-LOADING Redis is loading the dataset in memory\r\n"
+        assert any("loading:1" in info and "loading_total_bytes:" in info and "loading_loaded_perc:" in info for info in infos)
+        assert reply == b"$7\r\nvalue:1\r\n"
+        client = redis.Redis(port=server.port)
+        assert client.dbsize() == count
+        assert client.info("persistence")["loading"] == 0
+        log = server.log()
+        assert "Done loading RDB, keys loaded: 1500000, keys expired: 0, empty keys skipped: 0." in log
+        assert "DB loaded from disk:" in log
+    finally:
+        server.stop()
 
 
 def test_replies_match_redis(pair):
