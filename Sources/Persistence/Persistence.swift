@@ -95,9 +95,9 @@ public final class Persistence: PersistenceControl, @unchecked Sendable {
     }
 
     /// Writes `snapshot` to a temporary file, syncs it, and renames it over `dbfilename`, so
-    /// the previous file stays whole until the new one is.
-    func write(_ snapshot: RDBSnapshot) throws(SaveError) {
-        let temporary = "temp-\(getpid()).rdb"
+    /// the previous file stays whole until the new one is. An abandoned save never renames
+    /// (`fileRenames` orders the check against FLUSHALL's abandoning).
+    func write(_ snapshot: RDBSnapshot, temporary: String = "temp-\(getpid()).rdb") throws(SaveError) {
         let descriptor = open(temporary, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
         guard descriptor >= 0 else {
             snapshot.cancel()
@@ -129,7 +129,12 @@ public final class Persistence: PersistenceControl, @unchecked Sendable {
             throw error as? SaveError ?? .io("\(error)")
         }
         close(descriptor)
-        guard rename(temporary, fileName) == 0 else {
+        let renamed = fileRenames.withLock { _ in snapshot.isAbandoned ? nil : rename(temporary, fileName) }
+        guard let renamed else {
+            unlink(temporary)
+            throw .abandoned
+        }
+        guard renamed == 0 else {
             let reason = String(cString: strerror(errno))
             unlink(temporary)
             throw .io("Error moving temp DB file \(temporary) on the final destination \(fileName) (in server root dir \(FileManager.default.currentDirectoryPath)): \(reason)")
@@ -175,7 +180,8 @@ public final class Persistence: PersistenceControl, @unchecked Sendable {
         Thread.detachNewThread { [self] in
             defer { running.withLock { $0 = nil } }
             do {
-                try write(snapshot)
+                // Its own temporary file: FLUSHALL may save while an abandoned one unwinds.
+                try write(snapshot, temporary: "temp-bgsave-\(getpid()).rdb")
                 server.log("DB saved on disk")
                 server.log("Background saving terminated with success")
                 finish(succeeded: true, background: true, start: start)
@@ -258,7 +264,38 @@ public final class Persistence: PersistenceControl, @unchecked Sendable {
     /// The background save in progress, so FLUSHALL can abandon it.
     private let running = Lock<RDBSnapshot?>(nil)
 
+    /// Held to abandon a background save, and by a save checking it was not abandoned as it
+    /// renames its file over `dbfilename`.
+    private let fileRenames = Lock(())
+
     public func abortBackgroundSave() {
-        running.withLock { $0?.abandon() }
+        fileRenames.withLock { _ in running.withLock { $0?.abandon() } }
+    }
+
+    /// FLUSHALL: a background save of what was emptied is abandoned, and with save points
+    /// set the dataset is saved at once (every shard held, by the caller when
+    /// `holdingAllShards`), as Redis does, so a restart does not bring the flushed keys back.
+    public func flushedAll(holdingAllShards: Bool) {
+        abortBackgroundSave()
+        guard !saveParameters.isEmpty else { return }
+        server.keyspace.withAllShards(locking: !holdingAllShards) { saveFlushed() }
+    }
+
+    private func saveFlushed() {
+        let snapshot = RDBSnapshot.frozen(server.keyspace, options: options, now: Clock.now())
+        let changes = changeCount
+        do {
+            try write(snapshot, temporary: "temp-flushall-\(getpid()).rdb")
+            server.log("DB saved on disk")
+            state.withLock { state in
+                state.lastSucceeded = true
+                state.lastSave = Clock.now() / 1000
+                state.saves += 1
+                state.changesAtLastSave = changes
+            }
+            updateDiskErrorGate()
+        } catch {
+            server.warn("\(error)")
+        }
     }
 }

@@ -105,6 +105,8 @@ public final class RDBSnapshot: @unchecked Sendable {
         abandoned.store(true, ordering: .relaxed)
     }
 
+    public var isAbandoned: Bool { abandoned.load(ordering: .relaxed) }
+
     /// `rdb-key-save-delay`'s wait, cut short when the save is abandoned.
     private func pause(microseconds: Int) throws {
         let deadline = Clock.monotonicNanoseconds() + Int64(min(microseconds, Int(Int32.max))) * 1000

@@ -179,6 +179,26 @@ def test_background_save_inside_a_transaction_is_scheduled(directory, kind):
         assert check.lrange("list", 0, -1) == [b"a", b"b"]
 
 
+@pytest.mark.parametrize("kind", ["needletail", "redis"])
+def test_flushall_saves_the_empty_dataset_when_save_points_are_set(directory, kind):
+    """FLUSHALL writes the file itself: killed right after, the server comes back empty."""
+    server = start_in(directory, kind, "--save", "3600 1000000")
+    try:
+        client = redis.Redis(port=server.port)
+        client.set("key", "value")
+        assert client.save()
+        client.set("other", "value")
+        client.flushall()
+        assert client.info("persistence")["rdb_changes_since_last_save"] == 0
+        client.set("after", "value")
+        server.process.kill()
+        server.process.wait()
+    finally:
+        server.stop()
+    with running(directory, kind) as client:
+        assert client.dbsize() == 0
+
+
 def test_a_crash_during_background_save_leaves_the_previous_file_whole(directory):
     server = start_in(directory, "needletail")
     try:

@@ -38,8 +38,9 @@ public struct ShutdownRequest: Sendable, Equatable {
 public protocol PersistenceControl: AnyObject, Sendable {
     /// DEBUG RELOAD: an error message, or nil when done.
     func reload(save: Bool, flush: Bool, merge: Bool) -> String?
-    /// FLUSHALL: a background save in progress stops, its file not written.
-    func abortBackgroundSave()
+    /// FLUSHALL: a background save in progress stops, its file not written; with save points
+    /// set, the emptied dataset is saved.
+    func flushedAll(holdingAllShards: Bool)
 }
 
 final class PersistenceSlot: Sendable {

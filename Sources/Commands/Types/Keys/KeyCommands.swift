@@ -287,10 +287,11 @@ enum KeyCommands {
 
     static func flushAll(_ c: inout CommandContext) {
         guard let async = flushMode(&c) else { return }
-        // As Redis: a background save of what is being emptied is abandoned.
-        c.server.persistence?.abortBackgroundSave()
         let removed = c.database.flushAll()
         finishFlush(&c, removed, async: async)
+        // As Redis: a background save of what was emptied is abandoned, and the empty
+        // dataset saved when save points are set.
+        c.server.persistence?.flushedAll(holdingAllShards: c.holdsAllShards)
     }
 
     /// `[ASYNC|SYNC]`, defaulting to `lazyfree-lazy-user-flush`. Nil after a syntax error reply.
