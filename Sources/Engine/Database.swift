@@ -103,6 +103,27 @@ public struct Database {
         lookup(key) != nil
     }
 
+    /// Stores `entry` under its key unless the key is there already (loading a file: one
+    /// probe, where a lookup and then a store take two). Returns whether it was stored.
+    public func storeIfAbsent(_ key: Key, _ entry: Entry) -> Bool {
+        keyspace.withTable(of: key, db: index) { shard, table in
+            guard table.insertIfAbsent(entry, key: key) else { return false }
+            shard.touch(key, db: index)
+            changes?.record(key.bytes)
+            if shard.interest != nil { noteNewKey(shard, key, entry) }
+            return true
+        }
+    }
+
+    /// Makes room for `count` more keys, spread over the shards, so loading them does not
+    /// grow each table step by step. The caller holds every shard.
+    public func reserve(_ count: Int) {
+        let perShard = count / keyspace.shards.count
+        for shard in keyspace.shards {
+            shard.withTable(index) { $0.reserve($0.count + perShard) }
+        }
+    }
+
     /// Stores `entry` under its key, replacing what was there; returns true when the key is new.
     /// Marks the key's WATCHes dirty, and the key ready when clients wait for a list or sorted
     /// set to appear there.

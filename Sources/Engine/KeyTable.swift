@@ -110,6 +110,26 @@ public final class KeyTable {
         return true
     }
 
+    /// Inserts `entry` unless its key is in the table already, in one probe (the first empty
+    /// slot of the key's cluster is where an insert puts it). Returns whether it was inserted.
+    public func insertIfAbsent(_ entry: Entry, key: Key) -> Bool {
+        if (count + 1) * 4 > slots.count * 3 { resize(to: max(Self.minimumCapacity, slots.count * 2)) }
+        let mask = slots.count - 1
+        let tag = Self.tag(key.hash)
+        var index = Int(truncatingIfNeeded: key.hash) & mask
+        while slots[index] != 0 {
+            let slot = slots[index]
+            if slot & ~Self.addressMask == tag && Self.unmanaged(slot)._withUnsafeGuaranteedRef({ $0.keyEquals(key.bytes) }) {
+                return false
+            }
+            index = (index + 1) & mask
+        }
+        slots[index] = tag | Self.address(retaining: entry)
+        count += 1
+        if entry.expireAt != 0 { volatileCount += 1 }
+        return true
+    }
+
     /// Inserts an entry whose key is not in the table.
     public func insert(_ entry: Entry, hash: UInt64) {
         if (count + 1) * 4 > slots.count * 3 { resize(to: max(Self.minimumCapacity, slots.count * 2)) }
@@ -195,6 +215,13 @@ public final class KeyTable {
         count = 0
         volatileCount = 0
         return detached
+    }
+
+    /// Grows the table (never shrinks it) to hold `count` entries without resizing.
+    public func reserve(_ count: Int) {
+        var capacity = max(Self.minimumCapacity, slots.count)
+        while count * 4 > capacity * 3 { capacity *= 2 }
+        if capacity > slots.count { resize(to: capacity) }
     }
 
     private func resize(to capacity: Int) {

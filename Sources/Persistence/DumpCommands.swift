@@ -78,7 +78,7 @@ public enum DumpCommands {
         let access = AccessTracking.restoredStamp(now: c.now, lfu: c.keyspace.usesLFU.load(ordering: .relaxed),
                                                   idleSeconds: idleSeconds, frequency: frequency)
         let entry = switch loaded {
-        case .string(let bytes): StringValues.entry(key: key, value: bytes, expireAt: expireAt, access: access)
+        case .string(let bytes): bytes.withUnsafeBytes { StringValues.entry(key: key, value: $0, expireAt: expireAt, access: access) }
         case .collection(let value): Entry.make(key: key.bytes, value: value, expireAt: expireAt, access: access)
         case .empty: preconditionFailure("refused above")
         }

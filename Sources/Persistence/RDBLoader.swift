@@ -26,11 +26,7 @@ public struct RDBLoader {
     /// A key read from the file, waiting for the whole file to prove sound.
     private struct Pending {
         var db: Int
-        var key: [UInt8]
-        var value: LoadedValue
-        var expireAt: Int64
-        var idle: Int?
-        var frequency: Int?
+        var entry: Entry
     }
 
     /// Loads `bytes` into `keyspace`. The file is read without any lock (`progress` is told
@@ -44,9 +40,9 @@ public struct RDBLoader {
                             progress: (_ offset: Int, _ fileUsedMemory: Int) -> Void = { _, _ in }) throws(Failure) -> Summary {
         var reader = RDBReader(bytes)
         var db = 0
-        var key: [UInt8]?
+        var keyOffset: Int?
         do {
-            let (summary, pending) = try read(&reader, keyspace: keyspace, db: &db, key: &key, progress: progress)
+            let (summary, pending) = try read(&reader, keyspace: keyspace, now: now, db: &db, keyOffset: &keyOffset, progress: progress)
             return try keyspace.withAllShards(locking: !holdingAllShards) {
                 Result { () throws(RDBError) -> Summary in
                     var summary = summary
@@ -55,14 +51,17 @@ public struct RDBLoader {
                 }
             }.get()
         } catch {
-            throw Failure(error: error, offset: reader.position, key: key, db: db)
+            var keyReader = RDBReader(bytes, position: keyOffset ?? bytes.count)
+            throw Failure(error: error, offset: reader.position, key: keyOffset.flatMap { _ in try? keyReader.string() }, db: db)
         }
     }
 
-    /// Reads every record, checks the checksum and the end. `db` and `key` say where it is.
-    private static func read(_ reader: inout RDBReader, keyspace: Keyspace, db: inout Int, key current: inout [UInt8]?,
+    /// Reads every record into entries, checks the checksum and the end. `db` and
+    /// `keyOffset` (the key whose value is being read) say where it is.
+    private static func read(_ reader: inout RDBReader, keyspace: Keyspace, now: Int64, db: inout Int, keyOffset: inout Int?,
                              progress: (Int, Int) -> Void) throws(RDBError) -> (Summary, [Pending]) {
         let bytes = reader.bytes
+        let lfu = keyspace.usesLFU.load(ordering: .relaxed)
         var summary = Summary()
         let magic = Array(try reader.take(9))
         guard magic.starts(with: Array("REDIS".utf8)),
@@ -104,14 +103,25 @@ public struct RDBLoader {
             case .function, .function2:
                 throw RDBError("the file holds function libraries, which Needletail does not load")
             case nil:
-                let key = try reader.string()
-                current = key
+                keyOffset = reader.position
+                let key = try reader.stringSlice()
+                let access = AccessTracking.restoredStamp(now: now, lfu: lfu, idleSeconds: idle, frequency: frequency)
                 let value = try reader.value(type: type, limits: keyspace.encodingLimits)
-                current = nil
-                if case .empty = value {
-                    summary.emptyKeysSkipped.append(key)
+                keyOffset = nil
+                let entry: Entry? = key.withUnsafeBytes { key in
+                    switch value {
+                    case .string(let bytes):
+                        bytes.withUnsafeBytes { StringValues.entry(key: Key(key), value: $0, expireAt: expireAt, access: access) }
+                    case .collection(let value):
+                        Entry.make(key: key, value: value, expireAt: expireAt, access: access)
+                    case .empty:
+                        nil
+                    }
+                }
+                if let entry {
+                    pending.append(Pending(db: db, entry: entry))
                 } else {
-                    pending.append(Pending(db: db, key: key, value: value, expireAt: expireAt, idle: idle, frequency: frequency))
+                    summary.emptyKeysSkipped.append(Array(key))
                 }
                 if pending.count % 1024 == 0 { progress(reader.position, usedMemory) }
                 expireAt = 0
@@ -132,26 +142,25 @@ public struct RDBLoader {
 
     private static func store(_ pending: [Pending], into keyspace: Keyspace, now: Int64, skipExpired: Bool, replacing: Bool,
                               summary: inout Summary) throws(RDBError) {
-        let lfu = keyspace.usesLFU.load(ordering: .relaxed)
+        var perDatabase = [Int](repeating: 0, count: keyspace.databaseCount)
+        for record in pending { perDatabase[record.db] += 1 }
+        for (db, count) in perDatabase.enumerated() where count > 0 {
+            Database(keyspace: keyspace, index: db, now: now, holdsAllShards: true).reserve(count)
+        }
         for record in pending {
-            if skipExpired && record.expireAt != 0 && record.expireAt < now {
+            let entry = record.entry
+            if skipExpired && entry.expireAt != 0 && entry.expireAt < now {
                 summary.keysExpired += 1
                 continue
             }
             let database = Database(keyspace: keyspace, index: record.db, now: now, holdsAllShards: true)
-            let access = AccessTracking.restoredStamp(now: now, lfu: lfu, idleSeconds: record.idle, frequency: record.frequency)
-            let stored = record.key.withUnsafeBytes { bytes -> Bool in
+            let stored = entry.withKey { bytes in
                 let key = Key(bytes)
-                guard replacing || database.storedEntry(key) == nil else { return false }
-                let entry = switch record.value {
-                case .string(let value): StringValues.entry(key: key, value: value, expireAt: record.expireAt, access: access)
-                case .collection(let value): Entry.make(key: key.bytes, value: value, expireAt: record.expireAt, access: access)
-                case .empty: preconditionFailure("empty values are skipped as they are read")
-                }
+                guard replacing else { return database.storeIfAbsent(key, entry) }
                 database.store(key, entry)
                 return true
             }
-            guard stored else { throw RDBError("Duplicate key '\(String(decoding: record.key, as: UTF8.self))' found in RDB file") }
+            guard stored else { throw RDBError("Duplicate key '\(entry.withKey { String(decoding: $0, as: UTF8.self) })' found in RDB file") }
             summary.keysLoaded += 1
         }
     }

@@ -5,7 +5,8 @@ import Engine
 /// collection, or a collection with nothing in it, which Redis never writes: loading a file
 /// skips such a key, RESTORE refuses it.
 public enum LoadedValue {
-    case string([UInt8])
+    /// Plain strings are slices of the input, not copies.
+    case string(ArraySlice<UInt8>)
     case collection(Value)
     case empty
 }
@@ -82,8 +83,17 @@ public struct RDBReader {
     }
 
     public mutating func string() throws(RDBError) -> [UInt8] {
+        Array(try stringSlice())
+    }
+
+    /// A string: a plain one is a slice of the input (no copy), an encoded one is decoded.
+    public mutating func stringSlice() throws(RDBError) -> ArraySlice<UInt8> {
         let (value, encoded) = try lengthOrEncoding()
-        guard encoded else { return Array(try take(value)) }
+        guard encoded else { return try take(value) }
+        return try decodedString(encoding: value)[...]
+    }
+
+    private mutating func decodedString(encoding value: Int) throws(RDBError) -> [UInt8] {
         switch UInt8(value) {
         case RDBFormat.encodedInt8:
             return Array(String(Int8(bitPattern: try byte())).utf8)
@@ -133,7 +143,7 @@ public struct RDBReader {
         guard let known = RDBFormat.ValueType(rawValue: type) else { throw RDBError("Unknown RDB encoding type \(type)") }
         switch known {
         case .string:
-            return .string(try string())
+            return .string(try stringSlice())
         case .list:
             let count = try count(itemBytes: 1)
             var items = Deque<Element>()

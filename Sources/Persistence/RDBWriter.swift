@@ -7,6 +7,8 @@ public struct RDBWriter {
     public var bytes: [UInt8] = []
     /// `rdbcompression`: strings over 20 bytes are LZF-compressed when that saves space.
     public var compress: Bool
+    /// Made at the first string worth compressing, then reused.
+    private var compressor: LZF.Compressor?
 
     public init(compress: Bool = true) {
         self.compress = compress
@@ -37,12 +39,15 @@ public struct RDBWriter {
             bytes.append(contentsOf: encoded)
             return
         }
-        if compress && value.count > 20, let compressed = LZF.compress(value, limit: value.count - 3) {
-            bytes.append(RDBFormat.specialEncoding << 6 | RDBFormat.encodedLZF)
-            length(compressed.count)
-            length(value.count)
-            bytes.append(contentsOf: compressed)
-            return
+        if compress && value.count > 20 {
+            if compressor == nil { compressor = LZF.Compressor() }
+            if let compressed = compressor.unsafelyUnwrapped.compress(value, limit: value.count - 3) {
+                bytes.append(RDBFormat.specialEncoding << 6 | RDBFormat.encodedLZF)
+                length(compressed.count)
+                length(value.count)
+                bytes.append(contentsOf: compressed)
+                return
+            }
         }
         length(value.count)
         bytes.append(contentsOf: value)

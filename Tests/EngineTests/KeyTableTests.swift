@@ -55,6 +55,25 @@ func keyText(_ entry: Entry) -> String {
         for index in 9_990 ..< 10_000 { #expect(withKey("key\(index)") { table.find($0) } != nil) }
     }
 
+    @Test func reservedRoomTakesItsKeysWithoutGrowing() {
+        let table = KeyTable()
+        withKey("first") { table.insert(entry("first", 0), hash: $0.hash) }
+        table.reserve(3_000)
+        let reserved = table.capacity
+        #expect(reserved == 4096)
+        for index in 0 ..< 2_999 { withKey("key\(index)") { table.insert(entry("key\(index)", Int64(index)), hash: $0.hash) } }
+        #expect(table.capacity == reserved)
+        #expect(withKey("first") { table.find($0) } != nil)
+        #expect((0 ..< 2_999).allSatisfy { index in withKey("key\(index)") { table.find($0) } != nil })
+        table.reserve(10)
+        #expect(table.capacity == reserved)
+        #expect(withKey("key7") { !table.insertIfAbsent(entry("key7", 99), key: $0) })
+        let kept = withKey("key7") { table.find($0).map { table.entry(at: $0).value } }
+        if case .integer(let value) = kept { #expect(value == 7) } else { Issue.record("key7 lost its value") }
+        #expect(withKey("new") { table.insertIfAbsent(entry("new", 5), key: $0) })
+        #expect(table.count == 3_001)
+    }
+
     @Test func entriesAreFreedWithTheTable() {
         weak var observed: Entry?
         do {

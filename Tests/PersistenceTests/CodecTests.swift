@@ -8,6 +8,29 @@ import Testing
         #expect(CRC64.checksum([UInt8]()) == 0)
     }
 
+    /// Eight bytes at a time gives what the definition, a bit at a time, gives: for every
+    /// length and alignment, whole or in pieces.
+    @Test func crc64MatchesItsDefinition() {
+        func definition(_ bytes: [UInt8]) -> UInt64 {
+            var crc: UInt64 = 0
+            for byte in bytes {
+                crc ^= UInt64(byte)
+                for _ in 0 ..< 8 { crc = crc & 1 == 1 ? (crc >> 1) ^ 0x95AC_9329_AC4B_C9B5 : crc >> 1 }
+            }
+            return crc
+        }
+        var generator = SystemRandomNumberGenerator()
+        for length in 0 ..< 200 {
+            let bytes = (0 ..< length).map { _ in UInt8.random(in: 0 ... 255, using: &generator) }
+            #expect(CRC64.checksum(bytes) == definition(bytes))
+            let cut = Int.random(in: 0 ... length, using: &generator)
+            var pieces = CRC64()
+            pieces.update(bytes[..<cut])
+            pieces.update(bytes[cut...])
+            #expect(pieces.value == definition(bytes))
+        }
+    }
+
     @Test("LZF round trip", arguments: [
         Array(repeating: UInt8(ascii: "a"), count: 1000),
         Array("abcabcabcabcabcabcabcabcabcabc hello hello hello hello world".utf8),
@@ -18,6 +41,24 @@ import Testing
         #expect(compressed.count < input.count)
         let restored = try compressed.withUnsafeBytes { try LZF.decompress($0, length: input.count) }
         #expect(restored == input)
+    }
+
+    /// One compressor for many strings (as a save uses it): what earlier strings left in its
+    /// table never leaks into a later one's output.
+    @Test func oneCompressorForManyStrings() throws {
+        let compressor = LZF.Compressor()
+        var generator = SystemRandomNumberGenerator()
+        for round in 0 ..< 2000 {
+            let alphabet = UInt8.random(in: 1 ... 4, using: &generator)
+            let input = (0 ..< Int.random(in: 21 ... 300, using: &generator)).map { _ in
+                UInt8(ascii: "a") + UInt8.random(in: 0 ..< alphabet, using: &generator)
+            }
+            guard let compressed = input.withUnsafeBytes({ compressor.compress($0, limit: input.count - 3) }).map(Array.init) else {
+                #expect(alphabet > 1, "round \(round): a run of one byte always compresses")
+                continue
+            }
+            #expect(try compressed.withUnsafeBytes { try LZF.decompress($0, length: input.count) } == input)
+        }
     }
 
     @Test func lzfRefusesWhatDoesNotShrinkAndCorruptStreams() {
