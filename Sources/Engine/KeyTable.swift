@@ -27,7 +27,84 @@ public final class KeyTable {
     public init() {}
 
     deinit {
-        Self.release(slots)
+        if borrowsEntries {
+            // An image: its entries are the live table's; it keeps only what that let go of.
+            for slots in keptSlots { Self.release(slots) }
+        } else if let image {
+            image.keptSlots.append(slots)
+        } else {
+            Self.release(slots)
+        }
+    }
+
+    // MARK: Snapshot images
+    // An image (`sharingEntries`) shares the live table's slot words, copy-on-write, and takes
+    // no reference of its own to the entries: taking one per entry was a cache miss per key,
+    // paid by the command that happened to reach the shard first. Instead, while the image is
+    // attached, the live table hands the image the references of the entries the image holds
+    // as it lets go of them (removal, replacement, the whole table dropped), and refuses to
+    // change them in place.
+
+    /// The image sharing this table's entries, until the snapshot is done with it.
+    private var image: KeyTable?
+    /// True for an image: the entries in `slots` are borrowed.
+    private var borrowsEntries = false
+    /// An image's own references: entries the live table let go of, and slot arrays of live
+    /// tables dropped whole.
+    private var keptEntries: [Entry] = []
+    private var keptSlots: [ContiguousArray<UInt64>] = []
+
+    /// Whether the attached image holds `entry` (the same object under the same key).
+    private func imageHolds(_ entry: Entry) -> Bool {
+        guard let image else { return false }
+        return entry.withKey { bytes in
+            image.find(Key(bytes)).map { image.slots[$0] & Self.addressMask == Self.addressOf(entry) } ?? false
+        }
+    }
+
+    private static func addressOf(_ entry: Entry) -> UInt64 {
+        UInt64(UInt(bitPattern: Unmanaged.passUnretained(entry).toOpaque()))
+    }
+
+    /// The entry at `slot` leaves this table: its reference goes to the image when the image
+    /// holds it, else is given back.
+    private func letGo(_ slot: UInt64) {
+        let entry = Self.unmanaged(slot)
+        if entry._withUnsafeGuaranteedRef({ imageHolds($0) }) {
+            image.unsafelyUnwrapped.keptEntries.append(entry.takeRetainedValue())
+        } else {
+            entry.release()
+        }
+    }
+
+    /// A table of the same entries for a snapshot's image, attached to this one until
+    /// `detachImage`. Costs no work per entry: the slot words are shared until either table
+    /// changes.
+    public func sharingEntries() -> KeyTable {
+        precondition(image == nil, "one image at a time")
+        let copy = KeyTable()
+        copy.slots = slots
+        copy.count = count
+        copy.volatileCount = volatileCount
+        copy.borrowsEntries = true
+        image = copy
+        return copy
+    }
+
+    /// The snapshot is done with this table's image: entries are this table's alone again.
+    public func detachImage() {
+        image = nil
+    }
+
+    /// Makes the entry at `index` one only this table holds, replacing it with a deep copy
+    /// when an image (or anyone else) holds it too, so a change in place reaches no one else.
+    public func makeUnique(at index: Int, limits: EncodingLimits) {
+        var entry = Self.unmanaged(slots[index]).takeRetainedValue()
+        let unique = isKnownUniquelyReferenced(&entry) && !imageHolds(entry)
+        _ = Unmanaged.passRetained(entry)
+        guard !unique else { return }
+        let copy = entry.withKey { entry.copied(as: $0, limits: limits) }
+        replace(at: index, with: copy)
     }
 
     public var capacity: Int { slots.count }
@@ -88,11 +165,11 @@ public final class KeyTable {
 
     /// Puts a new entry in at `index` (found by `find`) in place of the one there.
     public func replace(at index: Int, with entry: Entry) {
-        let old = Self.unmanaged(slots[index])
-        if old._withUnsafeGuaranteedRef({ $0.expireAt != 0 }) { volatileCount -= 1 }
+        let old = slots[index]
+        if Self.unmanaged(old)._withUnsafeGuaranteedRef({ $0.expireAt != 0 }) { volatileCount -= 1 }
         if entry.expireAt != 0 { volatileCount += 1 }
         slots[index] = slots[index] & ~Self.addressMask | Self.address(retaining: entry)
-        old.release()
+        letGo(old)
     }
 
     /// Rewrites the entry at `index` in place (see `Entry.overwrite`) when the table holds the
@@ -103,7 +180,7 @@ public final class KeyTable {
         var entry = Self.unmanaged(slots[index]).takeRetainedValue()
         defer { _ = Unmanaged.passRetained(entry) }
         let hadTTL = entry.expireAt != 0
-        guard isKnownUniquelyReferenced(&entry),
+        guard isKnownUniquelyReferenced(&entry), !imageHolds(entry),
               entry.overwrite(with: value, embedding: embedding, expireAt: expireAt, access: access) else { return false }
         if hadTTL { volatileCount -= 1 }
         if expireAt != 0 { volatileCount += 1 }
@@ -150,6 +227,8 @@ public final class KeyTable {
     @discardableResult
     public func remove(at index: Int) -> Entry {
         let removed = Self.unmanaged(slots[index]).takeRetainedValue()
+        // The image keeps a reference of its own; the caller gets the table's.
+        if imageHolds(removed) { image.unsafelyUnwrapped.keptEntries.append(removed) }
         let mask = slots.count - 1
         var hole = index
         var next = (index + 1) & mask
@@ -174,30 +253,6 @@ public final class KeyTable {
         return removed
     }
 
-    // MARK: Snapshots
-
-    /// A table holding the same entries (one more reference to each): a snapshot's image of
-    /// this one. The slot words are shared until either table changes (copy-on-write).
-    public func sharingEntries() -> KeyTable {
-        let copy = KeyTable()
-        copy.slots = slots
-        copy.count = count
-        copy.volatileCount = volatileCount
-        for slot in slots where slot != 0 { _ = Self.unmanaged(slot).retain() }
-        return copy
-    }
-
-    /// Makes the entry at `index` one only this table holds, replacing it with a deep copy
-    /// when someone else (a snapshot) holds it too, so a change in place reaches no one else.
-    public func makeUnique(at index: Int, limits: EncodingLimits) {
-        var entry = Self.unmanaged(slots[index]).takeRetainedValue()
-        let unique = isKnownUniquelyReferenced(&entry)
-        _ = Unmanaged.passRetained(entry)
-        guard !unique else { return }
-        let copy = entry.withKey { entry.copied(as: $0, limits: limits) }
-        replace(at: index, with: copy)
-    }
-
     /// Changes an entry's TTL in place, keeping the volatile count right.
     public func setExpiry(at index: Int, _ expireAt: Int64) {
         Self.unmanaged(slots[index])._withUnsafeGuaranteedRef { entry in
@@ -210,7 +265,12 @@ public final class KeyTable {
     /// Empties the table and hands its slots, with the references they hold, to the caller
     /// (to be given back elsewhere with `release`).
     func detachSlots() -> ContiguousArray<UInt64> {
-        let detached = slots
+        var detached = slots
+        if let image {
+            // The image holds these entries: their references go to it.
+            image.keptSlots.append(detached)
+            detached = []
+        }
         slots = []
         count = 0
         volatileCount = 0

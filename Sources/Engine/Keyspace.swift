@@ -156,7 +156,7 @@ public final class Keyspace: Sendable {
         for shard in shards {
             shard.lock.withLock { _ in
                 shard.pendingCapture = nil
-                shard.sharedWithSnapshot = false
+                shard.endSharing()
             }
         }
     }
@@ -267,6 +267,13 @@ public final class Shard: @unchecked Sendable {
         guard let capture = pendingCapture else { return }
         pendingCapture = nil
         capture.capture(self)
+    }
+
+    /// The snapshot is done with this shard (written, or cancelled): its tables' images are
+    /// detached and entries change in place again. The caller holds the lock.
+    public func endSharing() {
+        sharedWithSnapshot = false
+        for table in tables { table._withUnsafeGuaranteedRef { $0.detachImage() } }
     }
 
     public func table(_ db: Int) -> KeyTable {

@@ -8,11 +8,12 @@ import Glibc
 /// A point-in-time RDB image of the keyspace, taken without stopping clients (DESIGN.md §6).
 ///
 /// `begin` marks every shard at one instant. The first to lock a shard after it, the writer
-/// walking the shards or a command, takes the shard's image: its tables copied by reference
-/// (one more reference per entry, a few microseconds for a few thousand keys), after which a
-/// command that changes an entry in place first makes its own copy of that entry (`Database`,
-/// `KeyTable.makeUnique`). The writer serializes the images on its own thread, outside every
-/// lock, streams the file database by database, and lets each shard go when done with it.
+/// walking the shards or a command, takes the shard's image: its tables' slot words, shared
+/// copy-on-write (no work per entry), after which the live table keeps alive what the image
+/// holds and a command that changes an entry in place first makes its own copy of it
+/// (`Database`, `KeyTable.makeUnique`). The writer serializes the images on its own thread,
+/// outside every lock, streams the file database by database, and lets each shard go when
+/// done with it.
 public final class RDBSnapshot: @unchecked Sendable {
     public struct Options: Sendable {
         public var compress = true
@@ -92,7 +93,7 @@ public final class RDBSnapshot: @unchecked Sendable {
 
     /// The writer is done with `shard`: changes in place need no copy any more.
     private func release(_ shard: Shard) {
-        shard.withLock { shard.sharedWithSnapshot = false }
+        shard.withLock { shard.endSharing() }
         images.withLock { if !$0.isEmpty { $0[shard.index] = nil } }
     }
 

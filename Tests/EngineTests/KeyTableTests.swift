@@ -74,6 +74,36 @@ func keyText(_ entry: Entry) -> String {
         #expect(table.count == 3_001)
     }
 
+    /// An image takes no reference per entry: what the live table lets go of while the image
+    /// is attached (removed, replaced, the whole table dropped) lives on in the image until
+    /// the image goes; an entry the image holds is never rewritten in place.
+    @Test func anImageKeepsWhatTheLiveTableLetsGo() {
+        weak var removed: Entry?, replaced: Entry?, dropped: Entry?, later: Entry?
+        var image: KeyTable?
+        do {
+            let live = KeyTable()
+            for name in ["removed", "replaced", "dropped", "kept"] { withKey(name) { live.insert(entry(name, 1), hash: $0.hash) } }
+            removed = withKey("removed") { live.entry(at: live.find($0)!) }
+            replaced = withKey("replaced") { live.entry(at: live.find($0)!) }
+            dropped = withKey("dropped") { live.entry(at: live.find($0)!) }
+            image = live.sharingEntries()
+            withKey("removed") { _ = live.remove(at: live.find($0)!) }
+            withKey("replaced") { live.replace(at: live.find($0)!, with: entry("replaced", 2)) }
+            #expect(withKey("kept") { !live.overwrite(at: live.find($0)!, with: .integer(3), embedding: nil, expireAt: 0, access: 0) })
+            withKey("later") { live.insert(entry("later", 4), hash: $0.hash) }
+            later = withKey("later") { live.entry(at: live.find($0)!) }
+            withKey("later") { _ = live.remove(at: live.find($0)!) }
+            #expect(later == nil)  // never in the image: freed at once
+        }
+        // The live table is gone; the image still reads every entry as it was.
+        #expect(removed != nil && replaced != nil && dropped != nil)
+        var values: [String: Int64] = [:]
+        image?.forEach { entry in if case .integer(let value) = entry.value { values[keyText(entry)] = value } }
+        #expect(values == ["removed": 1, "replaced": 1, "dropped": 1, "kept": 1])
+        image = nil
+        #expect(removed == nil && replaced == nil && dropped == nil)
+    }
+
     @Test func entriesAreFreedWithTheTable() {
         weak var observed: Entry?
         do {
