@@ -15,7 +15,9 @@ struct LoadingProgress {
 /// Loading `dbfilename`: at start-up (clients get `-LOADING` meanwhile, INFO reports the
 /// progress) and for DEBUG RELOAD.
 extension Persistence {
-    var isLoading: Bool { state.withLock { $0.loading != nil } }
+    /// True while the file loads at start-up (nothing may be saved then: the dataset is not
+    /// all there).
+    public var isLoading: Bool { state.withLock { $0.loading != nil } }
 
     /// Loads `dbfilename` at start-up, if it exists, with Redis's log lines. Returns false if
     /// the file exists but cannot be loaded: the reason is logged, and the server must not
@@ -51,6 +53,8 @@ extension Persistence {
     /// DEBUG RELOAD, with every shard held by the caller: save (unless told not to), empty
     /// the dataset (unless told not to), load the file (MERGE: its keys replace those present).
     public func reload(save: Bool, flush: Bool, merge: Bool) -> String? {
+        // DEBUG runs while the file loads at start-up: saving then would write over it.
+        if isLoading { return Errors.loading }
         // A background save needs the shards the caller holds: it cannot be waited for here.
         if save && isSaving { return Errors.backgroundSaveInProgress }
         if save && !saveNow(holdingAllShards: true) { return Errors.saveFailed }
@@ -71,14 +75,15 @@ extension Persistence {
     /// Reads `dbfilename` into the keyspace (every shard held by the caller when
     /// `holdingAllShards`, else only while the keys are stored); a master skips expired keys.
     func load(holdingAllShards: Bool = false, replacing: Bool = false) throws -> RDBLoader.Summary {
+        if !holdingAllShards {
+            let size = (try? FileManager.default.attributesOfItem(atPath: fileName)[.size] as? Int) ?? 0
+            state.withLock { $0.loading = LoadingProgress(started: Clock.now() / 1000, totalBytes: size) }
+        }
+        defer { state.withLock { $0.loading = nil } }
         guard let data = FileManager.default.contents(atPath: fileName) else {
             throw RDBError("cannot read \(fileName): \(String(cString: strerror(errno)))")
         }
         let bytes = [UInt8](data)
-        if !holdingAllShards {
-            state.withLock { $0.loading = LoadingProgress(started: Clock.now() / 1000, totalBytes: bytes.count) }
-        }
-        defer { state.withLock { $0.loading = nil } }
         let summary = try RDBLoader.load(bytes, into: server.keyspace, now: Clock.now(), skipExpired: !server.keyspace.isHeld(.replica),
                                          replacing: replacing, holdingAllShards: holdingAllShards) { [self] offset, usedMemory in
             state.withLock { state in

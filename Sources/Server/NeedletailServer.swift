@@ -324,7 +324,9 @@ public final class NeedletailServer: ServerControl, Sendable {
         }
         guard first else { return nil }
         logger.warning("User requested shutdown...")
-        let save = request.save == .save || (request.save == .configured && state.config["save"] != "")
+        // As Redis: never while the file loads at start-up, so a partial dataset is not saved
+        // over the file it comes from.
+        let save = !persistence.isLoading && (request.save == .save || (request.save == .configured && state.config["save"] != ""))
         // As Redis kills its saving child: a background save in progress is abandoned.
         persistence.abortBackgroundSave()
         persistence.waitForSave()

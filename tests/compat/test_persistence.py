@@ -268,6 +268,27 @@ def test_clients_get_loading_while_the_file_loads(directory):
         server.stop()
 
 
+def test_a_shutdown_while_the_file_loads_does_not_save_over_it(directory):
+    """SIGTERM with save points set, while the file is still loading: the server exits
+    without saving the part it had, as Redis does, so the file stays whole."""
+    count = 1_500_000
+    with running(directory, "needletail", "--enable-debug-command", "yes") as client:
+        client.execute_command("DEBUG", "POPULATE", count)
+        assert client.save()
+    path = os.path.join(directory, "dump.rdb")
+    before = open(path, "rb").read()
+    server = start_in(directory, "needletail", "--save", "3600 1")
+    try:
+        assert RawClient(server.port).command("GET", "key:1").startswith(b"-LOADING")
+        server.process.send_signal(signal.SIGTERM)
+        server.process.wait(30)
+    finally:
+        server.stop()
+    assert open(path, "rb").read() == before
+    with running(directory, "needletail") as client:
+        assert client.dbsize() == count
+
+
 def test_replies_match_redis(pair):
     ours, theirs = (RawClient(s.port) for s in pair)
     for client in (ours, theirs):
