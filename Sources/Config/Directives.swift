@@ -179,6 +179,11 @@ public enum Directives {
         .integer("tracking-table-max-keys", 1000000, 0 ... Int.max),
         // Microseconds a background save waits per key it writes, to make saves last in tests.
         Directive.integer("rdb-key-save-delay", 0, Int(Int32.min) ... Int(Int32.max)).hiddenFromPatterns(),
+        // Microseconds loading waits per key it reads, to make loads last in tests.
+        Directive.integer("key-load-delay", 0, Int(Int32.min) ... Int(Int32.max)).hiddenFromPatterns(),
+        // How many bytes Redis loads between serving clients. Needletail loads on its own
+        // thread and serves clients throughout, so every interval is met.
+        Directive.integer("loading-process-events-interval-bytes", 2 * 1024 * 1024, 1024 ... Int(Int32.max)).hiddenFromPatterns(),
         // For tests: a crash exits with status 1 rather than dumping core.
         Directive.bool("use-exit-on-panic", false, mutable: false).hiddenFromPatterns(),
         .string("unixsocket", "", mutable: false),

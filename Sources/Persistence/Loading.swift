@@ -85,7 +85,8 @@ extension Persistence {
         }
         let bytes = [UInt8](data)
         let summary = try RDBLoader.load(bytes, into: server.keyspace, now: Clock.now(), skipExpired: !server.keyspace.isHeld(.replica),
-                                         replacing: replacing, holdingAllShards: holdingAllShards) { [self] offset, usedMemory in
+                                         replacing: replacing, holdingAllShards: holdingAllShards,
+                                         keyDelayMicroseconds: config.integer("key-load-delay")) { [self] offset, usedMemory in
             state.withLock { state in
                 state.loading?.loadedBytes = offset
                 state.loading?.fileUsedMemory = usedMemory

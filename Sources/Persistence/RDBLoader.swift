@@ -1,5 +1,8 @@
 import Commands
 import Engine
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// Reads a whole RDB file into the keyspace: every record checked, the checksum verified, and
 /// nothing stored unless the file is sound from header to checksum (a truncated or corrupt
@@ -36,13 +39,14 @@ public struct RDBLoader {
     /// DEL). `replacing`: a key already present takes the file's value (DEBUG RELOAD MERGE)
     /// instead of failing the load.
     public static func load(_ bytes: [UInt8], into keyspace: Keyspace, now: Int64, skipExpired: Bool,
-                            replacing: Bool = false, holdingAllShards: Bool = false,
+                            replacing: Bool = false, holdingAllShards: Bool = false, keyDelayMicroseconds: Int = 0,
                             progress: (_ offset: Int, _ fileUsedMemory: Int) -> Void = { _, _ in }) throws(Failure) -> Summary {
         var reader = RDBReader(bytes)
         var db = 0
         var keyOffset: Int?
         do {
-            let (summary, pending) = try read(&reader, keyspace: keyspace, now: now, db: &db, keyOffset: &keyOffset, progress: progress)
+            let (summary, pending) = try read(&reader, keyspace: keyspace, now: now, db: &db, keyOffset: &keyOffset,
+                                              keyDelay: UInt32(clamping: keyDelayMicroseconds), progress: progress)
             return try keyspace.withAllShards(locking: !holdingAllShards) {
                 Result { () throws(RDBError) -> Summary in
                     var summary = summary
@@ -59,7 +63,7 @@ public struct RDBLoader {
     /// Reads every record into entries, checks the checksum and the end. `db` and
     /// `keyOffset` (the key whose value is being read) say where it is.
     private static func read(_ reader: inout RDBReader, keyspace: Keyspace, now: Int64, db: inout Int, keyOffset: inout Int?,
-                             progress: (Int, Int) -> Void) throws(RDBError) -> (Summary, [Pending]) {
+                             keyDelay: UInt32, progress: (Int, Int) -> Void) throws(RDBError) -> (Summary, [Pending]) {
         let bytes = reader.bytes
         let lfu = keyspace.usesLFU.load(ordering: .relaxed)
         var summary = Summary()
@@ -123,7 +127,12 @@ public struct RDBLoader {
                 } else {
                     summary.emptyKeysSkipped.append(Array(key))
                 }
-                if pending.count % 1024 == 0 { progress(reader.position, usedMemory) }
+                if keyDelay > 0 {
+                    usleep(keyDelay)
+                    progress(reader.position, usedMemory)
+                } else if pending.count % 1024 == 0 {
+                    progress(reader.position, usedMemory)
+                }
                 expireAt = 0
                 idle = nil
                 frequency = nil

@@ -10,7 +10,7 @@
 // what it allocated or freed itself shows at once (eviction measures what each key freed).
 //
 // Builds with -DNEEDLETAIL_SYSTEM_ALLOCATOR (the sanitizers, which replace the allocator
-// themselves) leave the allocator alone and read glibc's statistics instead.
+// themselves) leave the allocator alone and read the sanitizer's count (or glibc's) instead.
 #define _GNU_SOURCE
 #include "SystemShims.h"
 #include <errno.h>
@@ -110,7 +110,11 @@ size_t needletail_allocated_bytes(void) {
 
 #else
 
+// A sanitizer's allocator keeps glibc's statistics at zero but counts for itself.
+extern size_t __sanitizer_get_current_allocated_bytes(void) __attribute__((weak));
+
 size_t needletail_allocated_bytes(void) {
+    if (__sanitizer_get_current_allocated_bytes) return __sanitizer_get_current_allocated_bytes();
     struct mallinfo2 info = mallinfo2();
     return info.uordblks + info.hblkhd;
 }
