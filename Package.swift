@@ -37,6 +37,9 @@ let package = Package(
             "Commands", "Config", "Engine", "Locks",
             .product(name: "Collections", package: "swift-collections"),
         ], swiftSettings: optimized),
+        .target(name: "Replication", dependencies: [
+            "Commands", "Config", "Engine", "Locks", "Persistence",
+        ], swiftSettings: optimized),
         .target(name: "Server", dependencies: [
             "Commands", "Config", "Engine", "Locks", "Persistence", "RESP", "SystemShims",
             .product(name: "NIOCore", package: "swift-nio"),
@@ -62,6 +65,7 @@ let package = Package(
             "Persistence", "Commands", "Config", "Engine", "TestSupport",
             .product(name: "NIOCore", package: "swift-nio"),
         ]),
+        .testTarget(name: "ReplicationTests", dependencies: ["Replication", "Commands"]),
         .testTarget(name: "ServerTests", dependencies: [
             "Server", "Commands", "Config", "Engine",
             .product(name: "NIOCore", package: "swift-nio"),
