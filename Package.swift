@@ -39,9 +39,10 @@ let package = Package(
         ], swiftSettings: optimized),
         .target(name: "Replication", dependencies: [
             "Commands", "Config", "Engine", "Locks", "Persistence",
+            .product(name: "NIOCore", package: "swift-nio"),
         ], swiftSettings: optimized),
         .target(name: "Server", dependencies: [
-            "Commands", "Config", "Engine", "Locks", "Persistence", "RESP", "SystemShims",
+            "Commands", "Config", "Engine", "Locks", "Persistence", "Replication", "RESP", "SystemShims",
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "Logging", package: "swift-log"),

@@ -39,7 +39,7 @@ public final class RDBSnapshot: @unchecked Sendable {
     }
 
     let keyspace: Keyspace
-    let options: Options
+    private(set) var options: Options
     /// The instant, Unix ms.
     private(set) var instant: Int64 = 0
     /// Keys and keys with a TTL per database at the instant.
@@ -69,6 +69,11 @@ public final class RDBSnapshot: @unchecked Sendable {
 
     /// An image of a keyspace whose every shard the caller holds for the whole save (SAVE
     /// inside DEBUG RELOAD): nothing can change under it, so it reads the live tables.
+    /// The `repl-*` aux fields, once the offset at the instant is known (before `write`).
+    public func setReplication(id: String, offset: Int, db: Int) {
+        options.replication = (id, offset, db)
+    }
+
     public static func frozen(_ keyspace: Keyspace, options: Options, now: Int64) -> RDBSnapshot {
         let snapshot = RDBSnapshot(keyspace: keyspace, options: options)
         snapshot.isFrozen = true

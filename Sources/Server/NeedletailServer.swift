@@ -5,6 +5,7 @@ internal import Dispatch
 import Engine
 import Logging
 import Persistence
+import Replication
 internal import NIOCore
 internal import NIOPosix
 import RESP
@@ -32,6 +33,7 @@ public final class NeedletailServer: ServerControl, Sendable {
     private let pendingWrites: [PendingWrites]
     /// The TCP listeners (`bind`, `port`), and the Unix-domain one (`unixsocket`).
     private let persistence: Persistence
+    private let replication: ReplicationMaster
     private let listeners = Lock<[Channel]>([])
     private let unixListener = Lock<Channel?>(nil)
     private let stopped = Lock<Bool>(false)
@@ -47,9 +49,12 @@ public final class NeedletailServer: ServerControl, Sendable {
         pendingWrites = group.makeIterator().map { PendingWrites(eventLoop: $0) }
         let persistence = Persistence()
         self.persistence = persistence
+        let replication = ReplicationMaster()
+        self.replication = replication
         state = ServerState(config: configuration, eventLoops: threads, executable: executable,
-                            families: [DumpCommands.table, persistence.commands])
+                            families: [DumpCommands.table, persistence.commands, replication.commands])
         persistence.attach(to: state)
+        replication.attach(to: state)
         self.logger = logger
         state.control = self
         observeConfiguration()

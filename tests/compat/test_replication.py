@@ -1,0 +1,62 @@
+"""Replication, first cut: a real redis-server 7.0 replica follows a Needletail master through
+a full sync (a forkless snapshot at the exact offset announced) and the stream after it, and
+comes back with a partial resync from the backlog after its link is cut."""
+import time
+
+import redis
+
+from servers import Process, binary
+from test_dump_restore import FILL
+from test_persistence import dataset, fill_everything
+
+
+def needletail():
+    return Process(lambda port, d: [binary(), "--port", str(port), "--dir", d, "--save", ""], "needletail")
+
+
+def redis_replica_of(master_port):
+    return Process(lambda port, d: ["redis-server", "--port", str(port), "--dir", d, "--save", "", "--appendonly", "no",
+                                    "--replicaof", "127.0.0.1", str(master_port)], "redis")
+
+
+def wait_until(condition, seconds=10):
+    deadline = time.time() + seconds
+    while time.time() < deadline:
+        if condition():
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def test_a_redis_replica_follows_a_needletail_master():
+    master_process = needletail()
+    try:
+        master = redis.Redis(port=master_process.port)
+        fill_everything(master)
+        replica_process = redis_replica_of(master_process.port)
+        try:
+            replica = redis.Redis(port=replica_process.port)
+            assert wait_until(lambda: replica.info("replication")["master_link_status"] == "up")
+            # Writes after the sync, of every type, in two databases, with TTLs.
+            for key, fill in FILL.items():
+                fill(master, key + ":after")
+            master.set("ttl:after", "v", ex=5000)
+            master.execute_command("SELECT", 5)
+            master.incr("db5:counter")
+            master.execute_command("SELECT", 0)
+            master.delete("string:short")
+            expected = dataset(master)
+            assert wait_until(lambda: dataset(replica) == expected)
+            assert "Full resync from master" in replica_process.log()
+
+            # The link cut: the replica comes back with PSYNC, served from the backlog.
+            replica.execute_command("CLIENT", "KILL", "TYPE", "master")
+            master.set("while:cut", "1")
+            master.lpush("list:small", "pushed")
+            expected = dataset(master)
+            assert wait_until(lambda: dataset(replica) == expected)
+            assert "Successful partial resynchronization with master." in replica_process.log()
+        finally:
+            replica_process.stop()
+    finally:
+        master_process.stop()
