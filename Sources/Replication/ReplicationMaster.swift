@@ -9,8 +9,7 @@ import Persistence
 /// forkless snapshot taken at the exact stream offset announced in `+FULLRESYNC`, partial
 /// resync from the backlog, the stream fed from the propagation sink, REPLCONF.
 ///
-/// Not done yet: INFO replication's replica lines, replicas forgotten when their link closes,
-/// the in-stream PING, repl-timeout, WAIT, min-replicas, diskless sync, rdb-only.
+/// Not done yet: repl-timeout, WAIT, min-replicas, diskless sync, rdb-only, the replica side.
 public final class ReplicationMaster: PropagationSink, @unchecked Sendable {
     struct Replica {
         let session: ClientSession
@@ -27,6 +26,8 @@ public final class ReplicationMaster: PropagationSink, @unchecked Sendable {
         var backlog: ReplicationBacklog?
         var encoder = StreamEncoder()
         var replicas: [Int: Replica] = [:]
+        /// When the cron last put a PING into the stream (ms).
+        var lastPing: Int64 = 0
     }
 
     let state = Lock(State())
@@ -36,6 +37,64 @@ public final class ReplicationMaster: PropagationSink, @unchecked Sendable {
 
     public func attach(to server: ServerState) {
         self.server = server
+        server.info.register(infoSection)
+        server.onDisconnect { [unowned self] session in replicaGone(session) }
+    }
+
+    /// A replica's link closed: it leaves the list (the backlog stays, for its PSYNC).
+    private func replicaGone(_ session: ClientSession) {
+        listeningPorts.withLock { _ = $0.removeValue(forKey: session.id) }
+        guard let replica = state.withLock({ $0.replicas.removeValue(forKey: session.id) }) else { return }
+        server.log("Connection with replica \(name(of: replica)) lost.")
+    }
+
+    /// `ip:port` as Redis names a replica: its address and the port it announced.
+    private func name(of replica: Replica) -> String {
+        "\(host(of: replica.session)):\(replica.listeningPort)"
+    }
+
+    private func host(of session: ClientSession) -> String {
+        guard let colon = session.address.lastIndex(of: ":") else { return session.address }
+        return String(session.address[..<colon])
+    }
+
+    /// From the server's cron: a PING into the stream every `repl-ping-replica-period`
+    /// seconds while replicas are attached, so they can tell a live master from a dead one.
+    public func cron(now: Int64) {
+        let period = Int64(max(1, server.config.integer("repl-ping-replica-period"))) * 1000
+        let due = state.withLock { state -> Bool in
+            guard !state.replicas.isEmpty, now - state.lastPing >= period else { return false }
+            state.lastPing = now
+            return true
+        }
+        // In the database the stream last selected, as Redis sends it: no SELECT for a PING.
+        if due { propagate([PropagatedCommand(db: state.withLock { max(0, $0.encoder.selectedDB) }, "PING")]) }
+    }
+
+    /// INFO replication, as a master: Redis's fields in Redis's order.
+    var infoSection: InfoSection {
+        InfoSection("replication", isDefault: true) { [unowned self] c in
+            let now = c.now
+            let (replicas, backlog) = state.withLock { state in
+                (state.replicas.values.sorted { $0.session.id < $1.session.id }, state.backlog)
+            }
+            var fields: [(String, String)] = [("role", "master"), ("connected_slaves", String(replicas.count))]
+            for (index, replica) in replicas.enumerated() {
+                let lag = replica.lastAck == 0 ? 0 : (now - replica.lastAck) / 1000
+                fields.append(("slave\(index)", "ip=\(host(of: replica.session)),port=\(replica.listeningPort),"
+                    + "state=\(replica.online ? "online" : "wait_bgsave"),offset=\(replica.ackOffset),lag=\(lag)"))
+            }
+            fields += [
+                ("master_failover_state", "no-failover"), ("master_replid", server.replicationID),
+                ("master_replid2", String(repeating: "0", count: 40)),
+                ("master_repl_offset", String(backlog?.endOffset ?? 0)), ("second_repl_offset", "-1"),
+                ("repl_backlog_active", backlog == nil ? "0" : "1"),
+                ("repl_backlog_size", server.config["repl-backlog-size"]),
+                ("repl_backlog_first_byte_offset", String(backlog?.firstOffset ?? 0)),
+                ("repl_backlog_histlen", String(backlog?.count ?? 0)),
+            ]
+            return fields
+        }
     }
 
     public var commands: [Command] {

@@ -251,6 +251,7 @@ public final class NeedletailServer: ServerControl, Sendable {
                 let now = Clock.now()
                 state.cron(now: now)
                 persistence.cron(now: now)
+                replication.cron(now: now)
                 closeIdleClients(now: now)
                 schedule()
             }

@@ -56,7 +56,17 @@ def test_a_redis_replica_follows_a_needletail_master():
             expected = dataset(master)
             assert wait_until(lambda: dataset(replica) == expected)
             assert "Successful partial resynchronization with master." in replica_process.log()
+
+            # The master's view: the replica online, acknowledging the whole stream each second.
+            def acknowledged():
+                info = master.info("replication")
+                line = info.get("slave0", {})
+                return (info["connected_slaves"] == 1 and line.get("state") == "online" and line.get("lag") in (0, 1)
+                        and line.get("offset") == info["master_repl_offset"] == replica.info("replication")["slave_repl_offset"])
+            assert wait_until(acknowledged, 5)
         finally:
             replica_process.stop()
+        assert wait_until(lambda: master.info("replication")["connected_slaves"] == 0)
+        assert master.info("replication")["repl_backlog_active"] == 1
     finally:
         master_process.stop()

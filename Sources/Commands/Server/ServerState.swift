@@ -218,8 +218,16 @@ public final class ServerState: Sendable {
         control?.warn(message)
     }
 
+    /// Called for every client that goes away, by the layers above (a replica link ends).
+    private let disconnectObservers = Lock<[@Sendable (ClientSession) -> Void]>([])
+
+    public func onDisconnect(_ observer: @escaping @Sendable (ClientSession) -> Void) {
+        disconnectObservers.withLock { $0.append(observer) }
+    }
+
     /// A client went away: it leaves the registry and every channel it listened to.
     public func disconnected(_ session: ClientSession) {
+        for observer in disconnectObservers.withLock({ $0 }) { observer(session) }
         clients.unregister(session)
         PubSubCommands.unsubscribeAll(session, hub: pubsub)
         TransactionCommands.unwatchAll(session, keyspace: keyspace, locking: true)
