@@ -5,7 +5,7 @@ import PackageDescription
 // path); debug builds and tests keep them.
 let optimized: [SwiftSetting] = [.unsafeFlags(["-enforce-exclusivity=unchecked"], .when(configuration: .release))]
 
-// Dependencies point one way, downward: needletail → Server → Persistence → Commands → Engine, Config → RESP.
+// Dependencies point one way, downward: needletail → Server → Replication → Persistence → Commands → Engine, Config → RESP.
 // See ../shared/DESIGN.md §2.
 let package = Package(
     name: "needletail",

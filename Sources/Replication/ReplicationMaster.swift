@@ -9,7 +9,8 @@ import Persistence
 /// forkless snapshot taken at the exact stream offset announced in `+FULLRESYNC`, partial
 /// resync from the backlog, the stream fed from the propagation sink, REPLCONF.
 ///
-/// Not done yet: repl-timeout, WAIT, min-replicas, diskless sync, rdb-only, the replica side.
+/// Not done yet: WAIT, diskless sync options, rdb-only, the backlog's TTL, the replica
+/// side.
 public final class ReplicationMaster: PropagationSink, @unchecked Sendable {
     struct Replica {
         let session: ClientSession
@@ -39,13 +40,39 @@ public final class ReplicationMaster: PropagationSink, @unchecked Sendable {
         self.server = server
         server.info.register(infoSection)
         server.onDisconnect { [unowned self] session in replicaGone(session) }
+        for setting in ["min-replicas-to-write", "min-replicas-max-lag"] {
+            server.config.observe(setting) { [unowned self] _ in refreshGoodReplicas(now: Clock.now()) }
+        }
+        server.config.observe("repl-backlog-size") { [unowned self] _ in
+            let size = max(1, server.config.integer("repl-backlog-size"))
+            state.withLock { $0.backlog?.resize(to: size) }
+        }
     }
 
-    /// A replica's link closed: it leaves the list (the backlog stays, for its PSYNC).
+    /// A replica's link closed: it leaves the list (the backlog stays, for its PSYNC), and
+    /// stops counting as a good replica at once.
     private func replicaGone(_ session: ClientSession) {
         listeningPorts.withLock { _ = $0.removeValue(forKey: session.id) }
         guard let replica = state.withLock({ $0.replicas.removeValue(forKey: session.id) }) else { return }
         server.log("Connection with replica \(name(of: replica)) lost.")
+        refreshGoodReplicas(now: Clock.now())
+    }
+
+    /// `min-replicas-to-write` / `min-replicas-max-lag`: a good replica is online and
+    /// acknowledged within the last max-lag seconds; with fewer good ones than required,
+    /// writes get `-NOREPLICAS` (either setting 0 turns the check off).
+    @discardableResult
+    func refreshGoodReplicas(now: Int64) -> Int? {
+        let required = server.config.integer("min-replicas-to-write"), maxLag = server.config.integer("min-replicas-max-lag")
+        guard required > 0 && maxLag > 0 else {
+            server.set(.notEnoughReplicas, closed: false)
+            return nil
+        }
+        let good = state.withLock { state in
+            state.replicas.values.filter { $0.online && (now - $0.lastAck) / 1000 <= Int64(maxLag) }.count
+        }
+        server.set(.notEnoughReplicas, closed: good < required)
+        return good
     }
 
     /// `ip:port` as Redis names a replica: its address and the port it announced.
@@ -61,6 +88,14 @@ public final class ReplicationMaster: PropagationSink, @unchecked Sendable {
     /// From the server's cron: a PING into the stream every `repl-ping-replica-period`
     /// seconds while replicas are attached, so they can tell a live master from a dead one.
     public func cron(now: Int64) {
+        refreshGoodReplicas(now: now)
+        // repl-timeout: an online replica silent that long is disconnected.
+        let timeout = Int64(server.config.integer("repl-timeout")) * 1000
+        let silent = state.withLock { state in state.replicas.values.filter { $0.online && now - $0.lastAck > timeout } }
+        for replica in silent {
+            server.warn("Disconnecting timedout replica (streaming sync): \(name(of: replica))")
+            replica.session.connection?.close()
+        }
         let period = Int64(max(1, server.config.integer("repl-ping-replica-period"))) * 1000
         let due = state.withLock { state -> Bool in
             guard !state.replicas.isEmpty, now - state.lastPing >= period else { return false }
@@ -79,6 +114,7 @@ public final class ReplicationMaster: PropagationSink, @unchecked Sendable {
                 (state.replicas.values.sorted { $0.session.id < $1.session.id }, state.backlog)
             }
             var fields: [(String, String)] = [("role", "master"), ("connected_slaves", String(replicas.count))]
+            if let good = refreshGoodReplicas(now: now) { fields.append(("min_slaves_good_slaves", String(good))) }
             for (index, replica) in replicas.enumerated() {
                 let lag = replica.lastAck == 0 ? 0 : (now - replica.lastAck) / 1000
                 fields.append(("slave\(index)", "ip=\(host(of: replica.session)),port=\(replica.listeningPort),"
@@ -168,13 +204,20 @@ public final class ReplicationMaster: PropagationSink, @unchecked Sendable {
     func sync(_ c: inout CommandContext, partial: Bool) {
         let session = c.session
         if session.flags.contains(.replica) { return }
+        if partial && c.argumentCount > 3 {
+            guard c.argumentCount == 4, c.argument(3, is: "FAILOVER") else { return c.error(Errors.syntax) }
+            return c.error("ERR PSYNC FAILOVER can't be sent to a master.")
+        }
+        let counters = server.syncCounters
         if partial, let offset = Int64(c.text(2)), c.text(1) == server.replicationID,
            let missing = state.withLock({ $0.backlog?.bytes(from: offset) }) {
+            counters.partialAccepted.add(1, ordering: .relaxed)
             becomeReplica(session)
             c.reply.simpleString("CONTINUE \(server.replicationID)")
             state.withLock { state in
                 var replica = Replica(session: session)
                 replica.online = true
+                replica.lastAck = Clock.now()
                 replica.listeningPort = listeningPorts.withLock { $0[session.id] ?? 0 }
                 state.replicas[session.id] = replica
             }
@@ -182,6 +225,8 @@ public final class ReplicationMaster: PropagationSink, @unchecked Sendable {
             server.log("Partial resynchronization request from replica accepted.")
             return
         }
+        counters.full.add(1, ordering: .relaxed)
+        if partial && c.text(1) != "?" { counters.partialRefused.add(1, ordering: .relaxed) }
         becomeReplica(session)
         var options = RDBSnapshot.Options()
         options.compress = server.config.bool("rdbcompression")
@@ -224,6 +269,7 @@ public final class ReplicationMaster: PropagationSink, @unchecked Sendable {
                 session.connection?.deliver(transfer)
                 replica.pending = []
                 replica.online = true
+                replica.lastAck = Clock.now()
                 state.replicas[session.id] = replica
             }
             server.log("Synchronization with replica succeeded")

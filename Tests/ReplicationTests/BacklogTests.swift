@@ -24,6 +24,19 @@ import Testing
         }
     }
 
+    /// A huge setting allocates nothing up front: memory follows what the stream holds.
+    @Test func memoryFollowsTheStreamNotTheSetting() {
+        var backlog = ReplicationBacklog(capacity: Int.max / 2)
+        var stream: [UInt8] = []
+        for index in 0 ..< 20_000 {
+            let chunk = Array(repeating: UInt8(truncatingIfNeeded: index), count: index % 7)
+            backlog.append(chunk)
+            stream += chunk
+        }
+        #expect(backlog.count == stream.count)
+        #expect(backlog.bytes(from: 1) == stream)
+    }
+
     @Test func resizingKeepsTheNewestBytes() {
         var backlog = ReplicationBacklog(capacity: 10, endOffset: 1000)
         backlog.append(Array(1 ... 10))

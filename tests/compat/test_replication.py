@@ -1,6 +1,7 @@
 """Replication, first cut: a real redis-server 7.0 replica follows a Needletail master through
 a full sync (a forkless snapshot at the exact offset announced) and the stream after it, and
 comes back with a partial resync from the backlog after its link is cut."""
+import signal
 import time
 
 import redis
@@ -64,6 +65,40 @@ def test_a_redis_replica_follows_a_needletail_master():
                 return (info["connected_slaves"] == 1 and line.get("state") == "online" and line.get("lag") in (0, 1)
                         and line.get("offset") == info["master_repl_offset"] == replica.info("replication")["slave_repl_offset"])
             assert wait_until(acknowledged, 5)
+            stats = master.info("stats")
+            assert (stats["sync_full"], stats["sync_partial_ok"], stats["sync_partial_err"]) == (1, 1, 0)
+            # A smaller backlog keeps the newest bytes.
+            master.config_set("repl-backlog-size", 16 * 1024)
+            info = master.info("replication")
+            assert info["repl_backlog_histlen"] == min(16 * 1024, info["master_repl_offset"])
+            assert info["repl_backlog_first_byte_offset"] == info["master_repl_offset"] - info["repl_backlog_histlen"] + 1
+
+            # min-replicas: writes need one replica that acknowledged within 2 seconds. A
+            # stopped replica stops acknowledging: NOREPLICAS, then, past repl-timeout, it is
+            # let go; continued, it comes back by itself and writes pass again.
+            master.config_set("min-replicas-to-write", 1)
+            master.config_set("min-replicas-max-lag", 2)
+            assert master.info("replication")["min_slaves_good_slaves"] == 1
+            assert master.set("guarded", "1")
+            master.config_set("repl-timeout", 4)
+            replica_process.process.send_signal(signal.SIGSTOP)
+            try:
+                def refused():
+                    try:
+                        master.set("guarded", "2")
+                        return False
+                    except redis.ResponseError as error:
+                        assert str(error) == "NOREPLICAS Not enough good replicas to write."
+                        return True
+                assert wait_until(refused, 6)
+                assert wait_until(lambda: master.info("replication")["connected_slaves"] == 0, 8)
+                assert "Disconnecting timedout replica (streaming sync)" in master_process.log()
+            finally:
+                replica_process.process.send_signal(signal.SIGCONT)
+            assert wait_until(lambda: master.info("replication")["min_slaves_good_slaves"] == 1, 10)
+            master.set("after:timeout", "1")
+            expected = dataset(master)
+            assert wait_until(lambda: dataset(replica) == expected)
         finally:
             replica_process.stop()
         assert wait_until(lambda: master.info("replication")["connected_slaves"] == 0)

@@ -75,6 +75,8 @@ public final class ServerState: Sendable {
     public let tracking: TrackingTable
     public let outputBuffers: OutputBufferPolicy
     public let pubsub = PubSubHub()
+    /// INFO stats `sync_full`, `sync_partial_ok`, `sync_partial_err`, counted by replication.
+    public let syncCounters = SyncCounters()
     /// INFO's sections; the layers above register theirs.
     public let info = InfoSections(BuiltInInfo.sections)
     /// Where writes' effects go (replication, later an append-only log).
@@ -284,4 +286,12 @@ public final class ServerState: Sendable {
     public var requiresPassword: Bool {
         !config["requirepass"].isEmpty
     }
+}
+
+/// How many replica synchronizations this master served, and how.
+public final class SyncCounters: Sendable {
+    public let full = Atomic<Int>(0)
+    public let partialAccepted = Atomic<Int>(0)
+    public let partialRefused = Atomic<Int>(0)
+    public init() {}
 }
