@@ -16,7 +16,7 @@ struct NeedletailCommand: ParsableCommand {
         abstract: "A Redis-compatible in-memory data store.",
         discussion: """
         Reads redis.conf syntax. Directives on the command line override the file:
-          needletail /etc/needletail.conf --port 7777 --replicaof 127.0.0.1 6379
+          needletail /etc/needletail.conf --port 7777 --maxmemory 1gb
           needletail --port 6380 --save "" --loglevel verbose
         """,
         version: "Needletail server v=\(needletailVersion) redis-compatible=7.0.15 bits=\(Int.bitWidth)"

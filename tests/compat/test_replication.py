@@ -105,3 +105,11 @@ def test_a_redis_replica_follows_a_needletail_master():
         assert master.info("replication")["repl_backlog_active"] == 1
     finally:
         master_process.stop()
+
+
+def test_following_a_master_is_refused_until_it_is_built():
+    """The replica side is not built: `replicaof` is refused at start, never ignored."""
+    import subprocess
+    result = subprocess.run([binary(), "--port", "0", "--replicaof", "127.0.0.1", "6379"], capture_output=True, text=True, timeout=30)
+    assert result.returncode == 1
+    assert "following a master is not supported yet" in result.stdout + result.stderr
