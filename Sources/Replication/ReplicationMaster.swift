@@ -4,6 +4,7 @@ import Foundation
 import Locks
 import NIOCore
 import Persistence
+import Synchronization
 
 /// The master side of replication (first cut): PSYNC and SYNC answered by a full sync from a
 /// forkless snapshot taken at the exact stream offset announced in `+FULLRESYNC`, partial
@@ -33,6 +34,8 @@ public final class ReplicationMaster: PropagationSink, @unchecked Sendable {
 
     let state = Lock(State())
     private(set) var server: ServerState!
+    /// Whether this is one of the server's propagation sinks (from the first full sync on).
+    private let sinkInstalled = Atomic<Bool>(false)
 
     public init() {}
 
@@ -152,11 +155,11 @@ public final class ReplicationMaster: PropagationSink, @unchecked Sendable {
             var bytes: [UInt8] = []
             state.encoder.encode(commands, into: &bytes)
             state.backlog!.append(bytes)
-            for id in state.replicas.keys {
-                if state.replicas[id]!.online {
-                    state.replicas[id]!.session.connection?.deliver(ByteBuffer(bytes: bytes))
+            for (id, replica) in state.replicas {
+                if replica.online {
+                    replica.session.connection?.deliver(ByteBuffer(bytes: bytes))
                 } else {
-                    state.replicas[id]!.pending += bytes
+                    state.replicas[id]?.pending += bytes
                 }
             }
         }
@@ -171,7 +174,7 @@ public final class ReplicationMaster: PropagationSink, @unchecked Sendable {
             let option = c.text(index).lowercased(), value = c.text(index + 1)
             switch option {
             case "listening-port":
-                guard let port = Int(value) else { return c.error("ERR value is not an integer or out of range") }
+                guard let port = Int(value) else { return c.error(Errors.notInteger) }
                 let id = c.session.id
                 state.withLock { $0.replicas[id]?.listeningPort = port }
                 listeningPorts.withLock { $0[id] = port }
@@ -235,6 +238,9 @@ public final class ReplicationMaster: PropagationSink, @unchecked Sendable {
         let backlogSize = server.config.integer("repl-backlog-size")
         var offset: Int64 = 0
         let replicationID = server.replicationID
+        // The sink listens before the instant (it drops what comes before the backlog exists),
+        // so no write between the instant and this command's end escapes the stream; once.
+        if !sinkInstalled.exchange(true, ordering: .relaxed) { server.propagation.add(self) }
         let snapshot = RDBSnapshot.begin(server.keyspace, options: options, now: c.now) {
             // At the instant: every shard held, so the stream and the image meet exactly here.
             offset = state.withLock { state in
@@ -249,7 +255,6 @@ public final class ReplicationMaster: PropagationSink, @unchecked Sendable {
             }
         }
         snapshot.setReplication(id: replicationID, offset: Int(offset), db: 0)
-        server.propagation.add(self)
         if partial { c.reply.simpleString("FULLRESYNC \(replicationID) \(offset)") }
         server.log("Starting BGSAVE for SYNC with target: replicas sockets")
         Thread.detachNewThread { [self] in

@@ -107,6 +107,30 @@ def test_a_redis_replica_follows_a_needletail_master():
         master_process.stop()
 
 
+def test_each_write_reaches_every_replica_once():
+    """Two replicas, each through its own full sync: a counter incremented on the master reads
+    the same on both (a stream fed twice would double it)."""
+    master_process = needletail()
+    replicas = []
+    try:
+        master = redis.Redis(port=master_process.port)
+        for _ in range(2):
+            replicas.append(redis_replica_of(master_process.port))
+            client = redis.Redis(port=replicas[-1].port)
+            assert wait_until(lambda: client.info("replication")["master_link_status"] == "up")
+            for _ in range(10):
+                master.incr("counter")
+        assert master.get("counter") == b"20"
+        for process in replicas:
+            client = redis.Redis(port=process.port)
+            assert wait_until(lambda: client.get("counter") == b"20")
+        assert master.info("stats")["sync_full"] == 2
+    finally:
+        for process in replicas:
+            process.stop()
+        master_process.stop()
+
+
 def test_following_a_master_is_refused_until_it_is_built():
     """The replica side is not built: `replicaof` is refused at start, never ignored."""
     import subprocess
