@@ -38,8 +38,9 @@ let package = Package(
             .product(name: "Collections", package: "swift-collections"),
         ], swiftSettings: optimized),
         .target(name: "Replication", dependencies: [
-            "Commands", "Config", "Engine", "Locks", "Persistence",
+            "Commands", "Config", "Engine", "Locks", "Persistence", "RESP",
             .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
         ], swiftSettings: optimized),
         .target(name: "Server", dependencies: [
             "Commands", "Config", "Engine", "Locks", "Persistence", "Replication", "RESP", "SystemShims",

@@ -211,7 +211,6 @@ public enum Directives {
         "tls-port": "TLS is not supported yet",
         "cluster-port": "cluster mode is not supported yet",
         "maxmemory-clients": "client eviction is not supported yet",
-        "replicaof": "following a master is not supported yet (serving replicas is)",
     ]
 
     /// Why `value` (canonical) cannot be honoured for `directive`, or nil when it can.

@@ -29,6 +29,7 @@ extension Persistence {
         let start = Clock.monotonicNanoseconds()
         do {
             let summary = try load()
+            state.withLock { $0.startupAux = summary.aux }
             let seconds = Double(Clock.monotonicNanoseconds() - start) / 1e9
             if let version = summary.aux["redis-ver"] { server.log("Loading RDB produced by version \(version)") }
             if let created = summary.aux["ctime"].flatMap(Int64.init) { server.log("RDB age \(Clock.now() / 1000 - created) seconds") }
@@ -47,6 +48,82 @@ extension Persistence {
         } catch {
             server.warn("Fatal error loading the DB: \(error). Exiting.")
             return false
+        }
+    }
+
+    /// The aux fields of the file loaded at start-up (a replica finds its master's stream
+    /// position there: `repl-id`, `repl-offset`).
+    public var startupAux: [String: String] { state.withLock { $0.startupAux } }
+
+    /// A full sync's payload from this replica's master: kept as `dbfilename` (through a
+    /// temporary file, as Redis keeps it), the old dataset emptied, then loaded with expired
+    /// keys kept (the master's `DEL`s remove them). Clients get `-LOADING` meanwhile. On a
+    /// failure the dataset is left empty, never partial.
+    public func loadFromMaster(_ payload: [UInt8]) throws -> RDBLoader.Summary {
+        abortBackgroundSave()
+        waitForSave()
+        server.set(.loading, closed: true)
+        server.keyspace.hold(.loading)
+        defer {
+            server.keyspace.release(.loading)
+            server.set(.loading, closed: false)
+        }
+        state.withLock { $0.loading = LoadingProgress(started: Clock.now() / 1000, totalBytes: payload.count) }
+        defer { state.withLock { $0.loading = nil } }
+        try keep(payload, temporary: "temp-\(Clock.now() / 1000).\(getpid()).rdb")
+        server.log("Flushing old data")
+        emptyDataset()
+        server.log("Loading DB in memory")
+        do {
+            let summary = try RDBLoader.load(payload, into: server.keyspace, now: Clock.now(), skipExpired: false,
+                                             keyDelayMicroseconds: config.integer("key-load-delay")) { [self] offset, usedMemory in
+                state.withLock { state in
+                    state.loading?.loadedBytes = offset
+                    state.loading?.fileUsedMemory = usedMemory
+                }
+            }
+            let changes = changeCount
+            state.withLock { state in
+                state.keysLoaded = summary.keysLoaded
+                state.keysExpired = summary.keysExpired
+                state.changesAtLastSave = changes
+                state.lastSave = Clock.now() / 1000
+            }
+            return summary
+        } catch {
+            emptyDataset()
+            throw error
+        }
+    }
+
+    private func emptyDataset() {
+        let old = server.keyspace.withAllShards {
+            Database(keyspace: server.keyspace, index: 0, now: Clock.now(), holdsAllShards: true).flushAll()
+        }
+        BackgroundRelease.shared.release(old)
+    }
+
+    /// Writes `bytes` to `temporary`, syncs it and renames it over `dbfilename`.
+    private func keep(_ bytes: [UInt8], temporary: String) throws(SaveError) {
+        let descriptor = open(temporary, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+        guard descriptor >= 0 else {
+            throw .io("Opening the temp file needed for MASTER <-> REPLICA synchronization: \(String(cString: strerror(errno)))")
+        }
+        defer { close(descriptor) }
+        var offset = 0
+        while offset < bytes.count {
+            let written = bytes[offset...].withUnsafeBytes { Glibc.write(descriptor, $0.baseAddress, $0.count) }
+            guard written > 0 else {
+                unlink(temporary)
+                throw .io("Write error writing the temp RDB file: \(String(cString: strerror(errno)))")
+            }
+            offset += written
+        }
+        fsync(descriptor)
+        guard fileRenames.withLock({ _ in rename(temporary, fileName) }) == 0 else {
+            let reason = String(cString: strerror(errno))
+            unlink(temporary)
+            throw .io("Failed trying to rename the temp DB into \(fileName) in MASTER <-> REPLICA synchronization: \(reason)")
         }
     }
 

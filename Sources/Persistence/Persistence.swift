@@ -31,6 +31,7 @@ public final class Persistence: PersistenceControl, @unchecked Sendable {
         var keysExpired = 0
         /// The load in progress at start-up (INFO's `loading_*` fields).
         var loading: LoadingProgress?
+        var startupAux: [String: String] = [:]
     }
 
     public init() {}
@@ -266,7 +267,7 @@ public final class Persistence: PersistenceControl, @unchecked Sendable {
 
     /// Held to abandon a background save, and by a save checking it was not abandoned as it
     /// renames its file over `dbfilename`.
-    private let fileRenames = Lock(())
+    let fileRenames = Lock(())
 
     public func abortBackgroundSave() {
         fileRenames.withLock { _ in running.withLock { $0?.abandon() } }

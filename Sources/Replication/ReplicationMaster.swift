@@ -6,12 +6,14 @@ import NIOCore
 import Persistence
 import Synchronization
 
-/// The master side of replication (first cut): PSYNC and SYNC answered by a full sync from a
-/// forkless snapshot taken at the exact stream offset announced in `+FULLRESYNC`, partial
-/// resync from the backlog, the stream fed from the propagation sink, REPLCONF.
+/// Serving replicas: PSYNC and SYNC answered by a full sync from a forkless snapshot taken at
+/// the exact stream offset announced in `+FULLRESYNC`, partial resync from the backlog under
+/// the PSYNC2 rules, the stream, REPLCONF. It also holds what both roles share: the
+/// replication IDs and the backlog, whose end is `master_repl_offset`.
 ///
-/// Not done yet: WAIT, diskless sync options, rdb-only, the backlog's TTL, the replica
-/// side.
+/// As a master it builds the stream from the propagation sink; as a replica the stream is the
+/// master's, proxied byte for byte by the link (`feed`), so sub-replicas share the top
+/// master's IDs and offsets.
 public final class ReplicationMaster: PropagationSink, @unchecked Sendable {
     struct Replica {
         let session: ClientSession
@@ -20,10 +22,25 @@ public final class ReplicationMaster: PropagationSink, @unchecked Sendable {
         var pending: [UInt8] = []
         var ackOffset: Int64 = 0
         var lastAck: Int64 = 0
-        var listeningPort = 0
+        var announced: Announcement
+    }
+
+    /// What a replica told with REPLCONF before it asked for the stream.
+    struct Announcement {
+        var port = 0
+        var ip = ""
+        /// `capa psync2`: it understands `+CONTINUE <replid>`.
+        var psync2 = false
     }
 
     struct State {
+        /// `master_replid`; `master_replid2` and `second_repl_offset`: the history this one
+        /// continues, accepted for PSYNC up to that offset.
+        var id: String
+        var id2 = String(repeating: "0", count: 40)
+        var secondOffset: Int64 = -1
+        /// Following a master: the stream comes from the link, not from the sink.
+        var isReplica = false
         /// Created when the first replica attaches, as Redis creates it.
         var backlog: ReplicationBacklog?
         var encoder = StreamEncoder()
@@ -32,16 +49,22 @@ public final class ReplicationMaster: PropagationSink, @unchecked Sendable {
         var lastPing: Int64 = 0
     }
 
-    let state = Lock(State())
+    let state = Lock(State(id: ""))
     private(set) var server: ServerState!
+    /// Held by the replica's link while it applies a batch of its master's stream and feeds it
+    /// on, and by a full sync while it takes its snapshot: so a snapshot's instant falls
+    /// between batches and the offset it names is exactly the data it holds.
+    let applying = Lock(())
+    /// Whether a sub-replica may sync now: on a replica, only while its link is up.
+    var mayServeSync: @Sendable () -> Bool = { true }
     /// Whether this is one of the server's propagation sinks (from the first full sync on).
     private let sinkInstalled = Atomic<Bool>(false)
 
-    public init() {}
+    init() {}
 
-    public func attach(to server: ServerState) {
+    func attach(to server: ServerState) {
         self.server = server
-        server.info.register(infoSection)
+        state.withLock { $0.id = server.replicationID }
         server.onDisconnect { [unowned self] session in replicaGone(session) }
         for setting in ["min-replicas-to-write", "min-replicas-max-lag"] {
             server.config.observe(setting) { [unowned self] _ in refreshGoodReplicas(now: Clock.now()) }
@@ -55,7 +78,7 @@ public final class ReplicationMaster: PropagationSink, @unchecked Sendable {
     /// A replica's link closed: it leaves the list (the backlog stays, for its PSYNC), and
     /// stops counting as a good replica at once.
     private func replicaGone(_ session: ClientSession) {
-        listeningPorts.withLock { _ = $0.removeValue(forKey: session.id) }
+        announcements.withLock { _ = $0.removeValue(forKey: session.id) }
         guard let replica = state.withLock({ $0.replicas.removeValue(forKey: session.id) }) else { return }
         server.log("Connection with replica \(name(of: replica)) lost.")
         refreshGoodReplicas(now: Clock.now())
@@ -67,7 +90,8 @@ public final class ReplicationMaster: PropagationSink, @unchecked Sendable {
     @discardableResult
     func refreshGoodReplicas(now: Int64) -> Int? {
         let required = server.config.integer("min-replicas-to-write"), maxLag = server.config.integer("min-replicas-max-lag")
-        guard required > 0 && maxLag > 0 else {
+        // A replica never refuses writes for want of its own replicas, as in Redis.
+        guard required > 0 && maxLag > 0 && !state.withLock({ $0.isReplica }) else {
             server.set(.notEnoughReplicas, closed: false)
             return nil
         }
@@ -78,19 +102,22 @@ public final class ReplicationMaster: PropagationSink, @unchecked Sendable {
         return good
     }
 
-    /// `ip:port` as Redis names a replica: its address and the port it announced.
+    /// `ip:port` as Redis names a replica: the address it announced (else its own) and the
+    /// port it announced.
     private func name(of replica: Replica) -> String {
-        "\(host(of: replica.session)):\(replica.listeningPort)"
+        "\(host(of: replica)):\(replica.announced.port)"
     }
 
-    private func host(of session: ClientSession) -> String {
-        guard let colon = session.address.lastIndex(of: ":") else { return session.address }
-        return String(session.address[..<colon])
+    func host(of replica: Replica) -> String {
+        if !replica.announced.ip.isEmpty { return replica.announced.ip }
+        let address = replica.session.address
+        guard let colon = address.lastIndex(of: ":") else { return address }
+        return String(address[..<colon])
     }
 
     /// From the server's cron: a PING into the stream every `repl-ping-replica-period`
     /// seconds while replicas are attached, so they can tell a live master from a dead one.
-    public func cron(now: Int64) {
+    func cron(now: Int64) {
         refreshGoodReplicas(now: now)
         // repl-timeout: an online replica silent that long is disconnected.
         let timeout = Int64(server.config.integer("repl-timeout")) * 1000
@@ -101,7 +128,7 @@ public final class ReplicationMaster: PropagationSink, @unchecked Sendable {
         }
         let period = Int64(max(1, server.config.integer("repl-ping-replica-period"))) * 1000
         let due = state.withLock { state -> Bool in
-            guard !state.replicas.isEmpty, now - state.lastPing >= period else { return false }
+            guard !state.isReplica, !state.replicas.isEmpty, now - state.lastPing >= period else { return false }
             state.lastPing = now
             return true
         }
@@ -109,34 +136,43 @@ public final class ReplicationMaster: PropagationSink, @unchecked Sendable {
         if due { propagate([PropagatedCommand(db: state.withLock { max(0, $0.encoder.selectedDB) }, "PING")]) }
     }
 
-    /// INFO replication, as a master: Redis's fields in Redis's order.
-    var infoSection: InfoSection {
-        InfoSection("replication", isDefault: true) { [unowned self] c in
-            let now = c.now
-            let (replicas, backlog) = state.withLock { state in
-                (state.replicas.values.sorted { $0.session.id < $1.session.id }, state.backlog)
-            }
-            var fields: [(String, String)] = [("role", "master"), ("connected_slaves", String(replicas.count))]
-            if let good = refreshGoodReplicas(now: now) { fields.append(("min_slaves_good_slaves", String(good))) }
-            for (index, replica) in replicas.enumerated() {
-                let lag = replica.lastAck == 0 ? 0 : (now - replica.lastAck) / 1000
-                fields.append(("slave\(index)", "ip=\(host(of: replica.session)),port=\(replica.listeningPort),"
-                    + "state=\(replica.online ? "online" : "wait_bgsave"),offset=\(replica.ackOffset),lag=\(lag)"))
-            }
-            fields += [
-                ("master_failover_state", "no-failover"), ("master_replid", server.replicationID),
-                ("master_replid2", String(repeating: "0", count: 40)),
-                ("master_repl_offset", String(backlog?.endOffset ?? 0)), ("second_repl_offset", "-1"),
-                ("repl_backlog_active", backlog == nil ? "0" : "1"),
-                ("repl_backlog_size", server.config["repl-backlog-size"]),
-                ("repl_backlog_first_byte_offset", String(backlog?.firstOffset ?? 0)),
-                ("repl_backlog_histlen", String(backlog?.count ?? 0)),
-            ]
-            return fields
+    /// INFO replication's `connected_slaves`, `min_slaves_good_slaves` and `slaveN` lines.
+    func replicaFields(now: Int64) -> [(String, String)] {
+        let replicas = state.withLock { $0.replicas.values.sorted { $0.session.id < $1.session.id } }
+        var fields = [("connected_slaves", String(replicas.count))]
+        if let good = refreshGoodReplicas(now: now) { fields.append(("min_slaves_good_slaves", String(good))) }
+        for (index, replica) in replicas.enumerated() {
+            let lag = replica.online ? (now - replica.lastAck) / 1000 : 0
+            fields.append(("slave\(index)", "ip=\(host(of: replica)),port=\(replica.announced.port),"
+                + "state=\(replica.online ? "online" : "wait_bgsave"),offset=\(replica.ackOffset),lag=\(lag)"))
+        }
+        return fields
+    }
+
+    /// INFO replication's closing fields, from `master_replid` on.
+    func historyFields() -> [(String, String)] {
+        let (id, id2, second, backlog) = state.withLock { ($0.id, $0.id2, $0.secondOffset, $0.backlog) }
+        return [
+            ("master_replid", id), ("master_replid2", id2),
+            ("master_repl_offset", String(backlog?.endOffset ?? 0)), ("second_repl_offset", String(second)),
+            ("repl_backlog_active", backlog == nil ? "0" : "1"),
+            ("repl_backlog_size", server.config["repl-backlog-size"]),
+            ("repl_backlog_first_byte_offset", String(backlog?.firstOffset ?? 0)),
+            ("repl_backlog_histlen", String(backlog?.count ?? 0)),
+        ]
+    }
+
+    /// ROLE as a master: each online replica's address, port and acknowledged offset.
+    func onlineReplicas() -> [(ip: String, port: Int, offset: Int64)] {
+        state.withLock { state in
+            state.replicas.values.sorted { $0.session.id < $1.session.id }.filter(\.online).map { (host(of: $0), $0.announced.port, $0.ackOffset) }
         }
     }
 
-    public var commands: [Command] {
+    /// `master_repl_offset`: the last byte of the stream.
+    public var offset: Int64 { state.withLock { $0.backlog?.endOffset ?? 0 } }
+
+    var commands: [Command] {
         [
             Command("psync", arity: -3, flags: [.admin, .noScript, .noAsyncLoading, .noMulti], group: "server", since: "2.8.0",
                     summary: "A replica asks for the stream from an offset.", handler: { [unowned self] c in sync(&c, partial: true) }),
@@ -147,22 +183,97 @@ public final class ReplicationMaster: PropagationSink, @unchecked Sendable {
         ]
     }
 
+    /// The link answers `REPLCONF GETACK` from its master (the link is the master's client).
+    var answerGetAck: (inout CommandContext) -> Void = { _ in }
+
     // MARK: The stream
 
     public func propagate(_ commands: [PropagatedCommand]) {
         state.withLock { state in
-            guard state.backlog != nil else { return }
+            guard state.backlog != nil, !state.isReplica else { return }
             var bytes: [UInt8] = []
             state.encoder.encode(commands, into: &bytes)
-            state.backlog!.append(bytes)
-            for (id, replica) in state.replicas {
-                if replica.online {
-                    replica.session.connection?.deliver(ByteBuffer(bytes: bytes))
-                } else {
-                    state.replicas[id]?.pending += bytes
-                }
+            Self.send(bytes, in: &state)
+        }
+    }
+
+    /// On a replica: the bytes of its master's stream it just applied, passed on unchanged.
+    func feed(_ bytes: [UInt8]) {
+        state.withLock { state in
+            guard state.backlog != nil else { return }
+            Self.send(bytes, in: &state)
+        }
+    }
+
+    private static func send(_ bytes: [UInt8], in state: inout State) {
+        state.backlog!.append(bytes)
+        for (id, replica) in state.replicas {
+            if replica.online {
+                replica.session.connection?.deliver(ByteBuffer(bytes: bytes))
+            } else {
+                state.replicas[id]?.pending += bytes
             }
         }
+    }
+
+    // MARK: Changes of role
+
+    /// Disconnects every replica (they come back with PSYNC and learn what changed).
+    func disconnectReplicas() {
+        for replica in state.withLock({ Array($0.replicas.values) }) { replica.session.connection?.close() }
+    }
+
+    /// Following a master from now on: the sink stops (the link feeds the stream instead).
+    func becomeReplica() {
+        state.withLock { $0.isReplica = true }
+        if sinkInstalled.exchange(false, ordering: .relaxed) { server.propagation.remove(self) }
+    }
+
+    /// `REPLICAOF NO ONE`: a new history begins where the master's ended (its ID stays
+    /// accepted up to here), the stream starts with SELECT, and replicas reconnect to learn
+    /// the new ID.
+    func becomeMaster() {
+        state.withLock { state in
+            state.isReplica = false
+            state.id2 = state.id
+            state.secondOffset = (state.backlog?.endOffset ?? 0) + 1
+            state.id = ServerState.randomReplicationID()
+            state.encoder.reset()
+        }
+        if state.withLock({ $0.backlog != nil }), !sinkInstalled.exchange(true, ordering: .relaxed) { server.propagation.add(self) }
+        disconnectReplicas()
+    }
+
+    /// After a full sync from a master: its history, from `offset`, in a new backlog (a
+    /// replica keeps one so it can serve PSYNC once promoted); old sub-replicas were
+    /// disconnected when the load began.
+    func adopt(id: String, offset: Int64) {
+        let size = max(1, server.config.integer("repl-backlog-size"))
+        state.withLock { state in
+            state.id = id
+            state.id2 = String(repeating: "0", count: 40)
+            state.secondOffset = -1
+            state.backlog = ReplicationBacklog(capacity: size, endOffset: offset)
+        }
+    }
+
+    /// A partial resync whose master named a new ID (it was promoted): our history continues
+    /// under it, the old one accepted up to here; sub-replicas reconnect to learn it.
+    func continueUnder(id: String) {
+        let changed = state.withLock { state -> Bool in
+            guard state.id != id else { return false }
+            state.id2 = state.id
+            state.secondOffset = (state.backlog?.endOffset ?? 0) + 1
+            state.id = id
+            return true
+        }
+        if changed { disconnectReplicas() }
+    }
+
+    /// Where a PSYNC to a master continues: our ID and the next byte wanted, or nil when we
+    /// hold no history to continue.
+    var continuation: (id: String, offset: Int64)? {
+        state.withLock { state in state.backlog.map { (state.id, $0.endOffset + 1) } }
     }
 
     // MARK: Commands
@@ -176,8 +287,15 @@ public final class ReplicationMaster: PropagationSink, @unchecked Sendable {
             case "listening-port":
                 guard let port = Int(value) else { return c.error(Errors.notInteger) }
                 let id = c.session.id
-                state.withLock { $0.replicas[id]?.listeningPort = port }
-                listeningPorts.withLock { $0[id] = port }
+                state.withLock { $0.replicas[id]?.announced.port = port }
+                announcements.withLock { $0[id, default: Announcement()].port = port }
+            case "ip-address":
+                guard value.utf8.count < 46 else { return c.error("ERR REPLCONF ip-address provided by replica instance is too long: \(value.utf8.count) bytes") }
+                let id = c.session.id
+                state.withLock { $0.replicas[id]?.announced.ip = value }
+                announcements.withLock { $0[id, default: Announcement()].ip = value }
+            case "capa":
+                if value.lowercased() == "psync2" { announcements.withLock { $0[c.session.id, default: Announcement()].psync2 = true } }
             case "ack":
                 // No reply: the replica does not read one.
                 guard let offset = Int64(value) else { return }
@@ -190,8 +308,9 @@ public final class ReplicationMaster: PropagationSink, @unchecked Sendable {
                 }
                 return
             case "getack":
+                if c.session.flags.contains(.master) { answerGetAck(&c) }
                 return
-            case "ip-address", "capa", "rdb-only", "rdb-filter-only":
+            case "rdb-only", "rdb-filter-only":
                 break
             default:
                 return c.error("ERR Unrecognized REPLCONF option: \(c.text(index))")
@@ -201,8 +320,8 @@ public final class ReplicationMaster: PropagationSink, @unchecked Sendable {
         c.reply.ok()
     }
 
-    /// Ports announced with REPLCONF before the link became a replica's.
-    private let listeningPorts = Lock<[Int: Int]>([:])
+    /// What links told with REPLCONF before they became replicas.
+    private let announcements = Lock<[Int: Announcement]>([:])
 
     func sync(_ c: inout CommandContext, partial: Bool) {
         let session = c.session
@@ -211,21 +330,21 @@ public final class ReplicationMaster: PropagationSink, @unchecked Sendable {
             guard c.argumentCount == 4, c.argument(3, is: "FAILOVER") else { return c.error(Errors.syntax) }
             return c.error("ERR PSYNC FAILOVER can't be sent to a master.")
         }
+        guard mayServeSync() else { return c.error("NOMASTERLINK Can't SYNC while not connected with my master") }
+        let announced = announcements.withLock { $0[session.id] ?? Announcement() }
         let counters = server.syncCounters
-        if partial, let offset = Int64(c.text(2)), c.text(1) == server.replicationID,
-           let missing = state.withLock({ $0.backlog?.bytes(from: offset) }) {
+        if partial, let offset = Int64(c.text(2)), let (id, missing) = continuation(for: c.text(1), from: offset) {
             counters.partialAccepted.add(1, ordering: .relaxed)
             becomeReplica(session)
-            c.reply.simpleString("CONTINUE \(server.replicationID)")
+            c.reply.simpleString(announced.psync2 ? "CONTINUE \(id)" : "CONTINUE")
             state.withLock { state in
-                var replica = Replica(session: session)
+                var replica = Replica(session: session, announced: announced)
                 replica.online = true
                 replica.lastAck = Clock.now()
-                replica.listeningPort = listeningPorts.withLock { $0[session.id] ?? 0 }
                 state.replicas[session.id] = replica
             }
             session.connection?.deliver(ByteBuffer(bytes: missing))
-            server.log("Partial resynchronization request from replica accepted.")
+            server.log("Partial resynchronization request from \(name(of: Replica(session: session, announced: announced))) accepted. Sending \(missing.count) bytes of backlog starting from offset \(offset).")
             return
         }
         counters.full.add(1, ordering: .relaxed)
@@ -236,26 +355,30 @@ public final class ReplicationMaster: PropagationSink, @unchecked Sendable {
         options.checksum = server.config.bool("rdbchecksum")
         options.usedMemory = server.memory.used
         let backlogSize = server.config.integer("repl-backlog-size")
-        var offset: Int64 = 0
-        let replicationID = server.replicationID
+        var offset: Int64 = 0, replicationID = "", streamDB = 0
         // The sink listens before the instant (it drops what comes before the backlog exists),
         // so no write between the instant and this command's end escapes the stream; once.
-        if !sinkInstalled.exchange(true, ordering: .relaxed) { server.propagation.add(self) }
-        let snapshot = RDBSnapshot.begin(server.keyspace, options: options, now: c.now) {
-            // At the instant: every shard held, so the stream and the image meet exactly here.
-            offset = state.withLock { state in
-                if state.backlog == nil {
-                    state.backlog = ReplicationBacklog(capacity: max(1, backlogSize))
-                    state.encoder.reset()
+        if !state.withLock({ $0.isReplica }) && !sinkInstalled.exchange(true, ordering: .relaxed) { server.propagation.add(self) }
+        let snapshot = applying.withLock { _ in
+            RDBSnapshot.begin(server.keyspace, options: options, now: c.now) {
+                // At the instant: every shard held, so the stream and the image meet exactly here.
+                (offset, replicationID, streamDB) = state.withLock { state in
+                    if state.backlog == nil {
+                        // The first replica: a new history begins with the backlog, as in Redis.
+                        state.backlog = ReplicationBacklog(capacity: max(1, backlogSize))
+                        state.id = ServerState.randomReplicationID()
+                        state.id2 = String(repeating: "0", count: 40)
+                        state.secondOffset = -1
+                        state.encoder.reset()
+                    }
+                    state.replicas[session.id] = Replica(session: session, announced: announced)
+                    return (state.backlog!.endOffset, state.id, max(0, state.encoder.selectedDB))
                 }
-                var replica = Replica(session: session)
-                replica.listeningPort = listeningPorts.withLock { $0[session.id] ?? 0 }
-                state.replicas[session.id] = replica
-                return state.backlog!.endOffset
             }
         }
-        snapshot.setReplication(id: replicationID, offset: Int(offset), db: 0)
+        snapshot.setReplication(id: replicationID, offset: Int(offset), db: streamDB)
         if partial { c.reply.simpleString("FULLRESYNC \(replicationID) \(offset)") }
+        server.log("Replica \(name(of: Replica(session: session, announced: announced))) asks for synchronization")
         server.log("Starting BGSAVE for SYNC with target: replicas sockets")
         Thread.detachNewThread { [self] in
             var file: [UInt8] = []
@@ -277,7 +400,17 @@ public final class ReplicationMaster: PropagationSink, @unchecked Sendable {
                 replica.lastAck = Clock.now()
                 state.replicas[session.id] = replica
             }
-            server.log("Synchronization with replica succeeded")
+            server.log("Synchronization with replica \(name(of: Replica(session: session, announced: announced))) succeeded")
+        }
+    }
+
+    /// PSYNC2's rule: the history asked for is ours (or the one we continue, up to where we
+    /// left it), and the bytes from `offset` on are all in the backlog. Our ID and those bytes.
+    private func continuation(for id: String, from offset: Int64) -> (String, [UInt8])? {
+        state.withLock { state in
+            guard id == state.id || (id == state.id2 && offset <= state.secondOffset),
+                  let missing = state.backlog?.bytes(from: offset) else { return nil }
+            return (state.id, missing)
         }
     }
 

@@ -33,7 +33,7 @@ public final class NeedletailServer: ServerControl, Sendable {
     private let pendingWrites: [PendingWrites]
     /// The TCP listeners (`bind`, `port`), and the Unix-domain one (`unixsocket`).
     private let persistence: Persistence
-    private let replication: ReplicationMaster
+    private let replication: Replication
     private let listeners = Lock<[Channel]>([])
     private let unixListener = Lock<Channel?>(nil)
     private let stopped = Lock<Bool>(false)
@@ -49,12 +49,14 @@ public final class NeedletailServer: ServerControl, Sendable {
         pendingWrites = group.makeIterator().map { PendingWrites(eventLoop: $0) }
         let persistence = Persistence()
         self.persistence = persistence
-        let replication = ReplicationMaster()
+        let replication = Replication()
         self.replication = replication
         state = ServerState(config: configuration, eventLoops: threads, executable: executable,
                             families: [DumpCommands.table, persistence.commands, replication.commands])
         persistence.attach(to: state)
-        replication.attach(to: state)
+        let linkLoop = group.next()
+        replication.attach(to: state, persistence: persistence, linkLoop: linkLoop,
+                           statistics: state.statistics.loops[indexes[ObjectIdentifier(linkLoop)] ?? 0])
         self.logger = logger
         state.control = self
         observeConfiguration()
@@ -99,6 +101,7 @@ public final class NeedletailServer: ServerControl, Sendable {
             removePidFile()
             return abortStart()
         }
+        replication.start()
         if port != 0 { logger.notice("Ready to accept connections") }
         if !socketPath.isEmpty { logger.notice("The server is now ready to accept connections at \(socketPath)") }
         done.wait()

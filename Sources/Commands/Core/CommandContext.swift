@@ -69,6 +69,9 @@ public struct CommandContext {
     var stillBlocked = false
     /// The clock reading that ended the last command of the current read batch (0 at its start).
     var lastClockReading: Int64 = 0
+    /// Bytes of the current `RequestLoop.run` consumed before the running request: on a
+    /// replica's link, where its master's stream stood when the request began.
+    public internal(set) var requestStart = 0
 
     public init(reply: ReplyWriter, session: ClientSession, server: ServerState, statistics: LoopStatistics) {
         self.reply = reply

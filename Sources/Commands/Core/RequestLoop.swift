@@ -37,6 +37,7 @@ public struct RequestLoop {
         var parser = self.parser.take()!
         defer { self.parser = parser }
         command.beginBatch()
+        command.requestStart = 0
         while buffer.readableBytes > 0 {
             let authenticated = command.session.authenticated
             switch buffer.withUnsafeReadableBytes({ parser.parse($0, authenticated: authenticated) }) {
@@ -44,10 +45,12 @@ public struct RequestLoop {
                 return .needsMoreBytes
             case .skipped(let consumed):
                 buffer.moveReaderIndex(forwardBy: consumed)
+                command.requestStart += consumed
             case .request(let consumed, let inline):
                 let outcome = execute(buffer, inline: inline, parser: parser)
                 if case .postponed = outcome { return .postponed }
                 buffer.moveReaderIndex(forwardBy: consumed)
+                command.requestStart += consumed
                 switch outcome {
                 case .done, .postponed: continue
                 case .parked(let client): return .parked(client)

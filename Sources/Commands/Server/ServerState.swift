@@ -96,7 +96,8 @@ public final class ServerState: Sendable {
     public let eventLoops: Int
     /// The dispatcher reads it once per command. Tests inject a manual one.
     public let clock: ClockSource
-    /// INFO replication `master_replid`.
+    /// The replication ID the server starts with (INFO `master_replid` until the
+    /// replication layer begins another history).
     public let replicationID: String
     /// Allocated bytes once the server was ready (INFO `used_memory_startup`): measured when
     /// the state is made, and again by the server layer once it listens (`recordStartupMemory`).
@@ -195,6 +196,9 @@ public final class ServerState: Sendable {
         get { controlSlot.control }
         set { controlSlot.control = newValue }
     }
+
+    /// A new replication ID: 40 random hex characters.
+    public static func randomReplicationID() -> String { randomHex() }
 
     static func randomHex() -> String {
         (0 ..< 40).map { _ in String("0123456789abcdef".randomElement()!) }.joined()
