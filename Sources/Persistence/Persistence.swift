@@ -4,6 +4,29 @@ import Engine
 import Foundation
 import Locks
 
+/// A replication stream's position: its ID, the offset of its last byte, the database it
+/// last selected.
+public struct StreamPosition: Sendable {
+    public let id: String
+    public let offset: Int64
+    public let db: Int
+
+    public init(id: String, offset: Int64, db: Int) {
+        self.id = id
+        self.offset = offset
+        self.db = db
+    }
+}
+
+/// The replication layer, as a save sees it.
+public protocol StreamPositionSource: AnyObject, Sendable {
+    /// Runs `body` where the data and the stream's offset agree (between a replica link's
+    /// batches of its master's stream).
+    func betweenBatches<T>(_ body: () -> T) -> T
+    /// The position now; nil when there is no stream.
+    func position() -> StreamPosition?
+}
+
 /// RDB persistence for one server: SAVE, BGSAVE, LASTSAVE, the `save` schedule, the file at
 /// start-up and at shutdown, and the `persistence` INFO section. Registered from above: the
 /// server builds it and adds its commands and its INFO section.
@@ -73,9 +96,24 @@ public final class Persistence: PersistenceControl, @unchecked Sendable {
         return options
     }
 
-    /// Takes the snapshot, noting the change counter at its instant.
+    /// Where the replication stream stands, for a save's `repl-*` aux fields (set by the
+    /// replication layer before the server serves anyone).
+    public var streamPosition: (any StreamPositionSource)?
+
+    /// Takes the snapshot, noting the change counter and the stream's position at its instant.
     private func beginSnapshot() -> RDBSnapshot {
-        RDBSnapshot.begin(server.keyspace, options: options, now: Clock.now()) { noteChangesAtSnapshot() }
+        guard let source = streamPosition else {
+            return RDBSnapshot.begin(server.keyspace, options: options, now: Clock.now()) { noteChangesAtSnapshot() }
+        }
+        var position: StreamPosition?
+        let snapshot = source.betweenBatches {
+            RDBSnapshot.begin(server.keyspace, options: options, now: Clock.now()) {
+                noteChangesAtSnapshot()
+                position = source.position()
+            }
+        }
+        if let position { snapshot.setReplication(id: position.id, offset: Int(position.offset), db: position.db) }
+        return snapshot
     }
 
     private func noteChangesAtSnapshot() {

@@ -49,6 +49,7 @@ public final class Replication: @unchecked Sendable {
             role.withLock { $0.link }?.acknowledge(offset)
         }
         server.info.register(infoSection)
+        persistence.streamPosition = self
         for setting in ["replica-read-only", "replica-serve-stale-data"] {
             server.config.observe(setting) { [unowned self] _ in updateGates() }
         }
@@ -60,22 +61,33 @@ public final class Replication: @unchecked Sendable {
                     summary: "Follows a master, or (NO ONE) becomes one.", handler: { [unowned self] c in replicaof(&c) }),
             Command("slaveof", arity: 3, flags: [.admin, .noScript, .stale, .noAsyncLoading], group: "server", since: "1.0.0",
                     summary: "Follows a master, or (NO ONE) becomes one.", handler: { [unowned self] c in replicaof(&c) }),
+            Command("wait", arity: 3, flags: [.noScript], group: "generic", since: "3.0.0",
+                    summary: "Waits until replicas acknowledged this client's writes.", handler: { [unowned self] c in
+                        master.wait(&c, following: role.withLock { $0.following != nil })
+                    }),
             Command("role", arity: 1, flags: [.noScript, .loading, .stale, .fast], group: "server", since: "2.8.12",
                     summary: "This server's role in replication.", handler: { [unowned self] c in roleCommand(&c) }),
         ]
     }
 
-    /// At start-up, once the file is loaded: the `replicaof` directive. The stream position
-    /// the file recorded lets the first sync be a partial one.
-    public func start() {
+    /// At start-up, before the file loads: the `replicaof` directive makes this server a
+    /// replica from the start (so the load keeps expired keys, for its master's DELs).
+    public func takeConfiguredRole() {
         let words = server.config["replicaof"].split(separator: " ")
         guard words.count == 2, let port = Int(words[1]) else { return }
+        becomeReplica(of: String(words[0]), port: port)
+    }
+
+    /// At start-up, once the file is loaded: a replica connects to its master. The stream
+    /// position the file recorded lets its first sync be a partial one.
+    public func start() {
+        guard role.withLock({ $0.following != nil }) else { return }
         let aux = persistence.startupAux
         if let id = aux["repl-id"], id.utf8.count == 40, let offset = aux["repl-offset"].flatMap(Int64.init) {
             master.adopt(id: id, offset: offset)
             role.withLock { $0.streamDB = aux["repl-stream-db"].flatMap(Int.init) ?? 0 }
         }
-        follow(host: String(words[0]), port: port)
+        connect()
     }
 
     // MARK: Changing role
@@ -102,6 +114,11 @@ public final class Replication: @unchecked Sendable {
 
     /// Follows `host:port`: a master stops building its own stream, and the link connects.
     private func follow(host: String, port: Int) {
+        becomeReplica(of: host, port: port)
+        connect()
+    }
+
+    private func becomeReplica(of host: String, port: Int) {
         let (old, wasMaster) = role.withLock { role in
             defer {
                 role.following = (host, port)
@@ -117,7 +134,6 @@ public final class Replication: @unchecked Sendable {
         }
         master.refreshGoodReplicas(now: Clock.now())
         updateGates()
-        connect()
     }
 
     /// REPLICAOF NO ONE: the link closes, and this server begins its own history.
@@ -309,5 +325,20 @@ public final class Replication: @unchecked Sendable {
             ("replica_announced", config.bool("replica-announced") ? "1" : "0"),
         ]
         return fields
+    }
+}
+
+extension Replication: StreamPositionSource {
+    public func betweenBatches<T>(_ body: () -> T) -> T {
+        master.applying.withLock { _ in body() }
+    }
+
+    /// As a replica, the master's stream applied so far, in the database its client selected;
+    /// as a master with a backlog, its own.
+    public func position() -> StreamPosition? {
+        let (following, link) = role.withLock { ($0.following != nil, $0.link) }
+        guard let (id, next) = master.continuation else { return nil }
+        let db = following ? (link?.state == .connected ? link!.session.database : role.withLock { $0.streamDB }) : master.streamDB
+        return StreamPosition(id: id, offset: next - 1, db: db)
     }
 }

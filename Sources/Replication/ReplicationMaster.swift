@@ -47,6 +47,8 @@ public final class ReplicationMaster: PropagationSink, @unchecked Sendable {
         var replicas: [Int: Replica] = [:]
         /// When the cron last put a PING into the stream (ms).
         var lastPing: Int64 = 0
+        /// Clients blocked in WAIT.
+        var waiters: [Waiter] = []
     }
 
     let state = Lock(State(id: ""))
@@ -59,13 +61,18 @@ public final class ReplicationMaster: PropagationSink, @unchecked Sendable {
     var mayServeSync: @Sendable () -> Bool = { true }
     /// Whether this is one of the server's propagation sinks (from the first full sync on).
     private let sinkInstalled = Atomic<Bool>(false)
+    /// A `REPLCONF GETACK *` for the WAITs that began is about to go out.
+    let getAckScheduled = Atomic<Bool>(false)
 
     init() {}
 
     func attach(to server: ServerState) {
         self.server = server
         state.withLock { $0.id = server.replicationID }
-        server.onDisconnect { [unowned self] session in replicaGone(session) }
+        server.onDisconnect { [unowned self] session in
+            forgetWaiters(of: session)
+            replicaGone(session)
+        }
         for setting in ["min-replicas-to-write", "min-replicas-max-lag"] {
             server.config.observe(setting) { [unowned self] _ in refreshGoodReplicas(now: Clock.now()) }
         }
@@ -133,7 +140,7 @@ public final class ReplicationMaster: PropagationSink, @unchecked Sendable {
             return true
         }
         // In the database the stream last selected, as Redis sends it: no SELECT for a PING.
-        if due { propagate([PropagatedCommand(db: state.withLock { max(0, $0.encoder.selectedDB) }, "PING")]) }
+        if due { _ = propagate([PropagatedCommand(db: selectedDB, "PING")]) }
     }
 
     /// INFO replication's `connected_slaves`, `min_slaves_good_slaves` and `slaveN` lines.
@@ -169,6 +176,13 @@ public final class ReplicationMaster: PropagationSink, @unchecked Sendable {
         }
     }
 
+    /// The database the stream last selected (0 before any).
+    var streamDB: Int { max(0, selectedDB) }
+
+    /// The database the stream last selected, -1 before any: a PING or GETACK goes out in it,
+    /// with no SELECT before it, as Redis sends them.
+    var selectedDB: Int { state.withLock { $0.encoder.selectedDB } }
+
     /// `master_repl_offset`: the last byte of the stream.
     public var offset: Int64 { state.withLock { $0.backlog?.endOffset ?? 0 } }
 
@@ -188,12 +202,13 @@ public final class ReplicationMaster: PropagationSink, @unchecked Sendable {
 
     // MARK: The stream
 
-    public func propagate(_ commands: [PropagatedCommand]) {
+    public func propagate(_ commands: [PropagatedCommand]) -> Int64 {
         state.withLock { state in
-            guard state.backlog != nil, !state.isReplica else { return }
+            guard state.backlog != nil, !state.isReplica else { return 0 }
             var bytes: [UInt8] = []
             state.encoder.encode(commands, into: &bytes)
             Self.send(bytes, in: &state)
+            return state.backlog!.endOffset
         }
     }
 
@@ -306,6 +321,7 @@ public final class ReplicationMaster: PropagationSink, @unchecked Sendable {
                     replica.lastAck = now
                     state.replicas[id] = replica
                 }
+                releaseSatisfiedWaiters()
                 return
             case "getack":
                 if c.session.flags.contains(.master) { answerGetAck(&c) }

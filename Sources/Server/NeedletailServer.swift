@@ -97,6 +97,7 @@ public final class NeedletailServer: ServerControl, Sendable {
         writePidFile()
         state.recordStartupMemory()
         logger.notice("Server initialized")
+        replication.takeConfiguredRole()
         guard persistence.loadAtStartup() else {
             removePidFile()
             return abortStart()

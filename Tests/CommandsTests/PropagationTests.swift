@@ -8,9 +8,10 @@ import Testing
 final class RecordingSink: PropagationSink, @unchecked Sendable {
     private let received = Lock<[[String]]>([])
 
-    func propagate(_ commands: [PropagatedCommand]) {
+    func propagate(_ commands: [PropagatedCommand]) -> Int64 {
         let lines = commands.map(\.description)
         received.withLock { $0.append(lines) }
+        return 0
     }
 
     /// Everything received since the last call, one list per propagated command or transaction.

@@ -149,6 +149,18 @@ extension CommandContext {
         }
     }
 
+    /// Parks the client on no key: the caller keeps the returned wait and ends it itself with
+    /// `expire()` then `session.connection?.resume(.served(reply))` (WAIT does, on replicas'
+    /// acknowledgements or at its timeout).
+    public mutating func parkUntilReleased() -> BlockedClient {
+        let client = BlockedClient(session: session, command: commandTable.command(ordinal: session.lastCommand), request: arguments.copied(),
+                                   keys: [], deadline: 0, server: server)
+        server.blockedClients.add(1, ordering: .relaxed)
+        session.blocked.withLock { $0 = client }
+        parked = client
+        return client
+    }
+
     /// A blocking command's timeout argument in seconds (decimals allowed) as an absolute
     /// deadline in Unix milliseconds, 0 for none; nil after replying Redis's error.
     mutating func blockingDeadline(at index: Int) -> Int64? {

@@ -64,6 +64,10 @@ public final class ClientSession: @unchecked Sendable {
     public var closeAfterReply = false
     /// CLIENT CACHING was given for the next command (OPTIN: track it; OPTOUT: do not).
     public var trackingCaching = false
+    /// The replication stream's offset after this client's last propagated write: WAIT waits
+    /// for replicas to acknowledge it. Atomic: a blocked client's command may run on the loop
+    /// that served it.
+    public let writeOffset = Atomic<Int64>(0)
     /// CLIENT REPLY: whether this client's replies are sent.
     public var replyMode = ReplyMode.on
 

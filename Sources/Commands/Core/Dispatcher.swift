@@ -304,6 +304,7 @@ extension CommandContext {
             commands.insert(PropagatedCommand(db: commands[0].db, "MULTI"), at: 0)
             commands.append(PropagatedCommand(db: commands[commands.count - 1].db, "EXEC"))
         }
-        propagation.send(commands)
+        let offset = propagation.send(commands)
+        if offset > 0 { session.writeOffset.store(offset, ordering: .relaxed) }
     }
 }

@@ -29,8 +29,9 @@ public protocol PropagationSink: AnyObject, Sendable {
     /// The effects of one command, or of one transaction, in order: already wrapped in MULTI …
     /// EXEC when there is more than one, as Redis propagates them. Called while the shards the
     /// command touched are still locked, so the sequence a sink sees is a valid serial history
-    /// of the dataset (DESIGN.md §4).
-    func propagate(_ commands: [PropagatedCommand])
+    /// of the dataset (DESIGN.md §4). Returns the stream's offset after them (0 for a sink
+    /// that keeps none): what WAIT waits for replicas to acknowledge.
+    func propagate(_ commands: [PropagatedCommand]) -> Int64
 }
 
 /// The server's propagation point: the sinks installed, and the cheap test the dispatcher
@@ -59,9 +60,12 @@ public final class Propagation: Sendable {
         }
     }
 
-    func send(_ commands: [PropagatedCommand]) {
-        guard !commands.isEmpty else { return }
-        for sink in sinks.withLock({ $0 }) { sink.propagate(commands) }
+    @discardableResult
+    func send(_ commands: [PropagatedCommand]) -> Int64 {
+        guard !commands.isEmpty else { return 0 }
+        var offset: Int64 = 0
+        for sink in sinks.withLock({ $0 }) { offset = max(offset, sink.propagate(commands)) }
+        return offset
     }
 }
 

@@ -1,0 +1,230 @@
+"""Needletail as a replica: of a real redis-server 7.0 master (whose RDB uses compact
+encodings) and of Needletail masters, chained, through full and partial syncs, promotion and
+restart."""
+import os
+import random
+import signal
+import time
+
+import redis
+
+from raw import RawClient
+from servers import Process, binary
+from test_dump_restore import FILL
+from test_persistence import dataset, fill_everything
+from test_replication import wait_until
+
+
+def needletail(*extra):
+    return Process(lambda port, d: [binary(), "--port", str(port), "--dir", d, "--save", "", "--enable-debug-command", "yes", *extra],
+                   "needletail")
+
+
+def redis_master():
+    return Process(lambda port, d: ["redis-server", "--port", str(port), "--dir", d, "--save", "", "--appendonly", "no",
+                                    "--repl-diskless-sync-delay", "0", "--enable-debug-command", "yes"], "redis")
+
+
+def link_up(client):
+    return client.info("replication").get("master_link_status") == "up"
+
+
+def follow(replica, master_port):
+    assert replica.execute_command("REPLICAOF", "127.0.0.1", master_port) == b"OK"
+    assert wait_until(lambda: link_up(replica))
+
+
+def same_data(master, replica):
+    """Key by key, then by digest, once the replica has applied the master's whole stream."""
+    def caught_up():
+        return replica.info("replication")["slave_repl_offset"] == master.info("replication")["master_repl_offset"]
+    assert wait_until(caught_up)
+    time.sleep(0.05)  # past the 20 ms TTLs of mixed_writes, which both hide once passed
+    assert dataset(replica) == dataset(master)
+    for client in (master, replica):
+        client.execute_command("SELECT", 3)
+    assert {key: replica.get(key) for key in replica.keys("*")} == {key: master.get(key) for key in master.keys("*")}
+    for client in (master, replica):
+        client.execute_command("SELECT", 0)
+    assert replica.execute_command("DEBUG", "DIGEST") == master.execute_command("DEBUG", "DIGEST")
+
+
+def mixed_writes(client, rounds, seed):
+    """Writes of every type, in two databases, with expiries: what a replica must reproduce."""
+    rng = random.Random(seed)
+    for i in range(rounds):
+        key = f"k{rng.randrange(50)}"
+        choice = rng.randrange(10)
+        if choice == 0:
+            client.set(f"s:{key}", rng.randbytes(rng.choice([3, 100])), ex=rng.choice([None, 1000]))
+        elif choice == 1:
+            client.incrby(f"n:{key}", rng.randrange(-5, 5))
+        elif choice == 2:
+            client.rpush(f"l:{key}", *[str(rng.randrange(100)) for _ in range(rng.randrange(1, 5))])
+        elif choice == 3:
+            client.lpop(f"l:{key}")
+        elif choice == 4:
+            client.hset(f"h:{key}", str(rng.randrange(20)), rng.randbytes(8))
+        elif choice == 5:
+            client.sadd(f"set:{key}", str(rng.randrange(1000)))
+        elif choice == 6:
+            client.zadd(f"z:{key}", {str(rng.randrange(30)): rng.random()})
+        elif choice == 7:
+            client.expire(f"s:{key}", rng.randrange(100, 1000))
+        elif choice == 8:
+            client.delete(f"h:{key}")
+        else:
+            client.execute_command("SELECT", 3)
+            client.append(f"db3:{key}", "x")
+            client.execute_command("SELECT", 0)
+        if i % 50 == 0:
+            # A short TTL that passes: the master's DEL removes the key on the replica too.
+            client.set(f"brief:{i}", "v", px=20)
+
+
+def test_following_a_real_redis_master():
+    master_process = redis_master()
+    replica_process = needletail()
+    try:
+        master = redis.Redis(port=master_process.port)
+        replica = redis.Redis(port=replica_process.port)
+        fill_everything(master)
+        master.execute_command("DEBUG", "POPULATE", 2000)
+        follow(replica, master_process.port)
+        assert "Full resync from master" in replica_process.log()
+        same_data(master, replica)
+
+        mixed_writes(master, 600, seed=1)
+        same_data(master, replica)
+
+        # Cut by the replica, then by the master: both times a partial resync.
+        replica.execute_command("CLIENT", "KILL", "TYPE", "master")
+        mixed_writes(master, 100, seed=2)
+        assert wait_until(lambda: link_up(replica))
+        same_data(master, replica)
+        master.execute_command("CLIENT", "KILL", "TYPE", "replica")
+        mixed_writes(master, 100, seed=3)
+        assert wait_until(lambda: link_up(replica))
+        same_data(master, replica)
+        stats = master.info("stats")
+        assert (stats["sync_full"], stats["sync_partial_ok"]) == (1, 2)
+
+        # The master sees the replica acknowledging every second, with its offset.
+        def acknowledged():
+            line = master.info("replication").get("slave0", {})
+            return line.get("lag") in (0, 1) and line.get("offset") == master.info("replication")["master_repl_offset"]
+        assert wait_until(acknowledged, 5)
+        assert master.execute_command("WAIT", 1, 2000) == 1
+
+        role = replica.execute_command("ROLE")
+        assert role[:4] == [b"slave", b"127.0.0.1", master_process.port, b"connected"]
+        assert role[4] == master.info("replication")["master_repl_offset"]
+        raw = RawClient(replica_process.port)
+        assert raw.command("SET", "mine", "1") == b"-READONLY You can't write against a read only replica.\r\n"
+        assert raw.command("GET", "n:k1") == raw.command("GET", "n:k1")
+        raw.close()
+        assert replica.execute_command("REPLICAOF", "127.0.0.1", master_process.port) == b"OK Already connected to specified master"
+    finally:
+        replica_process.stop()
+        master_process.stop()
+
+
+def test_chained_replicas_promotion_and_restart():
+    """master → middle → leaf, all Needletail. Promoting the middle one lets the leaf continue
+    through replid2; a restarted leaf continues from the position its file recorded."""
+    top_process = needletail()
+    middle_process = needletail()
+    leaf_process = needletail("--save", "3600 1")
+    try:
+        top = redis.Redis(port=top_process.port)
+        middle = redis.Redis(port=middle_process.port)
+        leaf = redis.Redis(port=leaf_process.port)
+        fill_everything(top)
+        follow(middle, top_process.port)
+        follow(leaf, middle_process.port)
+        mixed_writes(top, 800, seed=4)
+        same_data(top, middle)
+        same_data(top, leaf)
+        # Sub-replicas share the top master's history: same ID, same offsets.
+        assert leaf.info("replication")["master_replid"] == top.info("replication")["master_replid"]
+
+        old_id = middle.info("replication")["master_replid"]
+        offset = middle.info("replication")["master_repl_offset"]
+        assert middle.execute_command("REPLICAOF", "NO", "ONE") == b"OK"
+        info = middle.info("replication")
+        assert info["role"] == "master" and info["master_replid2"] == old_id and info["second_repl_offset"] == offset + 1
+        assert info["master_replid"] != old_id and info["master_repl_offset"] == offset
+        middle.set("after:promotion", "1")
+        assert wait_until(lambda: leaf.get("after:promotion") == b"1")
+        stats = middle.info("stats")
+        assert (stats["sync_full"], stats["sync_partial_ok"]) == (1, 1)
+        assert leaf.info("replication")["master_replid"] == middle.info("replication")["master_replid"]
+        mixed_writes(middle, 200, seed=5)
+        same_data(middle, leaf)
+
+        # The leaf restarts from the file it saves at shutdown: a partial resync.
+        leaf_process.process.send_signal(signal.SIGTERM)
+        leaf_process.process.wait(20)
+        middle.set("while:down", "1")
+        restarted = Process(lambda port, d: [binary(), "--port", str(port), "--dir", leaf_process.dir, "--save", "", "--enable-debug-command", "yes",
+                                             "--replicaof", "127.0.0.1", str(middle_process.port)], "needletail")
+        try:
+            leaf = redis.Redis(port=restarted.port)
+            assert wait_until(lambda: link_up(leaf))
+            same_data(middle, leaf)
+            assert "Successful partial resynchronization with master." in restarted.log()
+            assert middle.info("stats")["sync_full"] == 1
+        finally:
+            restarted.stop()
+    finally:
+        leaf_process.stop()
+        middle_process.stop()
+        top_process.stop()
+
+
+def test_a_stale_replica_and_a_silent_master():
+    """`replica-serve-stale-data no` refuses reads while the link is down; a master that goes
+    silent past `repl-timeout` is let go, and the link comes back by itself."""
+    master_process = needletail()
+    replica_process = needletail("--replica-serve-stale-data", "no", "--repl-timeout", "3")
+    try:
+        master = redis.Redis(port=master_process.port)
+        replica = redis.Redis(port=replica_process.port)
+        master.set("k", "v")
+        follow(replica, master_process.port)
+        assert replica.get("k") == b"v"
+        master_process.process.send_signal(signal.SIGSTOP)
+        try:
+            assert wait_until(lambda: not link_up(replica), 8)
+            assert "MASTER timeout: no data nor PING received..." in replica_process.log()
+            raw = RawClient(replica_process.port)
+            assert raw.command("GET", "k") == b"-MASTERDOWN Link with MASTER is down and replica-serve-stale-data is set to 'no'.\r\n"
+            raw.close()
+            assert replica.execute_command("ROLE")[3] in (b"connect", b"connecting", b"handshake")
+            assert replica.info("replication")["master_link_down_since_seconds"] >= 0
+        finally:
+            master_process.process.send_signal(signal.SIGCONT)
+        assert wait_until(lambda: link_up(replica), 10)
+        assert replica.get("k") == b"v"
+    finally:
+        replica_process.stop()
+        master_process.stop()
+
+
+def test_replicaof_arguments():
+    process = needletail()
+    try:
+        client = redis.Redis(port=process.port)
+        raw = RawClient(process.port)
+        for port in ("70000", "-1", "x"):
+            assert raw.command("REPLICAOF", "127.0.0.1", port) == b"-ERR Invalid master port\r\n"
+        assert raw.command("REPLICAOF", "127.0.0.1") == b"-ERR wrong number of arguments for 'replicaof' command\r\n"
+        raw.close()
+        assert client.execute_command("REPLICAOF", "NO", "ONE") == b"OK"
+        assert client.execute_command("ROLE") == [b"master", 0, []]
+        # Inside MULTI, like any command.
+        pipe = client.pipeline(transaction=True)
+        pipe.execute_command("SLAVEOF", "NO", "ONE")
+        assert pipe.execute() == [True]  # redis-py reads +OK as True
+    finally:
+        process.stop()
