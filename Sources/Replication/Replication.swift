@@ -61,11 +61,12 @@ public final class Replication: @unchecked Sendable {
                     summary: "Follows a master, or (NO ONE) becomes one.", handler: { [unowned self] c in replicaof(&c) }),
             Command("slaveof", arity: 3, flags: [.admin, .noScript, .stale, .noAsyncLoading], group: "server", since: "1.0.0",
                     summary: "Follows a master, or (NO ONE) becomes one.", handler: { [unowned self] c in replicaof(&c) }),
-            Command("wait", arity: 3, flags: [.noScript], group: "generic", since: "3.0.0",
+            Command("wait", arity: 3, flags: [.noScript], categories: [.connection],
+                    tips: ["request_policy:all_shards", "response_policy:agg_min"], group: "generic", since: "3.0.0",
                     summary: "Waits until replicas acknowledged this client's writes.", handler: { [unowned self] c in
                         master.wait(&c, following: role.withLock { $0.following != nil })
                     }),
-            Command("role", arity: 1, flags: [.noScript, .loading, .stale, .fast], group: "server", since: "2.8.12",
+            Command("role", arity: 1, flags: [.noScript, .loading, .stale, .fast], categories: [.admin, .dangerous], group: "server", since: "2.8.12",
                     summary: "This server's role in replication.", handler: { [unowned self] c in roleCommand(&c) }),
         ]
     }
