@@ -20,6 +20,11 @@ public final class ReplicationMaster: PropagationSink, @unchecked Sendable {
         /// Receiving the stream; before that, the bytes since the snapshot wait in `pending`.
         var online = false
         var pending: [UInt8] = []
+        /// Waiting for the snapshot to begin (no stream is kept for it yet).
+        var awaitingSnapshot = false
+        /// After an `$EOF:` payload, the stream waits for the replica's first ACK, so no byte
+        /// follows the end mark in the same read.
+        var holdsStreamUntilAck = false
         var ackOffset: Int64 = 0
         var lastAck: Int64 = 0
         var announced: Announcement
@@ -31,6 +36,8 @@ public final class ReplicationMaster: PropagationSink, @unchecked Sendable {
         var ip = ""
         /// `capa psync2`: it understands `+CONTINUE <replid>`.
         var psync2 = false
+        /// `capa eof`: it reads a payload in the `$EOF:<mark>` form.
+        var eof = false
     }
 
     struct State {
@@ -43,12 +50,22 @@ public final class ReplicationMaster: PropagationSink, @unchecked Sendable {
         var isReplica = false
         /// Created when the first replica attaches, as Redis creates it.
         var backlog: ReplicationBacklog?
+        /// `master_repl_offset` while there is no backlog (it was freed: the next one goes on
+        /// from here).
+        var offsetWithoutBacklog: Int64 = 0
+        /// Since when no replica is attached (ms; 0 while one is): `repl-backlog-ttl`.
+        var noReplicasSince: Int64 = 0
         var encoder = StreamEncoder()
         var replicas: [Int: Replica] = [:]
         /// When the cron last put a PING into the stream (ms).
         var lastPing: Int64 = 0
         /// Clients blocked in WAIT.
         var waiters: [Waiter] = []
+        /// Replicas waiting for a full sync's snapshot to begin, since when (ms), and when they
+        /// last got a newline.
+        var waiting: [WaitingReplica] = []
+        var waitingSince: Int64 = 0
+        var lastKeepalive: Int64 = 0
     }
 
     let state = Lock(State(id: ""))
@@ -86,7 +103,12 @@ public final class ReplicationMaster: PropagationSink, @unchecked Sendable {
     /// stops counting as a good replica at once.
     private func replicaGone(_ session: ClientSession) {
         announcements.withLock { _ = $0.removeValue(forKey: session.id) }
-        guard let replica = state.withLock({ $0.replicas.removeValue(forKey: session.id) }) else { return }
+        guard let replica = state.withLock({ state -> Replica? in
+            let replica = state.replicas.removeValue(forKey: session.id)
+            state.waiting.removeAll { $0.session === session }
+            if replica != nil && state.replicas.isEmpty { state.noReplicasSince = Clock.now() }
+            return replica
+        }) else { return }
         server.log("Connection with replica \(name(of: replica)) lost.")
         refreshGoodReplicas(now: Clock.now())
     }
@@ -111,7 +133,7 @@ public final class ReplicationMaster: PropagationSink, @unchecked Sendable {
 
     /// `ip:port` as Redis names a replica: the address it announced (else its own) and the
     /// port it announced.
-    private func name(of replica: Replica) -> String {
+    func name(of replica: Replica) -> String {
         "\(host(of: replica)):\(replica.announced.port)"
     }
 
@@ -133,6 +155,8 @@ public final class ReplicationMaster: PropagationSink, @unchecked Sendable {
             server.warn("Disconnecting timedout replica (streaming sync): \(name(of: replica))")
             replica.session.connection?.close()
         }
+        freeIdleBacklog(now: now)
+        fullSyncCron(now: now)
         let period = Int64(max(1, server.config.integer("repl-ping-replica-period"))) * 1000
         let due = state.withLock { state -> Bool in
             guard !state.isReplica, !state.replicas.isEmpty, now - state.lastPing >= period else { return false }
@@ -143,6 +167,24 @@ public final class ReplicationMaster: PropagationSink, @unchecked Sendable {
         if due { _ = propagate([PropagatedCommand(db: selectedDB, "PING")]) }
     }
 
+    /// `repl-backlog-ttl`: a master's backlog is freed once no replica was attached for that
+    /// long (0: never), and a new history begins, as in Redis.
+    private func freeIdleBacklog(now: Int64) {
+        let ttl = Int64(server.config.integer("repl-backlog-ttl"))
+        guard ttl > 0 else { return }
+        let freed = state.withLock { state -> Bool in
+            guard !state.isReplica, let backlog = state.backlog, state.replicas.isEmpty, state.noReplicasSince > 0,
+                  now - state.noReplicasSince > ttl * 1000 else { return false }
+            state.offsetWithoutBacklog = backlog.endOffset
+            state.backlog = nil
+            state.id = ServerState.randomReplicationID()
+            state.id2 = String(repeating: "0", count: 40)
+            state.secondOffset = -1
+            return true
+        }
+        if freed { server.log("Replication backlog freed after \(ttl) seconds without connected replicas.") }
+    }
+
     /// INFO replication's `connected_slaves`, `min_slaves_good_slaves` and `slaveN` lines.
     func replicaFields(now: Int64) -> [(String, String)] {
         let replicas = state.withLock { $0.replicas.values.sorted { $0.session.id < $1.session.id } }
@@ -151,7 +193,7 @@ public final class ReplicationMaster: PropagationSink, @unchecked Sendable {
         for (index, replica) in replicas.enumerated() {
             let lag = replica.online ? (now - replica.lastAck) / 1000 : 0
             fields.append(("slave\(index)", "ip=\(host(of: replica)),port=\(replica.announced.port),"
-                + "state=\(replica.online ? "online" : "wait_bgsave"),offset=\(replica.ackOffset),lag=\(lag)"))
+                + "state=\(replica.online ? "online" : replica.awaitingSnapshot ? "wait_bgsave" : "send_bulk"),offset=\(replica.ackOffset),lag=\(lag)"))
         }
         return fields
     }
@@ -159,9 +201,10 @@ public final class ReplicationMaster: PropagationSink, @unchecked Sendable {
     /// INFO replication's closing fields, from `master_replid` on.
     func historyFields() -> [(String, String)] {
         let (id, id2, second, backlog) = state.withLock { ($0.id, $0.id2, $0.secondOffset, $0.backlog) }
+        let offset = backlog?.endOffset ?? state.withLock { $0.offsetWithoutBacklog }
         return [
             ("master_replid", id), ("master_replid2", id2),
-            ("master_repl_offset", String(backlog?.endOffset ?? 0)), ("second_repl_offset", String(second)),
+            ("master_repl_offset", String(offset)), ("second_repl_offset", String(second)),
             ("repl_backlog_active", backlog == nil ? "0" : "1"),
             ("repl_backlog_size", server.config["repl-backlog-size"]),
             ("repl_backlog_first_byte_offset", String(backlog?.firstOffset ?? 0)),
@@ -184,7 +227,7 @@ public final class ReplicationMaster: PropagationSink, @unchecked Sendable {
     var selectedDB: Int { state.withLock { $0.encoder.selectedDB } }
 
     /// `master_repl_offset`: the last byte of the stream.
-    public var offset: Int64 { state.withLock { $0.backlog?.endOffset ?? 0 } }
+    public var offset: Int64 { state.withLock { $0.backlog?.endOffset ?? $0.offsetWithoutBacklog } }
 
     var commands: [Command] {
         [
@@ -223,9 +266,9 @@ public final class ReplicationMaster: PropagationSink, @unchecked Sendable {
     private static func send(_ bytes: [UInt8], in state: inout State) {
         state.backlog!.append(bytes)
         for (id, replica) in state.replicas {
-            if replica.online {
+            if replica.online && !replica.holdsStreamUntilAck {
                 replica.session.connection?.deliver(ByteBuffer(bytes: bytes))
-            } else {
+            } else if !replica.awaitingSnapshot {
                 state.replicas[id]?.pending += bytes
             }
         }
@@ -236,6 +279,11 @@ public final class ReplicationMaster: PropagationSink, @unchecked Sendable {
     /// Disconnects every replica (they come back with PSYNC and learn what changed).
     func disconnectReplicas() {
         for replica in state.withLock({ Array($0.replicas.values) }) { replica.session.connection?.close() }
+    }
+
+    /// Makes this one of the server's propagation sinks, once.
+    func installSink() {
+        if !sinkInstalled.exchange(true, ordering: .relaxed) { server.propagation.add(self) }
     }
 
     /// Following a master from now on: the sink stops (the link feeds the stream instead).
@@ -254,8 +302,9 @@ public final class ReplicationMaster: PropagationSink, @unchecked Sendable {
             state.secondOffset = (state.backlog?.endOffset ?? 0) + 1
             state.id = ServerState.randomReplicationID()
             state.encoder.reset()
+            state.noReplicasSince = Clock.now()
         }
-        if state.withLock({ $0.backlog != nil }), !sinkInstalled.exchange(true, ordering: .relaxed) { server.propagation.add(self) }
+        if state.withLock({ $0.backlog != nil }) { installSink() }
         disconnectReplicas()
     }
 
@@ -310,7 +359,11 @@ public final class ReplicationMaster: PropagationSink, @unchecked Sendable {
                 state.withLock { $0.replicas[id]?.announced.ip = value }
                 announcements.withLock { $0[id, default: Announcement()].ip = value }
             case "capa":
-                if value.lowercased() == "psync2" { announcements.withLock { $0[c.session.id, default: Announcement()].psync2 = true } }
+                let capability = value.lowercased()
+                announcements.withLock { announced in
+                    if capability == "psync2" { announced[c.session.id, default: Announcement()].psync2 = true }
+                    if capability == "eof" { announced[c.session.id, default: Announcement()].eof = true }
+                }
             case "ack":
                 // No reply: the replica does not read one.
                 guard let offset = Int64(value) else { return }
@@ -319,6 +372,11 @@ public final class ReplicationMaster: PropagationSink, @unchecked Sendable {
                     guard var replica = state.replicas[id] else { return }
                     replica.ackOffset = max(replica.ackOffset, offset)
                     replica.lastAck = now
+                    if replica.holdsStreamUntilAck {
+                        replica.holdsStreamUntilAck = false
+                        replica.session.connection?.deliver(ByteBuffer(bytes: replica.pending))
+                        replica.pending = []
+                    }
                     state.replicas[id] = replica
                 }
                 releaseSatisfiedWaiters()
@@ -358,6 +416,7 @@ public final class ReplicationMaster: PropagationSink, @unchecked Sendable {
                 replica.online = true
                 replica.lastAck = Clock.now()
                 state.replicas[session.id] = replica
+                state.noReplicasSince = 0
             }
             session.connection?.deliver(ByteBuffer(bytes: missing))
             server.log("Partial resynchronization request from \(name(of: Replica(session: session, announced: announced))) accepted. Sending \(missing.count) bytes of backlog starting from offset \(offset).")
@@ -366,58 +425,7 @@ public final class ReplicationMaster: PropagationSink, @unchecked Sendable {
         counters.full.add(1, ordering: .relaxed)
         if partial && c.text(1) != "?" { counters.partialRefused.add(1, ordering: .relaxed) }
         becomeReplica(session)
-        var options = RDBSnapshot.Options()
-        options.compress = server.config.bool("rdbcompression")
-        options.checksum = server.config.bool("rdbchecksum")
-        options.usedMemory = server.memory.used
-        let backlogSize = server.config.integer("repl-backlog-size")
-        var offset: Int64 = 0, replicationID = "", streamDB = 0
-        // The sink listens before the instant (it drops what comes before the backlog exists),
-        // so no write between the instant and this command's end escapes the stream; once.
-        if !state.withLock({ $0.isReplica }) && !sinkInstalled.exchange(true, ordering: .relaxed) { server.propagation.add(self) }
-        let snapshot = applying.withLock { _ in
-            RDBSnapshot.begin(server.keyspace, options: options, now: c.now) {
-                // At the instant: every shard held, so the stream and the image meet exactly here.
-                (offset, replicationID, streamDB) = state.withLock { state in
-                    if state.backlog == nil {
-                        // The first replica: a new history begins with the backlog, as in Redis.
-                        state.backlog = ReplicationBacklog(capacity: max(1, backlogSize))
-                        state.id = ServerState.randomReplicationID()
-                        state.id2 = String(repeating: "0", count: 40)
-                        state.secondOffset = -1
-                        state.encoder.reset()
-                    }
-                    state.replicas[session.id] = Replica(session: session, announced: announced)
-                    return (state.backlog!.endOffset, state.id, max(0, state.encoder.selectedDB))
-                }
-            }
-        }
-        snapshot.setReplication(id: replicationID, offset: Int(offset), db: streamDB)
-        if partial { c.reply.simpleString("FULLRESYNC \(replicationID) \(offset)") }
-        server.log("Replica \(name(of: Replica(session: session, announced: announced))) asks for synchronization")
-        server.log("Starting BGSAVE for SYNC with target: replicas sockets")
-        Thread.detachNewThread { [self] in
-            var file: [UInt8] = []
-            do {
-                try snapshot.write { file.append(contentsOf: $0) }
-            } catch {
-                server.warn("Full synchronization failed: \(error)")
-                session.connection?.close()
-                return
-            }
-            state.withLock { state in
-                guard var replica = state.replicas[session.id] else { return }
-                var transfer = ByteBuffer(string: "$\(file.count)\r\n")
-                transfer.writeBytes(file)
-                transfer.writeBytes(replica.pending)
-                session.connection?.deliver(transfer)
-                replica.pending = []
-                replica.online = true
-                replica.lastAck = Clock.now()
-                state.replicas[session.id] = replica
-            }
-            server.log("Synchronization with replica \(name(of: Replica(session: session, announced: announced))) succeeded")
-        }
+        requestFullSync(session, announced: announced, psync: partial, now: c.now)
     }
 
     /// PSYNC2's rule: the history asked for is ours (or the one we continue, up to where we

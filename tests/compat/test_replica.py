@@ -16,7 +16,8 @@ from test_replication import wait_until
 
 
 def needletail(*extra):
-    return Process(lambda port, d: [binary(), "--port", str(port), "--dir", d, "--save", "", "--enable-debug-command", "yes", *extra],
+    return Process(lambda port, d: [binary(), "--port", str(port), "--dir", d, "--save", "", "--enable-debug-command", "yes",
+                                    "--repl-diskless-sync-delay", "0", *extra],
                    "needletail")
 
 

@@ -11,8 +11,10 @@ from test_dump_restore import FILL
 from test_persistence import dataset, fill_everything
 
 
-def needletail():
-    return Process(lambda port, d: [binary(), "--port", str(port), "--dir", d, "--save", ""], "needletail")
+def needletail(*settings):
+    """A master that starts a full sync at once unless told otherwise (Redis waits 5 seconds)."""
+    settings = settings or ("--repl-diskless-sync-delay", "0")
+    return Process(lambda port, d: [binary(), "--port", str(port), "--dir", d, "--save", "", *settings], "needletail")
 
 
 def redis_replica_of(master_port):
@@ -125,6 +127,46 @@ def test_each_write_reaches_every_replica_once():
             client = redis.Redis(port=process.port)
             assert wait_until(lambda: client.get("counter") == b"20")
         assert master.info("stats")["sync_full"] == 2
+    finally:
+        for process in replicas:
+            process.stop()
+        master_process.stop()
+
+
+def test_replicas_arriving_together_share_one_diskless_snapshot():
+    """`repl-diskless-sync-delay` holds the snapshot (newlines keep the replicas waiting) until
+    `repl-diskless-sync-max-replicas` replicas wait; both then get the same `$EOF:` payload.
+    With `repl-diskless-sync no` the payload is `$<length>`, at once."""
+    master_process = needletail("--repl-diskless-sync-delay", "30", "--repl-diskless-sync-max-replicas", "2")
+    replicas = []
+    try:
+        master = redis.Redis(port=master_process.port)
+        fill_everything(master)
+        replicas.append(redis_replica_of(master_process.port))
+        assert wait_until(lambda: master.info("replication").get("slave0", {}).get("state") == "wait_bgsave")
+        time.sleep(1.5)
+        assert master.info("replication")["slave0"]["state"] == "wait_bgsave"
+        assert master_process.log().count("Starting BGSAVE for SYNC") == 0
+        replicas.append(redis_replica_of(master_process.port))
+        expected = dataset(master)
+        for process in replicas:
+            client = redis.Redis(port=process.port)
+            assert wait_until(lambda: client.info("replication")["master_link_status"] == "up")
+            assert dataset(client) == expected
+            assert "receiving streamed RDB from master with EOF" in process.log()
+        assert master_process.log().count("Starting BGSAVE for SYNC with target: replicas sockets") == 1
+        master.incr("counter")
+        for process in replicas:
+            client = redis.Redis(port=process.port)
+            assert wait_until(lambda: client.get("counter") == b"1")
+
+        master.config_set("repl-diskless-sync", "no")
+        replicas.append(redis_replica_of(master_process.port))
+        client = redis.Redis(port=replicas[-1].port)
+        assert wait_until(lambda: client.info("replication")["master_link_status"] == "up", 5)
+        assert client.get("counter") == b"1"
+        assert "receiving streamed RDB from master with EOF" not in replicas[-1].log()
+        assert master.info("stats")["sync_full"] == 3
     finally:
         for process in replicas:
             process.stop()
