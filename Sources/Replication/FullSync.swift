@@ -87,8 +87,9 @@ extension ReplicationMaster {
                         state.id = ServerState.randomReplicationID()
                         state.id2 = String(repeating: "0", count: 40)
                         state.secondOffset = -1
-                        state.encoder.reset()
                     }
+                    // The stream after a snapshot starts with SELECT: its database is not in the image.
+                    state.encoder.reset()
                     let taken = state.waiting
                     state.waiting = []
                     for replica in taken { state.replicas[replica.session.id]?.awaitingSnapshot = false }
