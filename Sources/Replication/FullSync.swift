@@ -83,7 +83,7 @@ extension ReplicationMaster {
                 (replicas, offset, replicationID, streamDB) = state.withLock { state in
                     if state.backlog == nil {
                         // The first replica: a new history begins with the backlog, as in Redis.
-                        state.backlog = ReplicationBacklog(capacity: backlogSize, endOffset: state.offsetWithoutBacklog)
+                        setBacklog(ReplicationBacklog(capacity: backlogSize, endOffset: state.offsetWithoutBacklog), in: &state)
                         state.id = ServerState.randomReplicationID()
                         state.id2 = String(repeating: "0", count: 40)
                         state.secondOffset = -1

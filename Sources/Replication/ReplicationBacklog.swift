@@ -20,6 +20,9 @@ public struct ReplicationBacklog {
         self.endOffset = endOffset
     }
 
+    /// Bytes allocated for the ring.
+    public var allocatedBytes: Int { ring.count }
+
     /// The offset of the oldest byte held (`repl_backlog_first_byte_offset`); `endOffset + 1`
     /// when empty.
     public var firstOffset: Int64 { endOffset - Int64(count) + 1 }

@@ -95,7 +95,11 @@ public final class ReplicationMaster: PropagationSink, @unchecked Sendable {
         }
         server.config.observe("repl-backlog-size") { [unowned self] _ in
             let size = max(1, server.config.integer("repl-backlog-size"))
-            state.withLock { $0.backlog?.resize(to: size) }
+            state.withLock { state in
+                guard var backlog = state.backlog else { return }
+                backlog.resize(to: size)
+                setBacklog(backlog, in: &state)
+            }
         }
     }
 
@@ -176,7 +180,7 @@ public final class ReplicationMaster: PropagationSink, @unchecked Sendable {
             guard !state.isReplica, let backlog = state.backlog, state.replicas.isEmpty, state.noReplicasSince > 0,
                   now - state.noReplicasSince > ttl * 1000 else { return false }
             state.offsetWithoutBacklog = backlog.endOffset
-            state.backlog = nil
+            setBacklog(nil, in: &state)
             state.id = ServerState.randomReplicationID()
             state.id2 = String(repeating: "0", count: 40)
             state.secondOffset = -1
@@ -250,7 +254,7 @@ public final class ReplicationMaster: PropagationSink, @unchecked Sendable {
             guard state.backlog != nil, !state.isReplica else { return 0 }
             var bytes: [UInt8] = []
             state.encoder.encode(commands, into: &bytes)
-            Self.send(bytes, in: &state)
+            send(bytes, in: &state)
             return state.backlog!.endOffset
         }
     }
@@ -259,12 +263,22 @@ public final class ReplicationMaster: PropagationSink, @unchecked Sendable {
     func feed(_ bytes: [UInt8]) {
         state.withLock { state in
             guard state.backlog != nil else { return }
-            Self.send(bytes, in: &state)
+            send(bytes, in: &state)
         }
     }
 
-    private static func send(_ bytes: [UInt8], in state: inout State) {
+    /// Replaces the backlog, keeping `notCounted` true to the memory it holds.
+    func setBacklog(_ backlog: ReplicationBacklog?, in state: inout State) {
+        let change = (backlog?.allocatedBytes ?? 0) - (state.backlog?.allocatedBytes ?? 0)
+        state.backlog = backlog
+        if change != 0 { server.memory.notCounted.add(change, ordering: .relaxed) }
+    }
+
+    private func send(_ bytes: [UInt8], in state: inout State) {
+        let before = state.backlog!.allocatedBytes
         state.backlog!.append(bytes)
+        // The backlog is the replication buffer: memory maxmemory does not count, as in Redis.
+        if state.backlog!.allocatedBytes != before { server.memory.notCounted.add(state.backlog!.allocatedBytes - before, ordering: .relaxed) }
         for (id, replica) in state.replicas {
             if replica.online && !replica.holdsStreamUntilAck {
                 replica.session.connection?.deliver(ByteBuffer(bytes: bytes))
@@ -317,7 +331,7 @@ public final class ReplicationMaster: PropagationSink, @unchecked Sendable {
             state.id = id
             state.id2 = String(repeating: "0", count: 40)
             state.secondOffset = -1
-            state.backlog = ReplicationBacklog(capacity: size, endOffset: offset)
+            setBacklog(ReplicationBacklog(capacity: size, endOffset: offset), in: &state)
         }
     }
 

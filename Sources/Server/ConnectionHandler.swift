@@ -20,6 +20,11 @@ final class ConnectionHandler: ChannelInboundHandler {
     private let link: ConnectionLink
     private let statistics: LoopStatistics
     private let pendingWrites: PendingWrites
+    /// A replica's stream held while its socket is not writable, in blocks of `heldBlockSize` (large, so their allocation overhead is negligible).
+    private var heldStream: [ByteBuffer] = []
+    private var heldBytes = 0
+    private static let heldBlockSize = 64 * 1024
+    private var replicaWatermarks = false
     /// Set while the connection waits in `pendingWrites`.
     private var awaitingWrite = false
     private var context: ChannelHandlerContext?
@@ -83,6 +88,7 @@ final class ConnectionHandler: ChannelInboundHandler {
 
     func channelInactive(context: ChannelHandlerContext) {
         blockTimeout?.cancel()
+        if session.flags.contains(.replica) { countReplicaOutput(0) }
         server.state.disconnected(session)
         context.fireChannelInactive()
     }
@@ -168,13 +174,54 @@ final class ConnectionHandler: ChannelInboundHandler {
         // Replies still waiting for the end of the loop iteration answer earlier requests.
         if requests.command.reply.buffer.readableBytes > 0 { publishAndFlush(context) }
         var written = 0
-        for bytes in deliveries {
-            written += bytes.readableBytes
-            context.write(wrapOutboundOut(bytes), promise: nil)
+        // A replica whose socket is full: its stream waits here, packed (it gets no replies
+        // that could overtake it).
+        if session.flags.contains(.replica) && !replicaWatermarks {
+            // Not writable past 16 KiB of small writes: beyond them the stream is held, packed.
+            replicaWatermarks = true
+            let marks = ChannelOptions.Types.WriteBufferWaterMark(low: 8 * 1024, high: 16 * 1024)
+            context.channel.setOption(ChannelOptions.writeBufferWaterMark, value: marks).whenComplete { _ in }
         }
-        context.flush()
+        if session.flags.contains(.replica) && (!heldStream.isEmpty || !context.channel.isWritable) {
+            for var bytes in deliveries {
+                written += bytes.readableBytes
+                hold(&bytes, allocator: context.channel.allocator)
+            }
+        } else {
+            for bytes in deliveries {
+                written += bytes.readableBytes
+                context.write(wrapOutboundOut(bytes), promise: nil)
+            }
+            context.flush()
+        }
         statistics.count(.netOutputBytes, written)
         enforceOutputLimit(context, written: written)
+    }
+
+    /// Appends to the held stream, filling 64 KiB blocks to the brim: a stalled replica's
+    /// backlog then costs its bytes, where a write queued per command would cost several times that.
+    private func hold(_ bytes: inout ByteBuffer, allocator: ByteBufferAllocator) {
+        heldBytes += bytes.readableBytes
+        while bytes.readableBytes > 0 {
+            var block = heldStream.popLast() ?? allocator.buffer(capacity: Self.heldBlockSize)
+            if block.writableBytes == 0 {
+                heldStream.append(block)
+                block = allocator.buffer(capacity: Self.heldBlockSize)
+            }
+            var part = bytes.readSlice(length: min(block.writableBytes, bytes.readableBytes))!
+            block.writeBuffer(&part)
+            heldStream.append(block)
+        }
+    }
+
+    func channelWritabilityChanged(context: ChannelHandlerContext) {
+        if context.channel.isWritable && !heldStream.isEmpty && !closing {
+            for block in heldStream { context.write(wrapOutboundOut(block), promise: nil) }
+            heldStream = []
+            heldBytes = 0
+            context.flush()
+        }
+        context.fireChannelWritabilityChanged()
     }
 
     /// `client-output-buffer-limit`: a client whose unsent output passes its class's hard
@@ -183,7 +230,9 @@ final class ConnectionHandler: ChannelInboundHandler {
         unmeasuredOutput += written
         guard outputBacklog > 0 || unmeasuredOutput >= Self.outputMeasureInterval else { return }
         unmeasuredOutput = 0
-        outputBacklog = (try? context.channel.syncOptions?.getOption(ChannelOptions.bufferedWritableBytes)) ?? 0
+        let measured = heldStream.count * Self.heldBlockSize + ((try? context.channel.syncOptions?.getOption(ChannelOptions.bufferedWritableBytes)) ?? 0)
+        if session.flags.contains(.replica) { countReplicaOutput(measured) }
+        outputBacklog = measured
         guard outputBacklog > 0 else {
             overSoftLimitSince = 0
             return
@@ -195,6 +244,15 @@ final class ConnectionHandler: ChannelInboundHandler {
         closing = true
         pending = nil
         context.close(promise: nil)
+    }
+
+    /// A replica's unsent stream is memory `maxmemory` does not count (evicting for it would
+    /// only feed the stream more DELs), and shows in INFO as `mem_clients_slaves`: kept up to
+    /// date as it is measured, since a stalled replica sends no request that would publish it.
+    private func countReplicaOutput(_ measured: Int) {
+        guard measured != outputBacklog else { return }
+        server.state.memory.notCounted.add(measured - outputBacklog, ordering: .relaxed)
+        session.published.withLock { $0.memory.outputMemory = measured }
     }
 
     /// Writes how the wait ended, then runs the requests that arrived meanwhile.

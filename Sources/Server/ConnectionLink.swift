@@ -26,6 +26,8 @@ final class ConnectionLink: ClientConnection {
         channel.eventLoop.execute { channel.pipeline.fireUserInboundEventTriggered(outcome) }
     }
 
+    private static let coalescedSize = 16 * 1024
+
     /// Bytes other clients' commands produced for this one, oldest first, not yet written.
     private let mailbox = Lock<[ByteBuffer]>([])
 
@@ -35,6 +37,17 @@ final class ConnectionLink: ClientConnection {
     /// written before that request's reply, as in a single-threaded server.
     func deliver(_ bytes: ByteBuffer) {
         let wasEmpty = mailbox.withLock { queued in
+            // Small messages join the last one queued (a replica's stream comes a command at a
+            // time): one buffer and one socket write for many.
+            if var last = queued.popLast() {
+                if last.readableBytes + bytes.readableBytes <= Self.coalescedSize {
+                    var bytes = bytes
+                    last.writeBuffer(&bytes)
+                    queued.append(last)
+                    return false
+                }
+                queued.append(last)
+            }
             queued.append(bytes)
             return queued.count == 1
         }
