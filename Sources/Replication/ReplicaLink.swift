@@ -409,7 +409,13 @@ final class ReplicaLink: ChannelInboundHandler, @unchecked Sendable {
 
     /// Closes the link (from any thread); `closed` then tells the coordinator.
     func close() {
-        eventLoop.execute { [self] in context?.close(promise: nil) }
+        // At once when on the link's loop (CLIENT KILL from a client sharing it): the master
+        // sees the link go now, not after what that client runs next (a DEBUG SLEEP in MULTI).
+        if eventLoop.inEventLoop {
+            context?.close(promise: nil)
+        } else {
+            eventLoop.execute { [self] in context?.close(promise: nil) }
+        }
     }
 
     /// `127.0.0.1:6379`, as CLIENT LIST prints addresses.
