@@ -97,6 +97,7 @@ public final class Replication: @unchecked Sendable {
         if c.argument(1, is: "no") && c.argument(2, is: "one") {
             if role.withLock({ $0.following != nil }) {
                 stopFollowing()
+                remember(["no", "one"])
                 server.control?.log("MASTER MODE enabled (user request from '\(server.describe(c.session))')")
             }
             return c.reply.ok()
@@ -109,8 +110,14 @@ public final class Replication: @unchecked Sendable {
             return c.reply.simpleString("OK Already connected to specified master")
         }
         follow(host: host, port: port)
+        remember(["\(host)", "\(port)"])
         server.control?.log("REPLICAOF \(host):\(port) enabled (user request from '\(server.describe(c.session))')")
         c.reply.ok()
+    }
+
+    /// The role as the `replicaof` directive, so CONFIG REWRITE keeps it for a restart.
+    private func remember(_ words: [String]) {
+        try? server.config.load("replicaof", words, appending: false)
     }
 
     /// Follows `host:port`: a master stops building its own stream, and the link connects.
