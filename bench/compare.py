@@ -7,7 +7,7 @@ key and the worst request below 1 are better.
 
     bench/compare.py                       # everything, threads 1, 3 rounds
     bench/compare.py --threads 2 --rounds 5
-    bench/compare.py --only throughput     # or: memory, collections, growth, expiry, eviction, snapshot
+    bench/compare.py --only throughput     # or: memory, collections, growth, expiry, eviction, snapshot, replication
 """
 import argparse, csv, io, os, shutil, socket, statistics, subprocess, sys, tempfile, time
 
@@ -304,20 +304,65 @@ def snapshot(threads, rounds, keys):
     ]
 
 
+def replication(threads, rounds, keys, requests):
+    """A master with one replica of the same kind, full sync at once (diskless delay 0): the time
+    from REPLICAOF to the link up with `keys` keys, then P16 SET throughput on the master with
+    the replica attached, and how far the replica trails meanwhile (the time it takes to apply
+    what the master had propagated at a moment, sampled)."""
+    def measure(name, master):
+        load_keys(master, keys)
+        master.cli("CONFIG", "SET", "repl-diskless-sync-delay", "0")
+        replica = Server(name + "-replica", needletail(threads) if name == "needletail" else redis())
+        try:
+            start = time.time()
+            replica.cli("REPLICAOF", "127.0.0.1", str(master.port))
+            while "master_link_status:up" not in replica.cli("INFO", "replication"):
+                time.sleep(0.005)
+            synced = time.time() - start
+            load = subprocess.Popen(["redis-benchmark", "-p", str(master.port), "-c", "50", "-n", str(requests), "-r", "100000",
+                                     "-d", "3", "-P", "16", "-t", "set", "--csv"], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+            offset_of = lambda server, field: int(server.cli("INFO", "replication").split(field + ":")[1].split()[0])
+            lags = []
+            while load.poll() is None:
+                # How long the replica takes to apply what the master had propagated at a moment.
+                target, start = offset_of(master, "master_repl_offset"), time.time()
+                while offset_of(replica, "slave_repl_offset") < target:
+                    time.sleep(0.001)
+                lags.append((time.time() - start) * 1000)
+                time.sleep(0.05)
+            out, _ = load.communicate()
+            rps = float(next(csv.DictReader(io.StringIO(out)))["rps"])
+            lag = statistics.median(lags) if lags else 0
+        finally:
+            replica.stop()
+        print(f"  {name}: full sync {synced:.2f} s, P16 SET {rps:,.0f}/s with a replica, median lag {lag:.1f} ms", file=sys.stderr)
+        return synced, rps, lag
+    figures = alternate(threads, rounds, measure)
+    median = lambda side, i: statistics.median(f[i] for f in figures[side])
+    return [
+        ratio_line(f"full sync of {keys:,} keys, REPLICAOF to link up (Needletail {median('needletail', 0):.2f} s, "
+                   f"Redis {median('redis', 0):.2f} s)", ratios(figures, lambda f: f[0])),
+        ratio_line(f"P16 SET throughput with one replica (Needletail {median('needletail', 1):,.0f}/s, "
+                   f"Redis {median('redis', 1):,.0f}/s)", ratios(figures, lambda f: f[1])),
+        ratio_line(f"replica lag under that load, median (Needletail {median('needletail', 2):.1f} ms, "
+                   f"Redis {median('redis', 2):.1f} ms)", ratios(figures, lambda f: max(f[2], 0.1))),
+    ]
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--requests", type=int, default=500000)
     parser.add_argument("--keys", type=int, default=1_000_000)
-    parser.add_argument("--only", choices=["throughput", "memory", "collections", "growth", "expiry", "eviction", "snapshot"])
+    parser.add_argument("--only", choices=["throughput", "memory", "collections", "growth", "expiry", "eviction", "snapshot", "replication"])
     args = parser.parse_args()
     if not os.path.exists(os.path.join(ROOT, ".build/release/needletail")):
         subprocess.run(["swift", "build", "-c", "release"], cwd=ROOT, check=True)
     print(f"Needletail / Redis {subprocess.run(['redis-server', '--version'], capture_output=True, text=True).stdout.split()[2][2:]}, "
           f"threads {args.threads}, {args.rounds} rounds, commit {subprocess.run(['git', 'rev-parse', '--short', 'HEAD'], cwd=ROOT, capture_output=True, text=True).stdout.strip()}")
     print("| figure | median ratio | min–max |\n|---|---|---|")
-    sections = [args.only] if args.only else ["throughput", "memory", "collections", "growth", "expiry", "eviction", "snapshot"]
+    sections = [args.only] if args.only else ["throughput", "memory", "collections", "growth", "expiry", "eviction", "snapshot", "replication"]
     for section in sections:
         if section == "throughput":
             lines = throughput(args.threads, args.rounds, args.requests)
@@ -331,8 +376,10 @@ def main():
             lines = expiry(args.threads, args.rounds, args.keys // 2)
         elif section == "eviction":
             lines = eviction(args.threads, args.rounds, args.requests)
-        else:
+        elif section == "snapshot":
             lines = snapshot(args.threads, args.rounds, args.keys)
+        else:
+            lines = replication(args.threads, args.rounds, args.keys, 2 * args.requests)
         print("\n".join(lines), flush=True)
 
 

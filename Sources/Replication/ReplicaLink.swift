@@ -352,17 +352,22 @@ final class ReplicaLink: ChannelInboundHandler, @unchecked Sendable {
     /// (the master reads none, but the ACKs).
     private func applyStream(_ context: ChannelHandlerContext) {
         guard !waitingAtGate else { return }
-        let start = input.readerIndex
-        // Shares the storage: the bytes stay readable here once `run` has consumed them.
-        let received = input.slice()
         let stop = master.applying.withLock { _ in
+            let start = input.readerIndex
+            // Shares the storage: the bytes stay readable here once `run` has consumed them.
+            let received = input.slice()
             let stop = requests.run(&input)
             let applied = input.readerIndex - start
             if applied > 0 { master.feed(received.getBytes(at: received.readerIndex, length: applied)!) }
             return stop
         }
         requests.command.reply.buffer.clear()
-        input.discardReadBytes()
+        // The slice is gone: compacting moves only the unparsed tail, never copies the storage.
+        if input.readableBytes == 0 {
+            input.clear()
+        } else if input.readerIndex >= 64 * 1024 {
+            input.discardReadBytes()
+        }
         session.publish(now: Clock.now(), memory: ClientMemory())
         let applied = master.offset, unread = Int64(input.readableBytes)
         status.withLock { status in
