@@ -130,6 +130,12 @@ extension ReplicationMaster {
         let sent = state.withLock { state -> Replica? in
             guard var replica = state.replicas[session.id] else { return nil }
             session.connection?.deliver(payload)
+            if replica.announced.rdbOnly {
+                // Only the snapshot was asked for (`redis-cli --rdb`, which then hangs up): no
+                // stream follows it.
+                state.replicas[session.id] = nil
+                return nil
+            }
             replica.online = true
             replica.lastAck = Clock.now()
             replica.holdsStreamUntilAck = holdingStream

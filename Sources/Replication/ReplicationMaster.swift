@@ -38,6 +38,10 @@ public final class ReplicationMaster: PropagationSink, @unchecked Sendable {
         var psync2 = false
         /// `capa eof`: it reads a payload in the `$EOF:<mark>` form.
         var eof = false
+        /// `rdb-only 1` (`redis-cli --rdb`): the link closes once the payload is sent.
+        var rdbOnly = false
+        /// It asked with SYNC, not PSYNC: it sends no ACKs, so it is never timed out by them.
+        var preSync = false
     }
 
     struct State {
@@ -154,7 +158,9 @@ public final class ReplicationMaster: PropagationSink, @unchecked Sendable {
         refreshGoodReplicas(now: now)
         // repl-timeout: an online replica silent that long is disconnected.
         let timeout = Int64(server.config.integer("repl-timeout")) * 1000
-        let silent = state.withLock { state in state.replicas.values.filter { $0.online && now - $0.lastAck > timeout } }
+        let silent = state.withLock { state in
+            state.replicas.values.filter { $0.online && !$0.announced.preSync && now - $0.lastAck > timeout }
+        }
         for replica in silent {
             server.warn("Disconnecting timedout replica (streaming sync): \(name(of: replica))")
             replica.session.connection?.close()
@@ -398,7 +404,10 @@ public final class ReplicationMaster: PropagationSink, @unchecked Sendable {
             case "getack":
                 if c.session.flags.contains(.master) { answerGetAck(&c) }
                 return
-            case "rdb-only", "rdb-filter-only":
+            case "rdb-only":
+                guard value == "0" || value == "1" else { return c.error(Errors.syntax) }
+                announcements.withLock { $0[c.session.id, default: Announcement()].rdbOnly = value == "1" }
+            case "rdb-filter-only":
                 break
             default:
                 return c.error("ERR Unrecognized REPLCONF option: \(c.text(index))")
@@ -439,7 +448,9 @@ public final class ReplicationMaster: PropagationSink, @unchecked Sendable {
         counters.full.add(1, ordering: .relaxed)
         if partial && c.text(1) != "?" { counters.partialRefused.add(1, ordering: .relaxed) }
         becomeReplica(session)
-        requestFullSync(session, announced: announced, psync: partial, now: c.now)
+        var asked = announced
+        asked.preSync = !partial
+        requestFullSync(session, announced: asked, psync: partial, now: c.now)
     }
 
     /// PSYNC2's rule: the history asked for is ours (or the one we continue, up to where we

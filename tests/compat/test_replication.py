@@ -1,6 +1,7 @@
 """Needletail as a master: a real redis-server 7.0 replica follows it through a full sync (a
 forkless snapshot at the exact offset announced) and the stream after it, and comes back with
 a partial resync from the backlog after its link is cut."""
+import os
 import signal
 import time
 
@@ -170,4 +171,47 @@ def test_replicas_arriving_together_share_one_diskless_snapshot():
     finally:
         for process in replicas:
             process.stop()
+        master_process.stop()
+
+
+def test_redis_cli_rdb_and_replica_modes_and_replconf_errors():
+    """`redis-cli --rdb` gets a snapshot Redis's own checker accepts, `--replica` the stream;
+    REPLCONF, PSYNC and WAIT refuse bad input with Redis's words."""
+    import subprocess
+    from raw import RawClient
+    master_process = needletail()
+    try:
+        master = redis.Redis(port=master_process.port)
+        fill_everything(master)
+        path = os.path.join(master_process.dir, "copy.rdb")
+        result = subprocess.run(["redis-cli", "-p", str(master_process.port), "--rdb", path], capture_output=True, text=True, timeout=30)
+        assert "Transfer finished with success" in result.stdout + result.stderr
+        check = subprocess.run(["redis-check-rdb", path], capture_output=True, text=True)
+        assert "RDB looks OK" in check.stdout
+        assert wait_until(lambda: master.info("replication")["connected_slaves"] == 0)
+
+        follower = subprocess.Popen(["stdbuf", "-o0", "redis-cli", "-p", str(master_process.port), "--replica"],
+                                    stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        try:
+            assert wait_until(lambda: master.info("replication").get("slave0", {}).get("state") == "online")
+            master.set("seen:by", "replica")
+            assert master.execute_command("ROLE")[0] == b"master"
+        finally:
+            time.sleep(1)
+            follower.terminate()
+        out, _ = follower.communicate(timeout=10)
+        assert '"SET","seen:by","replica"' in out
+
+        raw = RawClient(master_process.port)
+        assert raw.command("REPLCONF", "nonsense", "1") == b"-ERR Unrecognized REPLCONF option: nonsense\r\n"
+        assert raw.command("REPLCONF", "listening-port") == b"-ERR syntax error\r\n"
+        assert raw.command("REPLCONF", "listening-port", "x") == b"-ERR value is not an integer or out of range\r\n"
+        assert raw.command("REPLCONF", "capa", "eof", "capa", "unknown") == b"+OK\r\n"
+        assert raw.command("WAIT", "x", "0") == b"-ERR value is not an integer or out of range\r\n"
+        assert raw.command("WAIT", "0", "-1") == b"-ERR timeout is negative\r\n"
+        assert raw.command("WAIT", "0", "x") == b"-ERR timeout is not an integer or out of range\r\n"
+        assert raw.command("WAIT", "1", "100") == b":0\r\n"  # no replica: the count, at the timeout
+        assert raw.command("PSYNC", "?", "-1", "FAILOVER") == b"-ERR PSYNC FAILOVER can't be sent to a master.\r\n"
+        raw.close()
+    finally:
         master_process.stop()
