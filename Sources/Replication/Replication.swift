@@ -81,10 +81,17 @@ public final class Replication: @unchecked Sendable {
 
     /// At start-up, once the file is loaded: a replica connects to its master. The stream
     /// position the file recorded lets its first sync be a partial one.
+    ///
+    /// A master that restarts from a file with a stream position continues that history under
+    /// a new ID (the old one accepted up to there), so its replicas resync partially.
     public func start() {
-        guard role.withLock({ $0.following != nil }) else { return }
         let aux = persistence.startupAux
-        if let id = aux["repl-id"], id.utf8.count == 40, let offset = aux["repl-offset"].flatMap(Int64.init) {
+        let recorded = aux["repl-id"].flatMap { id in aux["repl-offset"].flatMap(Int64.init).map { (id, $0) } }
+        guard role.withLock({ $0.following != nil }) else {
+            if let (id, offset) = recorded, id.utf8.count == 40 { master.continueAfterRestart(id: id, offset: offset) }
+            return
+        }
+        if let (id, offset) = recorded, id.utf8.count == 40 {
             master.adopt(id: id, offset: offset)
             role.withLock { $0.streamDB = aux["repl-stream-db"].flatMap(Int.init) ?? 0 }
         }

@@ -341,6 +341,18 @@ public final class ReplicationMaster: PropagationSink, @unchecked Sendable {
         }
     }
 
+    /// A master restarted from a file recording `id` up to `offset`: that history is accepted
+    /// up to there, under a new ID, from a backlog that starts there.
+    func continueAfterRestart(id: String, offset: Int64) {
+        adopt(id: ServerState.randomReplicationID(), offset: offset)
+        state.withLock { state in
+            state.id2 = id
+            state.secondOffset = offset + 1
+            state.noReplicasSince = Clock.now()
+        }
+        installSink()
+    }
+
     /// A partial resync whose master named a new ID (it was promoted): our history continues
     /// under it, the old one accepted up to here; sub-replicas reconnect to learn it.
     func continueUnder(id: String) {

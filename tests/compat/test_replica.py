@@ -229,3 +229,61 @@ def test_replicaof_arguments():
         assert pipe.execute() == [True]  # redis-py reads +OK as True
     finally:
         process.stop()
+
+
+def test_master_restart_auth_and_publish():
+    """A replica authenticates with `masterauth` (a wrong one is logged and retried); PUBLISH
+    reaches the replica's subscribers; a master restarted from its file lets the replica
+    continue partially (the file's history becomes the master's replid2)."""
+    import servers
+    master_process = needletail("--requirepass", "secret", "--save", "3600 1")
+    replica_process = needletail("--masterauth", "wrong")
+    try:
+        master = redis.Redis(port=master_process.port, password="secret")
+        replica = redis.Redis(port=replica_process.port)
+        master.set("k", "1")
+        replica.execute_command("REPLICAOF", "127.0.0.1", master_process.port)
+        assert wait_until(lambda: "Unable to AUTH to MASTER" in replica_process.log())
+        assert not link_up(replica)
+        replica.config_set("masterauth", "secret")
+        assert wait_until(lambda: link_up(replica))
+        assert replica.get("k") == b"1"
+
+        subscriber = replica.pubsub()
+        subscriber.subscribe("news")
+        assert subscriber.get_message(timeout=2)["type"] == "subscribe"
+        master.publish("news", "hello")
+        message = subscriber.get_message(timeout=5)
+        assert message and message["data"] == b"hello"
+        subscriber.close()
+
+        master.incr("k")
+        same_data(master, replica)
+        old_id = master.info("replication")["master_replid"]
+        offset = master.info("replication")["master_repl_offset"]
+        port, directory = master_process.port, master_process.dir
+        master.shutdown()
+        master_process.process.wait(20)
+        original = servers.free_port
+        servers.free_port = lambda: port
+        try:
+            restarted = Process(lambda port, d: [binary(), "--port", str(port), "--dir", directory, "--save", "",
+                                                 "--requirepass", "secret", "--enable-debug-command", "yes"], "needletail")
+        finally:
+            servers.free_port = original
+        try:
+            master = redis.Redis(port=port, password="secret")
+            info = master.info("replication")
+            assert info["master_replid2"] == old_id and info["second_repl_offset"] == offset + 1
+            assert info["master_repl_offset"] == offset
+            assert wait_until(lambda: master.info("replication")["connected_slaves"] == 1, 10)
+            master.incr("k")
+            same_data(master, replica)
+            assert replica.get("k") == b"3"
+            stats = master.info("stats")
+            assert (stats["sync_full"], stats["sync_partial_ok"]) == (0, 1)
+        finally:
+            restarted.stop()
+    finally:
+        replica_process.stop()
+        master_process.stop()
