@@ -358,7 +358,7 @@ final class ReplicaLink: ChannelInboundHandler, @unchecked Sendable {
             let received = input.slice()
             let stop = requests.run(&input)
             let applied = input.readerIndex - start
-            if applied > 0 { master.feed(received.getBytes(at: received.readerIndex, length: applied)!) }
+            if applied > 0 { master.feed(received.getSlice(at: received.readerIndex, length: applied)!) }
             return stop
         }
         requests.command.reply.buffer.clear()

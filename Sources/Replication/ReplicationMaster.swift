@@ -63,6 +63,8 @@ public final class ReplicationMaster: PropagationSink, @unchecked Sendable {
         var replicas: [Int: Replica] = [:]
         /// When the cron last put a PING into the stream (ms).
         var lastPing: Int64 = 0
+        /// Where the stream's next bytes are encoded (its storage reused).
+        var encoded: [UInt8] = []
         /// Clients blocked in WAIT.
         var waiters: [Waiter] = []
         /// Replicas waiting for a full sync's snapshot to begin, since when (ms), and when they
@@ -258,18 +260,22 @@ public final class ReplicationMaster: PropagationSink, @unchecked Sendable {
     public func propagate(_ commands: [PropagatedCommand]) -> Int64 {
         state.withLock { state in
             guard state.backlog != nil, !state.isReplica else { return 0 }
+            // The encoding buffer is moved out and back: its storage serves every command.
             var bytes: [UInt8] = []
+            swap(&bytes, &state.encoded)
+            bytes.removeAll(keepingCapacity: true)
             state.encoder.encode(commands, into: &bytes)
-            send(bytes, in: &state)
+            bytes.withUnsafeBytes { send($0, in: &state) }
+            swap(&bytes, &state.encoded)
             return state.backlog!.endOffset
         }
     }
 
     /// On a replica: the bytes of its master's stream it just applied, passed on unchanged.
-    func feed(_ bytes: [UInt8]) {
+    func feed(_ bytes: ByteBuffer) {
         state.withLock { state in
             guard state.backlog != nil else { return }
-            send(bytes, in: &state)
+            bytes.withUnsafeReadableBytes { send($0, in: &state) }
         }
     }
 
@@ -280,16 +286,18 @@ public final class ReplicationMaster: PropagationSink, @unchecked Sendable {
         if change != 0 { server.memory.notCounted.add(change, ordering: .relaxed) }
     }
 
-    private func send(_ bytes: [UInt8], in state: inout State) {
+    private func send(_ bytes: UnsafeRawBufferPointer, in state: inout State) {
         let before = state.backlog!.allocatedBytes
         state.backlog!.append(bytes)
         // The backlog is the replication buffer: memory maxmemory does not count, as in Redis.
         if state.backlog!.allocatedBytes != before { server.memory.notCounted.add(state.backlog!.allocatedBytes - before, ordering: .relaxed) }
+        var shared: ByteBuffer?
         for (id, replica) in state.replicas {
             if replica.online && !replica.holdsStreamUntilAck {
-                replica.session.connection?.deliver(ByteBuffer(bytes: bytes))
+                if shared == nil { shared = ByteBuffer(bytes: bytes) }
+                replica.session.connection?.deliver(shared!)
             } else if !replica.awaitingSnapshot {
-                state.replicas[id]?.pending += bytes
+                state.replicas[id]?.pending.append(contentsOf: bytes)
             }
         }
     }

@@ -18,23 +18,10 @@ public struct StreamEncoder {
     public mutating func encode(_ commands: [PropagatedCommand], into output: inout [UInt8]) {
         for command in commands {
             if command.db != selectedDB {
-                Self.append([Array("SELECT".utf8), Array(String(command.db).utf8)], to: &output)
+                output.append(contentsOf: PropagatedCommand(db: command.db, "SELECT", String(command.db)).resp)
                 selectedDB = command.db
             }
-            Self.append(command.arguments, to: &output)
-        }
-    }
-
-    static func append(_ arguments: [[UInt8]], to output: inout [UInt8]) {
-        output.append(UInt8(ascii: "*"))
-        output.append(contentsOf: String(arguments.count).utf8)
-        output.append(contentsOf: [13, 10])
-        for argument in arguments {
-            output.append(UInt8(ascii: "$"))
-            output.append(contentsOf: String(argument.count).utf8)
-            output.append(contentsOf: [13, 10])
-            output.append(contentsOf: argument)
-            output.append(contentsOf: [13, 10])
+            output.append(contentsOf: command.resp)
         }
     }
 }

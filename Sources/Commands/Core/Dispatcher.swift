@@ -289,7 +289,7 @@ extension CommandContext {
         takeExpirations()
         guard !pendingPropagation.stated else { return }
         if (command.flags.contains(.write) && changed) || command.flags.contains(.alwaysPropagated) {
-            pendingPropagation.commands.append(PropagatedCommand(db: session.database, (0 ..< arguments.count).map { Array(arguments[$0]) }))
+            pendingPropagation.commands.append(PropagatedCommand(db: session.database, request: arguments))
         }
     }
 
@@ -297,8 +297,13 @@ extension CommandContext {
     /// in MULTI … EXEC, as Redis propagates it, unless the command touches arbitrary keys
     /// (SCAN, RANDOMKEY: their expirations go alone).
     mutating func sendPropagation(wrapping: Bool) {
-        var commands = pendingPropagation.commands
-        pendingPropagation.commands.removeAll(keepingCapacity: true)
+        // Moved out and back, not copied: the list's storage is reused command after command.
+        var commands: [PropagatedCommand] = []
+        swap(&commands, &pendingPropagation.commands)
+        defer {
+            commands.removeAll(keepingCapacity: true)
+            swap(&commands, &pendingPropagation.commands)
+        }
         guard !commands.isEmpty else { return }
         if commands.count > 1 && wrapping {
             commands.insert(PropagatedCommand(db: commands[0].db, "MULTI"), at: 0)

@@ -4,18 +4,83 @@ import RESP
 import Synchronization
 
 /// One command a replica (or, later, an append-only log) runs to reproduce a write: the
-/// database it runs in and its arguments.
+/// database it runs in and its arguments, kept as the RESP array the stream carries (built
+/// once, in one allocation, straight from the request when the command propagates itself).
 public struct PropagatedCommand: Sendable, Equatable, CustomStringConvertible {
     public let db: Int
-    public let arguments: [[UInt8]]
+    /// `*<n>\r\n` then `$<len>\r\n<bytes>\r\n` per argument.
+    public let resp: [UInt8]
 
     public init(db: Int, _ arguments: [[UInt8]]) {
         self.db = db
-        self.arguments = arguments
+        resp = Self.encode(count: arguments.count, lengths: arguments.lazy.map(\.count)) { index, output in
+            output.append(contentsOf: arguments[index])
+        }
     }
 
     public init(db: Int, _ words: String...) {
         self.init(db: db, words.map { Array($0.utf8) })
+    }
+
+    /// The request being run, as it is.
+    public init(db: Int, request arguments: Arguments) {
+        self.db = db
+        resp = Self.encode(count: arguments.count, lengths: (0 ..< arguments.count).lazy.map { arguments[$0].count }) { index, output in
+            output.append(contentsOf: arguments[index])
+        }
+    }
+
+    private static func encode(count: Int, lengths: some Collection<Int>,
+                               _ appendArgument: (Int, inout [UInt8]) -> Void) -> [UInt8] {
+        var size = 3 + decimalDigits(count)
+        for length in lengths { size += 5 + decimalDigits(length) + length }
+        var output: [UInt8] = []
+        output.reserveCapacity(size)
+        output.append(UInt8(ascii: "*"))
+        appendDecimal(count, to: &output)
+        for (index, length) in lengths.enumerated() {
+            output.append(UInt8(ascii: "$"))
+            appendDecimal(length, to: &output)
+            appendArgument(index, &output)
+            output.append(13)
+            output.append(10)
+        }
+        return output
+    }
+
+    private static func decimalDigits(_ value: Int) -> Int {
+        var digits = 1, rest = value
+        while rest >= 10 {
+            rest /= 10
+            digits += 1
+        }
+        return digits
+    }
+
+    /// `value` in decimal, then CRLF.
+    private static func appendDecimal(_ value: Int, to output: inout [UInt8]) {
+        let start = output.count
+        var rest = value
+        repeat {
+            output.append(UInt8(ascii: "0") + UInt8(rest % 10))
+            rest /= 10
+        } while rest > 0
+        output[start...].reverse()
+        output.append(13)
+        output.append(10)
+    }
+
+    /// The arguments, decoded again (tests and logs).
+    public var arguments: [[UInt8]] {
+        var result: [[UInt8]] = []
+        var index = resp.firstIndex(of: 10)! + 1
+        while index < resp.count {
+            let lineEnd = resp[index...].firstIndex(of: 13)!
+            let length = Int(String(decoding: resp[(index + 1) ..< lineEnd], as: UTF8.self))!
+            result.append(Array(resp[(lineEnd + 2) ..< (lineEnd + 2 + length)]))
+            index = lineEnd + 2 + length + 2
+        }
+        return result
     }
 
     public var description: String {
