@@ -92,7 +92,10 @@ extension ReplicationMaster {
                     state.encoder.reset()
                     let taken = state.waiting
                     state.waiting = []
-                    for replica in taken { state.replicas[replica.session.id]?.awaitingSnapshot = false }
+                    for replica in taken {
+                        state.replicas[replica.session.id]?.awaitingSnapshot = false
+                        state.replicas[replica.session.id]?.sent = state.backlog!.endOffset
+                    }
                     return (taken, state.backlog!.endOffset, state.id, max(0, state.encoder.selectedDB))
                 }
             }
@@ -102,8 +105,10 @@ extension ReplicationMaster {
         let withMark = diskless && state.withLock { state in
             replicas.allSatisfy { state.replicas[$0.session.id]?.announced.eof ?? true }
         }
+        let framedSessions = state.withLock { state in Set(replicas.filter { state.replicas[$0.session.id]?.framed ?? false }.map(\.session.id)) }
         for replica in replicas where replica.psync {
-            replica.session.connection?.deliver(ByteBuffer(string: "+FULLRESYNC \(replicationID) \(offset)\r\n"))
+            let framed = framedSessions.contains(replica.session.id) ? " FRAMED" : ""
+            replica.session.connection?.deliver(ByteBuffer(string: "+FULLRESYNC \(replicationID) \(offset)\(framed)\r\n"))
         }
         server.log("Starting BGSAVE for SYNC with target: \(diskless ? "replicas sockets" : "disk")")
         let sessions = replicas.map(\.session)
@@ -139,10 +144,7 @@ extension ReplicationMaster {
             replica.online = true
             replica.lastAck = Clock.now()
             replica.holdsStreamUntilAck = holdingStream
-            if !holdingStream {
-                session.connection?.deliver(ByteBuffer(bytes: replica.pending))
-                replica.pending = []
-            }
+            if !holdingStream { Self.flushPending(of: &replica) }
             state.replicas[session.id] = replica
             return replica
         }

@@ -38,6 +38,9 @@ final class ReplicaLink: ChannelInboundHandler, @unchecked Sendable {
         /// The full sync's payload: its size (-1 in the `$EOF:` form) and what has arrived.
         var transferSize = -1
         var transferRead = 0
+        /// Live-link repair (framed links): holes found, damaged frames dropped.
+        var holes = 0
+        var corruptFrames = 0
     }
 
     let status: Lock<Status>
@@ -87,6 +90,10 @@ final class ReplicaLink: ChannelInboundHandler, @unchecked Sendable {
     private let streamDB: Int
     /// The pause gate holds the stream's next command.
     private var waitingAtGate = false
+    /// The master frames the stream (`StreamFrame`): what arrives goes through `frames`.
+    private var framed = false
+    private var frames: FrameReader?
+    private var lastResendRequest: Int64 = 0
 
     init(host: String, port: Int, eventLoop: any EventLoop, server: ServerState, master: ReplicationMaster, persistence: Persistence,
          statistics: LoopStatistics, streamDB: Int, changed: @escaping @Sendable (ReplicaLink, Event) -> Void) {
@@ -138,6 +145,11 @@ final class ReplicaLink: ChannelInboundHandler, @unchecked Sendable {
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         var bytes = unwrapInboundIn(data)
         let now = Clock.now()
+        if frames != nil, case .streaming = phase {
+            status.withLock { $0.lastIO = now }
+            if receiveFrames(&bytes, context) { applyStream(context) }
+            return
+        }
         input.writeBuffer(&bytes)
         let streaming = if case .streaming = phase { true } else { false }
         let unread = Int64(input.readableBytes)
@@ -232,7 +244,9 @@ final class ReplicaLink: ChannelInboundHandler, @unchecked Sendable {
             commands.append(["REPLCONF", "ip-address", announcedIP])
             steps.append(.ipAddress)
         }
-        commands.append(["REPLCONF", "capa", "eof", "capa", "psync2"])
+        // `resend`: a Needletail master frames the stream so bytes lost on a live link are
+        // resent (Redis masters ignore capabilities they do not know).
+        commands.append(["REPLCONF", "capa", "eof", "capa", "psync2", "capa", "resend"])
         steps.append(.capa)
         phase = .awaitingHandshake(steps)
         send(commands, context)
@@ -251,8 +265,10 @@ final class ReplicaLink: ChannelInboundHandler, @unchecked Sendable {
 
     private func handlePsyncReply(_ line: String, _ context: ChannelHandlerContext) {
         let words = line.split(separator: " ").map(String.init)
+        // A Needletail master that will frame the stream says so last (`FRAMED`).
+        framed = words.last == "FRAMED"
         if words[0] == "+FULLRESYNC" {
-            guard words.count == 3, words[1].utf8.count == 40, let offset = Int64(words[2]) else {
+            guard words.count == (framed ? 4 : 3), words[1].utf8.count == 40, let offset = Int64(words[2]) else {
                 return fail("Master replied with wrong +FULLRESYNC syntax.", context)
             }
             server.control?.log("Full resync from master: \(words[1]):\(offset)")
@@ -261,7 +277,7 @@ final class ReplicaLink: ChannelInboundHandler, @unchecked Sendable {
             phase = .awaitingPayloadHeader
         } else if words[0] == "+CONTINUE" {
             server.control?.log("Successful partial resynchronization with master.")
-            if words.count > 1, words[1].utf8.count == 40 {
+            if words.count > 1, words[1] != "FRAMED", words[1].utf8.count == 40 {
                 if words[1] != master.continuation?.id { server.control?.log("Master replication ID changed to \(words[1])") }
                 master.continueUnder(id: words[1])
             }
@@ -333,6 +349,13 @@ final class ReplicaLink: ChannelInboundHandler, @unchecked Sendable {
     }
 
     private func startStreaming(at offset: Int64, _ context: ChannelHandlerContext) {
+        if framed {
+            // What arrived meanwhile is frames: it goes through the reader like all that follows.
+            frames = FrameReader(accepted: offset)
+            var arrived = input
+            input.clear()
+            if !receiveFrames(&arrived, context) { return }
+        }
         let unread = Int64(input.readableBytes)
         status.withLock { status in
             status.state = .connected
@@ -386,6 +409,35 @@ final class ReplicaLink: ChannelInboundHandler, @unchecked Sendable {
         }
     }
 
+    /// Frames in, verified stream bytes into `input`; asks for a resend on a hole or damage.
+    /// False when the bytes are not frames: the link is dropped (then a partial PSYNC).
+    private func receiveFrames(_ bytes: inout ByteBuffer, _ context: ChannelHandlerContext) -> Bool {
+        let outcome = frames!.receive(&bytes) { verified in input.writeBuffer(&verified) }
+        let counts = (frames!.holes, frames!.corruptFrames)
+        status.withLock { ($0.holes, $0.corruptFrames) = counts }
+        switch outcome {
+        case .fine:
+            return true
+        case .askResend:
+            server.control?.warn("Stream bytes lost or damaged after offset \(frames!.accepted): asking the master to resend them")
+            askResend(context)
+            return true
+        case .unparseable:
+            fail("Unreadable frame in the master's stream after offset \(frames!.accepted): reconnecting", context)
+            return false
+        }
+    }
+
+    private func askResend(_ context: ChannelHandlerContext) {
+        lastResendRequest = Clock.now()
+        send([["REPLCONF", "RESEND", String(frames!.accepted)]], context)
+    }
+
+    /// Live-link repair as a replica: holes found and damaged frames dropped.
+    var repairCounts: (holes: Int, corrupt: Int) {
+        status.withLock { ($0.holes, $0.corruptFrames) }
+    }
+
     /// The pause gate opened: the held command runs, then the rest.
     fileprivate func resumeAfterPause() {
         guard waitingAtGate, let context else { return }
@@ -405,7 +457,10 @@ final class ReplicaLink: ChannelInboundHandler, @unchecked Sendable {
         eventLoop.execute { [self] in
             guard let context else { return }
             switch phase {
-            case .streaming: acknowledge(master.offset)
+            case .streaming:
+                acknowledge(master.offset)
+                // A hole still open a second after asking: ask again.
+                if let frames, frames.missing, Clock.now() - lastResendRequest >= 1000 { askResend(context) }
             case .loading: context.writeAndFlush(wrapOutboundOut(ByteBuffer(string: "\n")), promise: nil)
             default: break
             }

@@ -28,6 +28,9 @@ public final class Replication: @unchecked Sendable {
         var streamDB = 0
         var lastAttempt: Int64 = 0
         var lastHeartbeat: Int64 = 0
+        /// Live-link repair counts of the links that closed (the open one adds its own).
+        var holes = 0
+        var corruptFrames = 0
     }
 
     let role = Lock(Role())
@@ -212,7 +215,10 @@ public final class Replication: @unchecked Sendable {
             role.withLock { $0.downSince = 0 }
         case .closed:
             let wasUp = link.state == .connected
+            let counts = link.repairCounts
             let current = role.withLock { role -> Bool in
+                role.holes += counts.holes
+                role.corruptFrames += counts.corrupt
                 guard role.link === link else { return false }
                 role.link = nil
                 if wasUp {
@@ -305,6 +311,14 @@ public final class Replication: @unchecked Sendable {
             fields += master.replicaFields(now: now)
             fields.append(("master_failover_state", "no-failover"))
             fields += master.historyFields()
+            // Live-link repair, Needletail's own: after Redis's fields, never inside a slaveN line.
+            fields += master.repairFields()
+            if following != nil {
+                let (holes, corrupt) = link?.repairCounts ?? (0, 0)
+                let (closedHoles, closedCorrupt) = role.withLock { ($0.holes, $0.corruptFrames) }
+                fields += [("repl_holes_detected", String(holes + closedHoles)),
+                           ("repl_corrupt_frames_dropped", String(corrupt + closedCorrupt))]
+            }
             return fields
         }
     }

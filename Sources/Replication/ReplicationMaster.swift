@@ -28,6 +28,19 @@ public final class ReplicationMaster: PropagationSink, @unchecked Sendable {
         var ackOffset: Int64 = 0
         var lastAck: Int64 = 0
         var announced: Announcement
+        /// Framed (`capa resend`): the offset of the last stream byte sent to it, the ACK before
+        /// the last (two equal ACKs below `sent` mean bytes were lost), and when bytes were last
+        /// resent (ms).
+        var sent: Int64 = 0
+        var previousAck: Int64 = -1
+        var lastResend: Int64 = 0
+
+        init(session: ClientSession, announced: Announcement) {
+            self.session = session
+            self.announced = announced
+        }
+
+        var framed: Bool { announced.resend }
     }
 
     /// What a replica told with REPLCONF before it asked for the stream.
@@ -42,6 +55,9 @@ public final class ReplicationMaster: PropagationSink, @unchecked Sendable {
         var rdbOnly = false
         /// It asked with SYNC, not PSYNC: it sends no ACKs, so it is never timed out by them.
         var preSync = false
+        /// `capa resend`: a Needletail replica, which takes the stream in frames and asks for
+        /// what a live link lost (see `StreamFrame`).
+        var resend = false
     }
 
     struct State {
@@ -63,6 +79,9 @@ public final class ReplicationMaster: PropagationSink, @unchecked Sendable {
         var replicas: [Int: Replica] = [:]
         /// When the cron last put a PING into the stream (ms).
         var lastPing: Int64 = 0
+        /// Live-link repair: resends made, and the bytes they carried.
+        var resends = 0
+        var resentBytes = 0
         /// Where the stream's next bytes are encoded (its storage reused).
         var encoded: [UInt8] = []
         /// Clients blocked in WAIT.
@@ -224,6 +243,11 @@ public final class ReplicationMaster: PropagationSink, @unchecked Sendable {
         ]
     }
 
+    /// Live-link repair as a master: resends and the bytes they carried.
+    func repairFields() -> [(String, String)] {
+        state.withLock { [("repl_resends", String($0.resends)), ("repl_resent_bytes", String($0.resentBytes))] }
+    }
+
     /// ROLE as a master: each online replica's address, port and acknowledged offset.
     func onlineReplicas() -> [(ip: String, port: Int, offset: Int64)] {
         state.withLock { state in
@@ -279,6 +303,36 @@ public final class ReplicationMaster: PropagationSink, @unchecked Sendable {
         }
     }
 
+    /// What a replica has not had yet since the snapshot (or since its PSYNC's offset), sent
+    /// once it may have the stream: framed for a framed replica.
+    static func flushPending(of replica: inout Replica) {
+        guard !replica.pending.isEmpty else { return }
+        if replica.framed {
+            replica.session.connection?.deliver(StreamFrame.encodeInPieces(offset: replica.sent + 1, replica.pending))
+            replica.sent += Int64(replica.pending.count)
+        } else {
+            replica.session.connection?.deliver(ByteBuffer(bytes: replica.pending))
+        }
+        replica.pending = []
+    }
+
+    /// Live-link repair: the stream after `offset` sent again, from the backlog, on the same
+    /// connection; a range that has left the backlog drops the link (the replica's PSYNC then
+    /// decides, as Redis would).
+    private func resend(to replica: inout Replica, after offset: Int64, in state: inout State, now: Int64) {
+        replica.lastResend = now
+        guard let bytes = state.backlog?.bytes(from: offset + 1), !bytes.isEmpty else {
+            server.warn("Replica \(name(of: replica)) lost stream bytes after offset \(offset) that left the backlog: disconnecting it")
+            replica.session.connection?.close()
+            return
+        }
+        replica.session.connection?.deliver(StreamFrame.encodeInPieces(offset: offset + 1, bytes))
+        replica.sent = max(replica.sent, offset + Int64(bytes.count))
+        state.resends += 1
+        state.resentBytes += bytes.count
+        server.log("Resending \(bytes.count) bytes of the stream after offset \(offset) to replica \(name(of: replica)), lost on a live link")
+    }
+
     /// Replaces the backlog, keeping `notCounted` true to the memory it holds.
     func setBacklog(_ backlog: ReplicationBacklog?, in state: inout State) {
         let change = (backlog?.allocatedBytes ?? 0) - (state.backlog?.allocatedBytes ?? 0)
@@ -291,11 +345,18 @@ public final class ReplicationMaster: PropagationSink, @unchecked Sendable {
         state.backlog!.append(bytes)
         // The backlog is the replication buffer: memory maxmemory does not count, as in Redis.
         if state.backlog!.allocatedBytes != before { server.memory.notCounted.add(state.backlog!.allocatedBytes - before, ordering: .relaxed) }
-        var shared: ByteBuffer?
+        let start = state.backlog!.endOffset - Int64(bytes.count) + 1
+        var plain: ByteBuffer?, framed: ByteBuffer?
         for (id, replica) in state.replicas {
             if replica.online && !replica.holdsStreamUntilAck {
-                if shared == nil { shared = ByteBuffer(bytes: bytes) }
-                replica.session.connection?.deliver(shared!)
+                if replica.framed {
+                    if framed == nil { framed = StreamFrame.encode(offset: start, bytes) }
+                    replica.session.connection?.deliver(framed!)
+                    state.replicas[id]?.sent = state.backlog!.endOffset
+                } else {
+                    if plain == nil { plain = ByteBuffer(bytes: bytes) }
+                    replica.session.connection?.deliver(plain!)
+                }
             } else if !replica.awaitingSnapshot {
                 state.replicas[id]?.pending.append(contentsOf: bytes)
             }
@@ -403,6 +464,7 @@ public final class ReplicationMaster: PropagationSink, @unchecked Sendable {
                 announcements.withLock { announced in
                     if capability == "psync2" { announced[c.session.id, default: Announcement()].psync2 = true }
                     if capability == "eof" { announced[c.session.id, default: Announcement()].eof = true }
+                    if capability == "resend" { announced[c.session.id, default: Announcement()].resend = true }
                 }
             case "ack":
                 // No reply: the replica does not read one.
@@ -414,12 +476,25 @@ public final class ReplicationMaster: PropagationSink, @unchecked Sendable {
                     replica.lastAck = now
                     if replica.holdsStreamUntilAck {
                         replica.holdsStreamUntilAck = false
-                        replica.session.connection?.deliver(ByteBuffer(bytes: replica.pending))
-                        replica.pending = []
+                        Self.flushPending(of: &replica)
+                    } else if replica.framed && offset < replica.sent && offset == replica.previousAck && now - replica.lastResend >= 1000 {
+                        // Two ACKs below what was sent and not moving: the bytes after were lost.
+                        resend(to: &replica, after: offset, in: &state, now: now)
                     }
+                    replica.previousAck = offset
                     state.replicas[id] = replica
                 }
                 releaseSatisfiedWaiters()
+                return
+            case "resend":
+                // A framed replica found a hole or a damaged frame after `offset`. No reply.
+                guard let offset = Int64(value) else { return }
+                let id = c.session.id, now = c.now
+                state.withLock { state in
+                    guard var replica = state.replicas[id], replica.framed, replica.online, offset < replica.sent else { return }
+                    resend(to: &replica, after: offset, in: &state, now: now)
+                    state.replicas[id] = replica
+                }
                 return
             case "getack":
                 if c.session.flags.contains(.master) { answerGetAck(&c) }
@@ -450,20 +525,28 @@ public final class ReplicationMaster: PropagationSink, @unchecked Sendable {
         guard mayServeSync() else { return c.error("NOMASTERLINK Can't SYNC while not connected with my master") }
         let announced = announcements.withLock { $0[session.id] ?? Announcement() }
         let counters = server.syncCounters
-        if partial, let offset = Int64(c.text(2)), let (id, missing) = continuation(for: c.text(1), from: offset) {
-            counters.partialAccepted.add(1, ordering: .relaxed)
-            becomeReplica(session)
-            c.reply.simpleString(announced.psync2 ? "CONTINUE \(id)" : "CONTINUE")
-            state.withLock { state in
+        if partial, let offset = Int64(c.text(2)) {
+            // Checked, answered and joined to the stream under one lock: no write falls between.
+            let accepted = state.withLock { state -> String? in
+                guard let (id, missing) = continuation(for: c.text(1), from: offset, in: state) else { return nil }
+                let framed = announced.resend ? " FRAMED" : ""
+                c.reply.simpleString(announced.psync2 ? "CONTINUE \(id)\(framed)" : "CONTINUE\(framed)")
                 var replica = Replica(session: session, announced: announced)
                 replica.online = true
                 replica.lastAck = Clock.now()
+                replica.sent = offset - 1
+                replica.pending = missing
+                Self.flushPending(of: &replica)
                 state.replicas[session.id] = replica
                 state.noReplicasSince = 0
+                return id
             }
-            session.connection?.deliver(ByteBuffer(bytes: missing))
-            server.log("Partial resynchronization request from \(name(of: Replica(session: session, announced: announced))) accepted. Sending \(missing.count) bytes of backlog starting from offset \(offset).")
-            return
+            if accepted != nil {
+                counters.partialAccepted.add(1, ordering: .relaxed)
+                becomeReplica(session)
+                server.log("Partial resynchronization request from \(name(of: Replica(session: session, announced: announced))) accepted. Sending \(offset <= self.offset ? self.offset - offset + 1 : 0) bytes of backlog starting from offset \(offset).")
+                return
+            }
         }
         counters.full.add(1, ordering: .relaxed)
         if partial && c.text(1) != "?" { counters.partialRefused.add(1, ordering: .relaxed) }
@@ -475,12 +558,10 @@ public final class ReplicationMaster: PropagationSink, @unchecked Sendable {
 
     /// PSYNC2's rule: the history asked for is ours (or the one we continue, up to where we
     /// left it), and the bytes from `offset` on are all in the backlog. Our ID and those bytes.
-    private func continuation(for id: String, from offset: Int64) -> (String, [UInt8])? {
-        state.withLock { state in
-            guard id == state.id || (id == state.id2 && offset <= state.secondOffset),
-                  let missing = state.backlog?.bytes(from: offset) else { return nil }
-            return (state.id, missing)
-        }
+    private func continuation(for id: String, from offset: Int64, in state: State) -> (String, [UInt8])? {
+        guard id == state.id || (id == state.id2 && offset <= state.secondOffset),
+              let missing = state.backlog?.bytes(from: offset) else { return nil }
+        return (state.id, missing)
     }
 
     private func becomeReplica(_ session: ClientSession) {
