@@ -144,12 +144,24 @@ public final class Keyspace: Sendable {
     /// Begins a point-in-time capture: at one instant (every shard locked, `atInstant` run
     /// there), every shard is marked; each is then captured by whoever locks it first, the
     /// capturer's own walk or a command about to change it (DESIGN.md §6).
-    public func beginCapture(_ capture: ShardCapture, atInstant: () -> Void) {
+    ///
+    /// One capture at a time (a table keeps one image): false, and nothing done, while another
+    /// is unfinished (a BGSAVE and a replica's full sync meet here).
+    public func beginCapture(_ capture: ShardCapture, atInstant: () -> Void) -> Bool {
+        guard capturing.compareExchange(expected: false, desired: true, ordering: .acquiringAndReleasing).exchanged else { return false }
         withAllShards {
             for shard in shards { shard.pendingCapture = capture }
             atInstant()
         }
+        return true
     }
+
+    /// The capture's writer is done with every shard: another capture may begin.
+    public func endCapture() {
+        capturing.store(false, ordering: .releasing)
+    }
+
+    private let capturing = Atomic<Bool>(false)
 
     /// Ends a capture early (a failed save): shards not captured yet are left alone.
     public func cancelCapture() {
@@ -159,6 +171,7 @@ public final class Keyspace: Sendable {
                 shard.endSharing()
             }
         }
+        endCapture()
     }
 
     /// Runs `body` with every shard locked, unless the caller already holds them.

@@ -100,8 +100,9 @@ public final class Persistence: PersistenceControl, @unchecked Sendable {
     /// replication layer before the server serves anyone).
     public var streamPosition: (any StreamPositionSource)?
 
-    /// Takes the snapshot, noting the change counter and the stream's position at its instant.
-    private func beginSnapshot() -> RDBSnapshot {
+    /// Takes the snapshot, noting the change counter and the stream's position at its instant;
+    /// nil while another snapshot (a replica's full sync) is being written.
+    private func beginSnapshot() -> RDBSnapshot? {
         guard let source = streamPosition else {
             return RDBSnapshot.begin(server.keyspace, options: options, now: Clock.now()) { noteChangesAtSnapshot() }
         }
@@ -112,7 +113,7 @@ public final class Persistence: PersistenceControl, @unchecked Sendable {
                 position = source.position()
             }
         }
-        if let position { snapshot.setReplication(id: position.id, offset: Int(position.offset), db: position.db) }
+        if let position { snapshot?.setReplication(id: position.id, offset: Int(position.offset), db: position.db) }
         return snapshot
     }
 
@@ -194,7 +195,13 @@ public final class Persistence: PersistenceControl, @unchecked Sendable {
             snapshot = RDBSnapshot.frozen(server.keyspace, options: options, now: start)
             noteChangesAtSnapshot()
         } else {
-            snapshot = beginSnapshot()
+            // SAVE waits for a replica's full sync being written (it finishes on its own thread).
+            var begun = beginSnapshot()
+            while begun == nil {
+                usleep(1000)
+                begun = beginSnapshot()
+            }
+            snapshot = begun!
         }
         do {
             try write(snapshot)
@@ -213,7 +220,11 @@ public final class Persistence: PersistenceControl, @unchecked Sendable {
     @discardableResult
     public func saveInBackground() -> Bool {
         guard let start = beginSaving(background: true) else { return false }
-        let snapshot = beginSnapshot()
+        guard let snapshot = beginSnapshot() else {
+            // A replica's full sync is being written: as Redis with its child busy.
+            state.withLock { $0.inProgress = false }
+            return false
+        }
         running.withLock { $0 = snapshot }
         server.log("Background saving started")
         Thread.detachNewThread { [self] in

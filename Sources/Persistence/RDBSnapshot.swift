@@ -55,16 +55,17 @@ public final class RDBSnapshot: @unchecked Sendable {
 
     /// Marks the instant; `atInstant` runs there too, with every shard locked (to note the
     /// replication offset or the change counter that the image matches).
-    public static func begin(_ keyspace: Keyspace, options: Options, now: Int64, atInstant: () -> Void = {}) -> RDBSnapshot {
+    /// Nil while another snapshot is being written (one at a time): try again once it is done.
+    public static func begin(_ keyspace: Keyspace, options: Options, now: Int64, atInstant: () -> Void = {}) -> RDBSnapshot? {
         let snapshot = RDBSnapshot(keyspace: keyspace, options: options)
         // The shards hold the snapshot until each is captured (or `cancel` clears them).
         let capture = ShardCapture { shard in snapshot.takeImage(of: shard) }
-        keyspace.beginCapture(capture) {
+        let begun = keyspace.beginCapture(capture) {
             snapshot.instant = now
             snapshot.counts = snapshot.countKeys()
             atInstant()
         }
-        return snapshot
+        return begun ? snapshot : nil
     }
 
     /// An image of a keyspace whose every shard the caller holds for the whole save (SAVE
@@ -122,11 +123,15 @@ public final class RDBSnapshot: @unchecked Sendable {
         }
     }
 
-    /// Stops capturing (after a failed write): every shard is let go.
+    /// Stops capturing (after a failed write): every shard is let go. Once per snapshot: a
+    /// second call must not end the capture of a snapshot begun since.
     public func cancel() {
+        guard !ended.exchange(true, ordering: .acquiringAndReleasing) else { return }
         keyspace.cancelCapture()
         images.withLock { $0 = [] }
     }
+
+    private let ended = Atomic<Bool>(false)
 
     /// Called once per shard, with it locked.
     private func takeImage(of shard: Shard) {
@@ -168,7 +173,19 @@ public final class RDBSnapshot: @unchecked Sendable {
 
     /// Streams the file through `sink`, ending with the checksum. Captures every shard not yet
     /// captured (locking each briefly, in order).
+    /// Writes the image to `sink`. Once it returns or throws, the capture is over and another
+    /// snapshot may begin.
     public func write(_ sink: (UnsafeRawBufferPointer) throws -> Void) throws {
+        do {
+            try writeImage(sink)
+            if !isFrozen && !ended.exchange(true, ordering: .acquiringAndReleasing) { keyspace.endCapture() }
+        } catch {
+            if !isFrozen { cancel() }
+            throw error
+        }
+    }
+
+    private func writeImage(_ sink: (UnsafeRawBufferPointer) throws -> Void) throws {
         var checksum = CRC64()
         func emit(_ bytes: [UInt8]) throws {
             try bytes.withUnsafeBytes { buffer in

@@ -77,7 +77,7 @@ extension ReplicationMaster {
         // The sink listens before the instant (it drops what comes before the backlog exists),
         // so no write between the instant and the end of the command that caused it escapes.
         if !state.withLock({ $0.isReplica }) { installSink() }
-        let snapshot = applying.withLock { _ in
+        let begun = applying.withLock { _ in
             RDBSnapshot.begin(server.keyspace, options: options, now: Clock.now()) {
                 // At the instant: every shard held, so the stream and the image meet exactly here.
                 (replicas, offset, replicationID, streamDB) = state.withLock { state in
@@ -100,6 +100,9 @@ extension ReplicationMaster {
                 }
             }
         }
+        // Another snapshot (a BGSAVE, or the previous full sync) is being written: the replicas
+        // keep waiting, and the cron tries again.
+        guard let snapshot = begun else { return }
         guard !replicas.isEmpty else { return snapshot.cancel() }
         snapshot.setReplication(id: replicationID, offset: Int(offset), db: streamDB)
         let withMark = diskless && state.withLock { state in

@@ -34,7 +34,7 @@ import Testing
         let keyspace = Keyspace(databases: 16)
         for index in 0 ..< 5000 { store(keyspace, "key:\(index)", "before") }
         store(keyspace, db: 9, "elsewhere", "nine", expireAt: 4_000_000_000_000)
-        let snapshot = RDBSnapshot.begin(keyspace, options: RDBSnapshot.Options(), now: 1_000)
+        let snapshot = RDBSnapshot.begin(keyspace, options: RDBSnapshot.Options(), now: 1_000)!
         // Every key changed and new keys added before the image is written.
         for index in 0 ..< 5000 { store(keyspace, "key:\(index)", "after") }
         for index in 0 ..< 100 { store(keyspace, "new:\(index)", "after") }
@@ -50,10 +50,31 @@ import Testing
         #expect(value(keyspace, "key:1") == "after")
     }
 
+    /// A table keeps one image: a second snapshot waits for the first to be written (a BGSAVE
+    /// during a replica's full sync), and a cancelled one frees the keyspace once only.
+    @Test func oneSnapshotAtATime() throws {
+        let keyspace = Keyspace(databases: 16)
+        for index in 0 ..< 100 { store(keyspace, "key:\(index)", "first") }
+        let first = RDBSnapshot.begin(keyspace, options: RDBSnapshot.Options(), now: 1_000)!
+        #expect(RDBSnapshot.begin(keyspace, options: RDBSnapshot.Options(), now: 1_000) == nil)
+        for index in 0 ..< 100 { store(keyspace, "key:\(index)", "second") }
+        let bytes = try file(of: first)
+        let second = RDBSnapshot.begin(keyspace, options: RDBSnapshot.Options(), now: 1_000)!
+        first.cancel()  // late: must not end the capture `second` began
+        #expect(RDBSnapshot.begin(keyspace, options: RDBSnapshot.Options(), now: 1_000) == nil)
+        let later = try file(of: second)
+        let loaded = Keyspace(databases: 16), loadedLater = Keyspace(databases: 16)
+        _ = try RDBLoader.load(bytes, into: loaded, now: 1_000, skipExpired: true)
+        _ = try RDBLoader.load(later, into: loadedLater, now: 1_000, skipExpired: true)
+        #expect(value(loaded, "key:7") == "first" && value(loadedLater, "key:7") == "second")
+        second.cancel()
+        #expect(RDBSnapshot.begin(keyspace, options: RDBSnapshot.Options(), now: 1_000) != nil)
+    }
+
     @Test func damagedFilesAreRefusedWholeAndLoadNothing() throws {
         let keyspace = Keyspace(databases: 16)
         for index in 0 ..< 300 { store(keyspace, "key:\(index)", "value \(index)") }
-        let bytes = try file(of: RDBSnapshot.begin(keyspace, options: RDBSnapshot.Options(), now: 1_000))
+        let bytes = try file(of: RDBSnapshot.begin(keyspace, options: RDBSnapshot.Options(), now: 1_000)!)
         var flipped = bytes
         flipped[bytes.count / 2] ^= 0x20
         for damaged in [Array(bytes.prefix(bytes.count - 9)), Array(bytes.prefix(bytes.count / 2)), flipped, Array("REDIS0011".utf8) + bytes.dropFirst(9)] {
