@@ -219,7 +219,12 @@ def test_client_list_parses_and_matches_redis_field_for_field(needletail, redis_
 def test_maxclients_and_connection_counters(request):
     server = start_needletail("--maxclients", "2")
     request.addfinalizer(server.stop)
-    first, second = RawClient(server.port), RawClient(server.port)
+    first = RawClient(server.port)
+    # The start-up probe's connection may not be closed on the server's side yet.
+    deadline = time.time() + 5
+    while b"connected_clients:1\r\n" not in first.command("INFO", "clients") and time.time() < deadline:
+        time.sleep(0.01)
+    second = RawClient(server.port)
     assert first.command("PING") == b"+PONG\r\n" and second.command("PING") == b"+PONG\r\n"
     third = RawClient(server.port)
     assert third.read_all_until_closed() == b"-ERR max number of clients reached\r\n"
