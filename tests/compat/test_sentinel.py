@@ -1,0 +1,74 @@
+"""Needletail under a real redis-sentinel: three sentinels watch a Needletail master and its
+replica; the failover runbook — pause writes on the master, wait until the replica's offset
+matches, fail over, check the sentinels agree, unpause the old master — ends with the replica
+promoted, the old master following it, and no acknowledged write lost."""
+import os
+
+import redis
+
+from servers import Process, binary
+from test_replica import link_up
+from test_replication import wait_until
+
+
+def sentinel(master_port):
+    def argv(port, directory):
+        with open(os.path.join(directory, "sentinel.conf"), "w") as conf:
+            conf.write(f"port {port}\nsentinel monitor mymaster 127.0.0.1 {master_port} 2\n"
+                       "sentinel down-after-milliseconds mymaster 2000\nsentinel failover-timeout mymaster 15000\n")
+        return ["redis-sentinel", os.path.join(directory, "sentinel.conf")]
+    return Process(argv, "sentinel")
+
+
+def needletail(*settings):
+    return Process(lambda port, d: [binary(), "--port", str(port), "--dir", d, "--save", "", "--repl-diskless-sync-delay", "0", *settings],
+                   "needletail")
+
+
+def test_sentinel_failover_runbook():
+    master_process = needletail()
+    replica_process = needletail("--replicaof", "127.0.0.1", str(master_process.port))
+    sentinels = []
+    try:
+        master = redis.Redis(port=master_process.port)
+        replica = redis.Redis(port=replica_process.port)
+        assert wait_until(lambda: link_up(replica))
+        sentinels = [sentinel(master_process.port) for _ in range(3)]
+        watchers = [redis.Redis(port=process.port, decode_responses=True) for process in sentinels]
+
+        def sees_everyone(watcher):
+            replicas = watcher.execute_command("SENTINEL", "REPLICAS", "mymaster")
+            others = watcher.execute_command("SENTINEL", "SENTINELS", "mymaster")
+            return len(replicas) == 1 and len(others) == 2
+        assert wait_until(lambda: all(sees_everyone(w) for w in watchers), 30)
+
+        for i in range(1000):
+            master.set(f"key:{i}", i)
+        master.incr("counter")
+
+        # The runbook.
+        assert master.execute_command("CLIENT", "PAUSE", 30000, "WRITE")
+        def caught_up():
+            return replica.info("replication")["slave_repl_offset"] == master.info("replication")["master_repl_offset"]
+        assert wait_until(caught_up, 10)
+        assert watchers[0].execute_command("SENTINEL", "FAILOVER", "mymaster") in ("OK", True)
+        new_master = ["127.0.0.1", str(replica_process.port)]
+        assert wait_until(lambda: all(w.execute_command("SENTINEL", "GET-MASTER-ADDR-BY-NAME", "mymaster") == new_master
+                                      for w in watchers), 30)
+        assert replica.execute_command("ROLE")[0] == b"master"
+        assert master.execute_command("CLIENT", "UNPAUSE")
+
+        # The old master is turned into a replica of the new one, and follows it.
+        def following():
+            role = master.execute_command("ROLE")
+            return role[0] == b"slave" and role[2] == replica_process.port and role[3] == b"connected"
+        assert wait_until(following, 40)
+        assert replica.get("counter") == b"1" and replica.get("key:999") == b"999"
+        replica.incr("counter")
+        assert wait_until(lambda: master.get("counter") == b"2", 10)
+        assert replica.info("replication")["connected_slaves"] == 1
+    finally:
+        for process in sentinels:
+            process.stop()
+        replica_process.stop()
+        master_process.stop()
