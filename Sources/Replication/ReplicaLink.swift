@@ -94,9 +94,12 @@ final class ReplicaLink: ChannelInboundHandler, @unchecked Sendable {
     private var framed = false
     private var frames: FrameReader?
     private var lastResendRequest: Int64 = 0
+    /// FAILOVER: this master hands its role to the replica it connects to (`PSYNC … FAILOVER`).
+    private let handingOver: Bool
 
     init(host: String, port: Int, eventLoop: any EventLoop, server: ServerState, master: ReplicationMaster, persistence: Persistence,
-         statistics: LoopStatistics, streamDB: Int, changed: @escaping @Sendable (ReplicaLink, Event) -> Void) {
+         statistics: LoopStatistics, streamDB: Int, handingOver: Bool, changed: @escaping @Sendable (ReplicaLink, Event) -> Void) {
+        self.handingOver = handingOver
         self.host = host
         self.port = port
         self.eventLoop = eventLoop
@@ -255,7 +258,7 @@ final class ReplicaLink: ChannelInboundHandler, @unchecked Sendable {
     private func sendPsync(_ context: ChannelHandlerContext) {
         if let (id, offset) = master.continuation {
             server.control?.log("Trying a partial resynchronization (request \(id):\(offset)).")
-            send([["PSYNC", id, String(offset)]], context)
+            send([["PSYNC", id, String(offset)] + (handingOver ? ["FAILOVER"] : [])], context)
         } else {
             server.control?.log("Partial resynchronization not possible (no cached master)")
             send([["PSYNC", "?", "-1"]], context)

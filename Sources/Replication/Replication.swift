@@ -31,6 +31,7 @@ public final class Replication: @unchecked Sendable {
         /// Live-link repair counts of the links that closed (the open one adds its own).
         var holes = 0
         var corruptFrames = 0
+        var failover = Failover()
     }
 
     let role = Lock(Role())
@@ -43,8 +44,19 @@ public final class Replication: @unchecked Sendable {
         self.linkLoop = linkLoop
         linkStatistics = statistics
         master.attach(to: server)
-        master.mayServeSync = { [unowned self] in
-            role.withLock { $0.following == nil || $0.link?.state == .connected }
+        master.syncRefusal = { [unowned self] in
+            role.withLock { role in
+                if role.failover.state != .none { return "NOMASTERLINK Can't SYNC while failing over" }
+                if role.following != nil && role.link?.state != .connected { return "NOMASTERLINK Can't SYNC while not connected with my master" }
+                return nil
+            }
+        }
+        master.promoteForFailover = { [unowned self] in
+            guard role.withLock({ $0.following != nil }) else { return false }
+            stopFollowing()
+            remember(["no", "one"])
+            server.control?.log("MASTER MODE enabled (failover request from my master)")
+            return true
         }
         master.answerGetAck = { [unowned self] c in
             // The offset before this GETACK's own bytes, as Redis reports it.
@@ -69,6 +81,8 @@ public final class Replication: @unchecked Sendable {
                     summary: "Waits until replicas acknowledged this client's writes.", handler: { [unowned self] c in
                         master.wait(&c, following: role.withLock { $0.following != nil })
                     }),
+            Command("failover", arity: -1, flags: [.admin, .noScript, .stale], group: "server", since: "6.2.0",
+                    summary: "Hands the master role to a replica.", handler: { [unowned self] c in failover(&c) }),
             Command("role", arity: 1, flags: [.noScript, .loading, .stale, .fast], categories: [.admin, .dangerous], group: "server", since: "2.8.12",
                     summary: "This server's role in replication.", handler: { [unowned self] c in roleCommand(&c) }),
         ]
@@ -104,6 +118,7 @@ public final class Replication: @unchecked Sendable {
     // MARK: Changing role
 
     func replicaof(_ c: inout CommandContext) {
+        if role.withLock({ $0.failover.state != .none }) { return c.error("ERR REPLICAOF not allowed while failing over.") }
         if c.argument(1, is: "no") && c.argument(2, is: "one") {
             if role.withLock({ $0.following != nil }) {
                 stopFollowing()
@@ -126,12 +141,12 @@ public final class Replication: @unchecked Sendable {
     }
 
     /// The role as the `replicaof` directive, so CONFIG REWRITE keeps it for a restart.
-    private func remember(_ words: [String]) {
+    func remember(_ words: [String]) {
         try? server.config.load("replicaof", words, appending: false)
     }
 
     /// Follows `host:port`: a master stops building its own stream, and the link connects.
-    private func follow(host: String, port: Int) {
+    func follow(host: String, port: Int) {
         becomeReplica(of: host, port: port)
         connect()
     }
@@ -155,7 +170,7 @@ public final class Replication: @unchecked Sendable {
     }
 
     /// REPLICAOF NO ONE: the link closes, and this server begins its own history.
-    private func stopFollowing() {
+    func stopFollowing() {
         let old = role.withLock { role in
             defer {
                 role.following = nil
@@ -187,7 +202,8 @@ public final class Replication: @unchecked Sendable {
             guard let (host, port) = role.following, role.link == nil else { return nil }
             role.lastAttempt = now
             let link = ReplicaLink(host: host, port: port, eventLoop: linkLoop, server: server, master: master, persistence: persistence,
-                                   statistics: linkStatistics, streamDB: role.streamDB) { [unowned self] link, event in
+                                   statistics: linkStatistics, streamDB: role.streamDB,
+                                   handingOver: role.failover.state == .inProgress) { [unowned self] link, event in
                 linkChanged(link, event)
             }
             role.link = link
@@ -213,6 +229,7 @@ public final class Replication: @unchecked Sendable {
         switch event {
         case .connected:
             role.withLock { $0.downSince = 0 }
+            failoverHandedOver()
         case .closed:
             let wasUp = link.state == .connected
             let counts = link.repairCounts
@@ -230,6 +247,9 @@ public final class Replication: @unchecked Sendable {
                 return true
             }
             guard current else { return }
+            if !wasUp && role.withLock({ $0.failover.state == .inProgress }) {
+                return abortFailover("Failover target rejected psync request")
+            }
             if wasUp {
                 server.control?.log("Connection with master lost.")
                 server.control?.log("Caching the disconnected master state.")
@@ -244,6 +264,7 @@ public final class Replication: @unchecked Sendable {
     /// every second and the timeouts.
     public func cron(now: Int64) {
         master.cron(now: now)
+        failoverCron(now: now)
         let (following, link, lastAttempt, lastHeartbeat) = role.withLock { ($0.following != nil, $0.link, $0.lastAttempt, $0.lastHeartbeat) }
         guard following else { return }
         guard let link else {
@@ -309,7 +330,7 @@ public final class Replication: @unchecked Sendable {
                 fields += replicaFields(following, link: link, downSince: downSince, now: now)
             }
             fields += master.replicaFields(now: now)
-            fields.append(("master_failover_state", "no-failover"))
+            fields.append(("master_failover_state", role.withLock { $0.failover.state.rawValue }))
             fields += master.historyFields()
             // Live-link repair, Needletail's own: after Redis's fields, never inside a slaveN line.
             fields += master.repairFields()

@@ -99,8 +99,12 @@ public final class ReplicationMaster: PropagationSink, @unchecked Sendable {
     /// on, and by a full sync while it takes its snapshot: so a snapshot's instant falls
     /// between batches and the offset it names is exactly the data it holds.
     let applying = Lock(())
-    /// Whether a sub-replica may sync now: on a replica, only while its link is up.
-    var mayServeSync: @Sendable () -> Bool = { true }
+    /// Why a replica may not sync now (`-NOMASTERLINK …`), or nil: on a replica whose own link
+    /// is down, or during a FAILOVER.
+    var syncRefusal: @Sendable () -> String? = { nil }
+    /// `PSYNC <replid> <offset> FAILOVER` from this replica's master: promote, so the old master
+    /// can follow (returns false when this server follows no master).
+    var promoteForFailover: @Sendable () -> Bool = { false }
     /// Whether this is one of the server's propagation sinks (from the first full sync on).
     private let sinkInstalled = Atomic<Bool>(false)
     /// A `REPLCONF GETACK *` for the WAITs that began is about to go out.
@@ -247,6 +251,27 @@ public final class ReplicationMaster: PropagationSink, @unchecked Sendable {
     func repairFields() -> [(String, String)] {
         state.withLock { [("repl_resends", String($0.resends)), ("repl_resent_bytes", String($0.resentBytes))] }
     }
+
+    /// FAILOVER's target check: nil when no replica announced `host:port`, else whether it is online.
+    func replicaIsOnline(host address: String, port: Int) -> Bool? {
+        state.withLock { state in
+            state.replicas.values.first { host(of: $0) == address && $0.announced.port == port }.map(\.online)
+        }
+    }
+
+    /// FAILOVER: a replica (the target, if named) online with the whole stream acknowledged.
+    func caughtUpReplica(target: (host: String, port: Int)?) -> (host: String, port: Int)? {
+        state.withLock { state in
+            let end = state.backlog?.endOffset ?? state.offsetWithoutBacklog
+            return state.replicas.values.sorted { $0.session.id < $1.session.id }.first { replica in
+                replica.online && replica.ackOffset == end
+                    && (target == nil || (host(of: replica) == target!.host && replica.announced.port == target!.port))
+            }.map { (host(of: $0), $0.announced.port) }
+        }
+    }
+
+    /// Whether any replica is attached (FAILOVER needs one).
+    var hasReplicas: Bool { state.withLock { !$0.replicas.isEmpty } }
 
     /// ROLE as a master: each online replica's address, port and acknowledged offset.
     func onlineReplicas() -> [(ip: String, port: Int, offset: Int64)] {
@@ -520,9 +545,14 @@ public final class ReplicationMaster: PropagationSink, @unchecked Sendable {
         if session.flags.contains(.replica) { return }
         if partial && c.argumentCount > 3 {
             guard c.argumentCount == 4, c.argument(3, is: "FAILOVER") else { return c.error(Errors.syntax) }
-            return c.error("ERR PSYNC FAILOVER can't be sent to a master.")
+            guard c.text(1) == state.withLock({ $0.id }) else {
+                if !state.withLock({ $0.isReplica }) { return c.error("ERR PSYNC FAILOVER can't be sent to a master.") }
+                return c.error("ERR PSYNC FAILOVER replid must match my replid.")
+            }
+            server.log("Failover request received for replid \(c.text(1)).")
+            guard promoteForFailover() else { return c.error("ERR PSYNC FAILOVER can't be sent to a master.") }
         }
-        guard mayServeSync() else { return c.error("NOMASTERLINK Can't SYNC while not connected with my master") }
+        if let refusal = syncRefusal() { return c.error(refusal) }
         let announced = announcements.withLock { $0[session.id] ?? Announcement() }
         let counters = server.syncCounters
         if partial, let offset = Int64(c.text(2)) {

@@ -72,3 +72,60 @@ def test_sentinel_failover_runbook():
             process.stop()
         replica_process.stop()
         master_process.stop()
+
+
+def test_failover_command():
+    """FAILOVER hands the role to a replica: writes issued meanwhile are postponed, then meet
+    -READONLY on the old master; its errors are Redis's; a replica that never catches up within
+    TIMEOUT ends it with the old master still master."""
+    import signal
+    from raw import RawClient
+    master_process = needletail()
+    replica_process = needletail("--replicaof", "127.0.0.1", str(master_process.port))
+    try:
+        master = redis.Redis(port=master_process.port)
+        replica = redis.Redis(port=replica_process.port)
+        assert wait_until(lambda: link_up(replica))
+        raw = RawClient(master_process.port)
+        port = str(replica_process.port)
+        assert raw.command("FAILOVER", "ABORT") == b"-ERR No failover in progress.\r\n"
+        assert raw.command("FAILOVER", "TIMEOUT", "0") == b"-ERR FAILOVER timeout must be greater than 0\r\n"
+        assert raw.command("FAILOVER", "FORCE") == b"-ERR FAILOVER with force option requires both a timeout and target HOST and IP.\r\n"
+        assert raw.command("FAILOVER", "TO", "127.0.0.1", "1") == b"-ERR FAILOVER target HOST and PORT is not a replica.\r\n"
+        assert raw.command("FAILOVER", "NOW") == b"-ERR syntax error\r\n"
+        assert RawClient(replica_process.port).command("FAILOVER") == b"-ERR FAILOVER is not valid when server is a replica.\r\n"
+
+        # A replica that cannot catch up: the failover gives up at its timeout, writes go on.
+        replica_process.process.send_signal(signal.SIGSTOP)
+        try:
+            master.incr("counter")
+            assert raw.command("FAILOVER", "TO", "127.0.0.1", port, "TIMEOUT", "1500") == b"+OK\r\n"
+            assert master.info("replication")["master_failover_state"] == "waiting-for-sync"
+            assert raw.command("REPLICAOF", "NO", "ONE") == b"-ERR REPLICAOF not allowed while failing over.\r\n"
+            assert raw.command("FAILOVER") == b"-ERR FAILOVER already in progress.\r\n"
+            assert wait_until(lambda: master.info("replication")["master_failover_state"] == "no-failover", 5)
+            assert "FAILOVER aborted: Replica never caught up before timeout" in master_process.log()
+            assert master.incr("counter") == 2
+        finally:
+            replica_process.process.send_signal(signal.SIGCONT)
+        assert wait_until(lambda: replica.get("counter") == b"2")
+
+        # The handover: a write sent during it is held, then refused by the old master.
+        assert raw.command("FAILOVER", "TO", "127.0.0.1", port) == b"+OK\r\n"
+        late = RawClient(master_process.port)
+        late.send_raw(RawClient.encode(["INCR", "counter"]))
+        assert late.read_reply() == b"-READONLY You can't write against a read only replica.\r\n"
+        assert replica.execute_command("ROLE")[0] == b"master"
+        role = master.execute_command("ROLE")
+        assert role[0] == b"slave" and role[2] == replica_process.port
+        assert wait_until(lambda: master.execute_command("ROLE")[3] == b"connected")
+        assert master.info("replication")["master_failover_state"] == "no-failover"
+        stats = replica.info("stats")
+        assert (stats["sync_full"], stats["sync_partial_ok"]) == (0, 1)
+        assert replica.incr("counter") == 3
+        assert wait_until(lambda: master.get("counter") == b"3")
+        raw.close()
+        late.close()
+    finally:
+        replica_process.stop()
+        master_process.stop()
