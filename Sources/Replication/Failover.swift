@@ -87,10 +87,12 @@ extension Replication {
         var chosen = master.caughtUpReplica(target: failover.target)
         if chosen == nil && failover.deadline != 0 && now > failover.deadline {
             guard failover.force, let target = failover.target else { return abortFailover("Replica never caught up before timeout") }
+            server.control?.log("FAILOVER to \(target.host):\(target.port) time out exceeded, failing over.")
             chosen = target
+        } else if let chosen {
+            server.control?.log("Failover target \(chosen.host):\(chosen.port) is synced, failing over.")
         }
         guard let chosen else { return }
-        server.control?.log("Failover target \(chosen.host):\(chosen.port) is synced, failover in progress.")
         role.withLock {
             $0.failover.state = .inProgress
             $0.failover.target = chosen
@@ -113,12 +115,14 @@ extension Replication {
     }
 
     func abortFailover(_ reason: String) {
-        let state = role.withLock { role -> Failover.State in
+        let ended = role.withLock { role -> Failover in
             defer { role.failover = Failover() }
-            return role.failover.state
+            return role.failover
         }
+        let state = ended.state
         guard state != .none else { return }
-        server.control?.log("FAILOVER aborted: \(reason)")
+        let target = ended.target.map { "\($0.host):\($0.port)" } ?? "any replica"
+        server.control?.log("FAILOVER to \(target) aborted: \(reason)")
         if state == .inProgress {
             // Back to master, under a new ID (the target may have been promoted meanwhile).
             stopFollowing()

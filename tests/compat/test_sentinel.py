@@ -104,7 +104,7 @@ def test_failover_command():
             assert raw.command("REPLICAOF", "NO", "ONE") == b"-ERR REPLICAOF not allowed while failing over.\r\n"
             assert raw.command("FAILOVER") == b"-ERR FAILOVER already in progress.\r\n"
             assert wait_until(lambda: master.info("replication")["master_failover_state"] == "no-failover", 5)
-            assert "FAILOVER aborted: Replica never caught up before timeout" in master_process.log()
+            assert f"FAILOVER to 127.0.0.1:{port} aborted: Replica never caught up before timeout" in master_process.log()
             assert master.incr("counter") == 2
         finally:
             replica_process.process.send_signal(signal.SIGCONT)
