@@ -6,6 +6,7 @@ import os
 
 import redis
 
+from raw import RawClient
 from servers import Process, binary
 from test_replica import link_up
 from test_replication import wait_until
@@ -46,8 +47,10 @@ def test_sentinel_failover_runbook():
             master.set(f"key:{i}", i)
         master.incr("counter")
 
-        # The runbook.
+        # The runbook (docs/FAILOVER.md), with a write that arrives during the pause.
         assert master.execute_command("CLIENT", "PAUSE", 30000, "WRITE")
+        held = RawClient(master_process.port)
+        held.send_raw(RawClient.encode(["INCR", "counter"]))
         def caught_up():
             return replica.info("replication")["slave_repl_offset"] == master.info("replication")["master_repl_offset"]
         assert wait_until(caught_up, 10)
@@ -56,9 +59,13 @@ def test_sentinel_failover_runbook():
         assert wait_until(lambda: all(w.execute_command("SENTINEL", "GET-MASTER-ADDR-BY-NAME", "mymaster") == new_master
                                       for w in watchers), 30)
         assert replica.execute_command("ROLE")[0] == b"master"
+        # Demoted before the pause ends: the held write is refused, never acknowledged and lost.
+        assert master.execute_command("REPLICAOF", "127.0.0.1", replica_process.port)
         assert master.execute_command("CLIENT", "UNPAUSE")
+        assert held.read_reply() == b"-READONLY You can't write against a read only replica.\r\n"
+        held.close()
 
-        # The old master is turned into a replica of the new one, and follows it.
+        # The old master follows the new one (Sentinel agrees with what it finds).
         def following():
             role = master.execute_command("ROLE")
             return role[0] == b"slave" and role[2] == replica_process.port and role[3] == b"connected"
@@ -79,7 +86,6 @@ def test_failover_command():
     -READONLY on the old master; its errors are Redis's; a replica that never catches up within
     TIMEOUT ends it with the old master still master."""
     import signal
-    from raw import RawClient
     master_process = needletail()
     replica_process = needletail("--replicaof", "127.0.0.1", str(master_process.port))
     try:
