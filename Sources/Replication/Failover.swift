@@ -63,7 +63,10 @@ extension Replication {
         } else {
             server.control?.log("FAILOVER requested to any replica.")
         }
-        if timeout > 0 { request.deadline = c.now + Int64(timeout) }
+        if timeout > 0 {
+            let (deadline, overflow) = c.now.addingReportingOverflow(Int64(timeout))
+            request.deadline = overflow ? .max : deadline
+        }
         request.state = .waitingForSync
         role.withLock { $0.failover = request }
         // Writes wait (postponed, not refused) until the role has moved; no deadline of its own.

@@ -84,9 +84,7 @@ extension ReplicationMaster {
                     if state.backlog == nil {
                         // The first replica: a new history begins with the backlog, as in Redis.
                         setBacklog(ReplicationBacklog(capacity: backlogSize, endOffset: state.offsetWithoutBacklog), in: &state)
-                        state.id = ServerState.randomReplicationID()
-                        state.id2 = String(repeating: "0", count: 40)
-                        state.secondOffset = -1
+                        state.beginHistory()
                     }
                     // The stream after a snapshot starts with SELECT: its database is not in the image.
                     state.encoder.reset()

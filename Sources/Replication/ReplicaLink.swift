@@ -119,8 +119,8 @@ final class ReplicaLink: ChannelInboundHandler, @unchecked Sendable {
     func channelActive(context: ChannelHandlerContext) {
         self.context = context
         let connection = MasterConnection(link: self)
-        session = ClientSession(id: server.clients.makeID(), address: Self.describe(context.channel.remoteAddress),
-                                localAddress: Self.describe(context.channel.localAddress), fd: -1, createdAt: Clock.now(),
+        session = ClientSession(id: server.clients.makeID(), address: ClientSession.describe(context.channel.remoteAddress),
+                                localAddress: ClientSession.describe(context.channel.localAddress), fd: -1, createdAt: Clock.now(),
                                 authenticated: true, connection: connection)
         session.flags.insert(.master)
         session.database = streamDB
@@ -342,7 +342,7 @@ final class ReplicaLink: ChannelInboundHandler, @unchecked Sendable {
             fail("Failed trying to load the MASTER synchronization DB from disk, check server logs. (\(error))", context)
         case .success(let summary):
             server.control?.log("MASTER <-> REPLICA sync: Finished with success")
-            session.database = summary.aux["repl-stream-db"].flatMap(Int.init) ?? 0
+            session.database = recordedStreamDB(summary.aux, databases: server.keyspace.databaseCount)
             master.adopt(id: fullSync.id, offset: fullSync.offset)
             startStreaming(at: fullSync.offset, context)
             // After an `$EOF:` payload the master holds the stream until this first ACK.
@@ -479,13 +479,6 @@ final class ReplicaLink: ChannelInboundHandler, @unchecked Sendable {
         } else {
             eventLoop.execute { [self] in context?.close(promise: nil) }
         }
-    }
-
-    /// `127.0.0.1:6379`, as CLIENT LIST prints addresses.
-    private static func describe(_ address: SocketAddress?) -> String {
-        guard let address, let ip = address.ipAddress, let port = address.port else { return "" }
-        if case .v6 = address { return "[\(ip)]:\(port)" }
-        return "\(ip):\(port)"
     }
 
     private func fail(_ message: String, _ context: ChannelHandlerContext) {

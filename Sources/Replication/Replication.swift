@@ -110,7 +110,8 @@ public final class Replication: @unchecked Sendable {
         }
         if let (id, offset) = recorded, id.utf8.count == 40 {
             master.adopt(id: id, offset: offset)
-            role.withLock { $0.streamDB = aux["repl-stream-db"].flatMap(Int.init) ?? 0 }
+            let db = recordedStreamDB(aux, databases: server.keyspace.databaseCount)
+            role.withLock { $0.streamDB = db }
         }
         connect()
     }
@@ -376,6 +377,13 @@ public final class Replication: @unchecked Sendable {
         ]
         return fields
     }
+}
+
+/// The database a file or a master's payload says the stream had selected (`repl-stream-db`);
+/// 0 when it names none that exists here (Redis then leaves its master client in 0 too).
+func recordedStreamDB(_ aux: [String: String], databases: Int) -> Int {
+    guard let db = aux["repl-stream-db"].flatMap(Int.init), (0 ..< databases).contains(db) else { return 0 }
+    return db
 }
 
 extension Replication: StreamPositionSource {

@@ -35,11 +35,6 @@ public final class ReplicationMaster: PropagationSink, @unchecked Sendable {
         var previousAck: Int64 = -1
         var lastResend: Int64 = 0
 
-        init(session: ClientSession, announced: Announcement) {
-            self.session = session
-            self.announced = announced
-        }
-
         var framed: Bool { announced.resend }
     }
 
@@ -51,7 +46,7 @@ public final class ReplicationMaster: PropagationSink, @unchecked Sendable {
         var psync2 = false
         /// `capa eof`: it reads a payload in the `$EOF:<mark>` form.
         var eof = false
-        /// `rdb-only 1` (`redis-cli --rdb`): the link closes once the payload is sent.
+        /// `rdb-only 1` (`redis-cli --rdb`): no stream follows the payload.
         var rdbOnly = false
         /// It asked with SYNC, not PSYNC: it sends no ACKs, so it is never timed out by them.
         var preSync = false
@@ -91,6 +86,25 @@ public final class ReplicationMaster: PropagationSink, @unchecked Sendable {
         var waiting: [WaitingReplica] = []
         var waitingSince: Int64 = 0
         var lastKeepalive: Int64 = 0
+
+        /// `master_repl_offset`.
+        var endOffset: Int64 { backlog?.endOffset ?? offsetWithoutBacklog }
+
+        var replicasInOrder: [Replica] { replicas.values.sorted { $0.session.id < $1.session.id } }
+
+        /// A history of its own from here: `id`, and no other accepted.
+        mutating func beginHistory(id: String = ServerState.randomReplicationID()) {
+            self.id = id
+            id2 = String(repeating: "0", count: 40)
+            secondOffset = -1
+        }
+
+        /// The history goes on under `newID`; the current ID stays accepted up to here.
+        mutating func continueHistory(under newID: String) {
+            id2 = id
+            secondOffset = endOffset + 1
+            id = newID
+        }
     }
 
     let state = Lock(State(id: ""))
@@ -212,9 +226,7 @@ public final class ReplicationMaster: PropagationSink, @unchecked Sendable {
                   now - state.noReplicasSince > ttl * 1000 else { return false }
             state.offsetWithoutBacklog = backlog.endOffset
             setBacklog(nil, in: &state)
-            state.id = ServerState.randomReplicationID()
-            state.id2 = String(repeating: "0", count: 40)
-            state.secondOffset = -1
+            state.beginHistory()
             return true
         }
         if freed { server.log("Replication backlog freed after \(ttl) seconds without connected replicas.") }
@@ -222,7 +234,7 @@ public final class ReplicationMaster: PropagationSink, @unchecked Sendable {
 
     /// INFO replication's `connected_slaves`, `min_slaves_good_slaves` and `slaveN` lines.
     func replicaFields(now: Int64) -> [(String, String)] {
-        let replicas = state.withLock { $0.replicas.values.sorted { $0.session.id < $1.session.id } }
+        let replicas = state.withLock { $0.replicasInOrder }
         var fields = [("connected_slaves", String(replicas.count))]
         if let good = refreshGoodReplicas(now: now) { fields.append(("min_slaves_good_slaves", String(good))) }
         for (index, replica) in replicas.enumerated() {
@@ -235,8 +247,7 @@ public final class ReplicationMaster: PropagationSink, @unchecked Sendable {
 
     /// INFO replication's closing fields, from `master_replid` on.
     func historyFields() -> [(String, String)] {
-        let (id, id2, second, backlog) = state.withLock { ($0.id, $0.id2, $0.secondOffset, $0.backlog) }
-        let offset = backlog?.endOffset ?? state.withLock { $0.offsetWithoutBacklog }
+        let (id, id2, second, backlog, offset) = state.withLock { ($0.id, $0.id2, $0.secondOffset, $0.backlog, $0.endOffset) }
         return [
             ("master_replid", id), ("master_replid2", id2),
             ("master_repl_offset", String(offset)), ("second_repl_offset", String(second)),
@@ -262,9 +273,8 @@ public final class ReplicationMaster: PropagationSink, @unchecked Sendable {
     /// FAILOVER: a replica (the target, if named) online with the whole stream acknowledged.
     func caughtUpReplica(target: (host: String, port: Int)?) -> (host: String, port: Int)? {
         state.withLock { state in
-            let end = state.backlog?.endOffset ?? state.offsetWithoutBacklog
-            return state.replicas.values.sorted { $0.session.id < $1.session.id }.first { replica in
-                replica.online && replica.ackOffset == end
+            state.replicasInOrder.first { replica in
+                replica.online && replica.ackOffset == state.endOffset
                     && (target == nil || (host(of: replica) == target!.host && replica.announced.port == target!.port))
             }.map { (host(of: $0), $0.announced.port) }
         }
@@ -276,7 +286,7 @@ public final class ReplicationMaster: PropagationSink, @unchecked Sendable {
     /// ROLE as a master: each online replica's address, port and acknowledged offset.
     func onlineReplicas() -> [(ip: String, port: Int, offset: Int64)] {
         state.withLock { state in
-            state.replicas.values.sorted { $0.session.id < $1.session.id }.filter(\.online).map { (host(of: $0), $0.announced.port, $0.ackOffset) }
+            state.replicasInOrder.filter(\.online).map { (host(of: $0), $0.announced.port, $0.ackOffset) }
         }
     }
 
@@ -288,7 +298,7 @@ public final class ReplicationMaster: PropagationSink, @unchecked Sendable {
     var selectedDB: Int { state.withLock { $0.encoder.selectedDB } }
 
     /// `master_repl_offset`: the last byte of the stream.
-    public var offset: Int64 { state.withLock { $0.backlog?.endOffset ?? $0.offsetWithoutBacklog } }
+    public var offset: Int64 { state.withLock { $0.endOffset } }
 
     var commands: [Command] {
         [
@@ -358,18 +368,21 @@ public final class ReplicationMaster: PropagationSink, @unchecked Sendable {
         server.log("Resending \(bytes.count) bytes of the stream after offset \(offset) to replica \(name(of: replica)), lost on a live link")
     }
 
-    /// Replaces the backlog, keeping `notCounted` true to the memory it holds.
+    /// Changes the backlog through `change`, keeping `notCounted` true to the memory it holds:
+    /// the backlog is the replication buffer, which maxmemory does not count, as in Redis.
+    private func changeBacklog(in state: inout State, _ change: (inout ReplicationBacklog?) -> Void) {
+        let before = state.backlog?.allocatedBytes ?? 0
+        change(&state.backlog)
+        let after = state.backlog?.allocatedBytes ?? 0
+        if after != before { server.memory.notCounted.add(after - before, ordering: .relaxed) }
+    }
+
     func setBacklog(_ backlog: ReplicationBacklog?, in state: inout State) {
-        let change = (backlog?.allocatedBytes ?? 0) - (state.backlog?.allocatedBytes ?? 0)
-        state.backlog = backlog
-        if change != 0 { server.memory.notCounted.add(change, ordering: .relaxed) }
+        changeBacklog(in: &state) { $0 = backlog }
     }
 
     private func send(_ bytes: UnsafeRawBufferPointer, in state: inout State) {
-        let before = state.backlog!.allocatedBytes
-        state.backlog!.append(bytes)
-        // The backlog is the replication buffer: memory maxmemory does not count, as in Redis.
-        if state.backlog!.allocatedBytes != before { server.memory.notCounted.add(state.backlog!.allocatedBytes - before, ordering: .relaxed) }
+        changeBacklog(in: &state) { $0!.append(bytes) }
         let start = state.backlog!.endOffset - Int64(bytes.count) + 1
         var plain: ByteBuffer?, framed: ByteBuffer?
         for (id, replica) in state.replicas {
@@ -412,9 +425,7 @@ public final class ReplicationMaster: PropagationSink, @unchecked Sendable {
     func becomeMaster() {
         state.withLock { state in
             state.isReplica = false
-            state.id2 = state.id
-            state.secondOffset = (state.backlog?.endOffset ?? 0) + 1
-            state.id = ServerState.randomReplicationID()
+            state.continueHistory(under: ServerState.randomReplicationID())
             state.encoder.reset()
             state.noReplicasSince = Clock.now()
         }
@@ -428,9 +439,7 @@ public final class ReplicationMaster: PropagationSink, @unchecked Sendable {
     func adopt(id: String, offset: Int64) {
         let size = max(1, server.config.integer("repl-backlog-size"))
         state.withLock { state in
-            state.id = id
-            state.id2 = String(repeating: "0", count: 40)
-            state.secondOffset = -1
+            state.beginHistory(id: id)
             setBacklog(ReplicationBacklog(capacity: size, endOffset: offset), in: &state)
         }
     }
@@ -438,10 +447,9 @@ public final class ReplicationMaster: PropagationSink, @unchecked Sendable {
     /// A master restarted from a file recording `id` up to `offset`: that history is accepted
     /// up to there, under a new ID, from a backlog that starts there.
     func continueAfterRestart(id: String, offset: Int64) {
-        adopt(id: ServerState.randomReplicationID(), offset: offset)
+        adopt(id: id, offset: offset)
         state.withLock { state in
-            state.id2 = id
-            state.secondOffset = offset + 1
+            state.continueHistory(under: ServerState.randomReplicationID())
             state.noReplicasSince = Clock.now()
         }
         installSink()
@@ -452,9 +460,7 @@ public final class ReplicationMaster: PropagationSink, @unchecked Sendable {
     func continueUnder(id: String) {
         let changed = state.withLock { state -> Bool in
             guard state.id != id else { return false }
-            state.id2 = state.id
-            state.secondOffset = (state.backlog?.endOffset ?? 0) + 1
-            state.id = id
+            state.continueHistory(under: id)
             return true
         }
         if changed { disconnectReplicas() }
@@ -557,7 +563,7 @@ public final class ReplicationMaster: PropagationSink, @unchecked Sendable {
         let counters = server.syncCounters
         if partial, let offset = Int64(c.text(2)) {
             // Checked, answered and joined to the stream under one lock: no write falls between.
-            let accepted = state.withLock { state -> String? in
+            let sent = state.withLock { state -> Int? in
                 guard let (id, missing) = continuation(for: c.text(1), from: offset, in: state) else { return nil }
                 let framed = announced.resend ? " FRAMED" : ""
                 c.reply.simpleString(announced.psync2 ? "CONTINUE \(id)\(framed)" : "CONTINUE\(framed)")
@@ -569,12 +575,12 @@ public final class ReplicationMaster: PropagationSink, @unchecked Sendable {
                 Self.flushPending(of: &replica)
                 state.replicas[session.id] = replica
                 state.noReplicasSince = 0
-                return id
+                return missing.count
             }
-            if accepted != nil {
+            if let sent {
                 counters.partialAccepted.add(1, ordering: .relaxed)
                 becomeReplica(session)
-                server.log("Partial resynchronization request from \(name(of: Replica(session: session, announced: announced))) accepted. Sending \(offset <= self.offset ? self.offset - offset + 1 : 0) bytes of backlog starting from offset \(offset).")
+                server.log("Partial resynchronization request from \(name(of: Replica(session: session, announced: announced))) accepted. Sending \(sent) bytes of backlog starting from offset \(offset).")
                 return
             }
         }

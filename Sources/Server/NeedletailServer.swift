@@ -196,20 +196,13 @@ public final class NeedletailServer: ServerControl, Sendable {
         let link = ConnectionLink(channel: channel)
         // A Unix-domain client is named by the socket's path, as Redis names it (`path:0`).
         let unixPath: String? = if case .unixDomainSocket = channel.localAddress { state.config["unixsocket"] + ":0" } else { nil }
-        let session = ClientSession(id: state.clients.makeID(), address: unixPath ?? Self.describe(channel.remoteAddress),
-                                    localAddress: unixPath ?? Self.describe(channel.localAddress), fd: Self.descriptor(of: channel),
+        let session = ClientSession(id: state.clients.makeID(), address: unixPath ?? ClientSession.describe(channel.remoteAddress),
+                                    localAddress: unixPath ?? ClientSession.describe(channel.localAddress), fd: Self.descriptor(of: channel),
                                     createdAt: Clock.now(), authenticated: !state.requiresPassword, connection: link)
         if unixPath != nil { session.flags.insert(.unixSocket) }
         return ConnectionHandler(server: self, session: session, link: link, statistics: state.statistics.loops[loopIndex],
                                  pendingWrites: pendingWrites[loopIndex],
                                  allocator: channel.allocator)
-    }
-
-    /// `127.0.0.1:6379` or `[::1]:6379`, as CLIENT LIST prints addresses.
-    static func describe(_ address: SocketAddress?) -> String {
-        guard let address, let ip = address.ipAddress, let port = address.port else { return "" }
-        if case .v6 = address { return "[\(ip)]:\(port)" }
-        return "\(ip):\(port)"
     }
 
     /// The socket's file descriptor for CLIENT LIST `fd=`. NIO does not expose it; its

@@ -105,6 +105,9 @@ def test_failover_command():
         # A replica that cannot catch up: the failover gives up at its timeout, writes go on.
         replica_process.process.send_signal(signal.SIGSTOP)
         try:
+            # A deadline past the clock's range is no deadline, not a crash.
+            assert raw.command("FAILOVER", "TO", "127.0.0.1", port, "TIMEOUT", "9223372036854775807") == b"+OK\r\n"
+            assert raw.command("FAILOVER", "ABORT") == b"+OK\r\n"
             master.incr("counter")
             assert raw.command("FAILOVER", "TO", "127.0.0.1", port, "TIMEOUT", "1500") == b"+OK\r\n"
             assert master.info("replication")["master_failover_state"] == "waiting-for-sync"

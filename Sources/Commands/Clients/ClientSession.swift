@@ -124,6 +124,13 @@ public final class ClientSession: @unchecked Sendable {
         published = Lock(Published(lastInteraction: createdAt))
     }
 
+    /// `127.0.0.1:6379` or `[::1]:6379`, as CLIENT LIST prints addresses.
+    public static func describe(_ address: SocketAddress?) -> String {
+        guard let address, let ip = address.ipAddress, let port = address.port else { return "" }
+        if case .v6 = address { return "[\(ip)]:\(port)" }
+        return "\(ip):\(port)"
+    }
+
     /// Whether the client connects over loopback or a Unix socket (`enable-debug-command local`).
     public var isLocal: Bool {
         isUnixSocket || address.hasPrefix("127.") || address.hasPrefix("[::1]") || address.hasPrefix("::1")
