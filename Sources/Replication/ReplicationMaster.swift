@@ -536,7 +536,7 @@ public final class ReplicationMaster: PropagationSink, @unchecked Sendable {
             case "rdb-filter-only":
                 break
             default:
-                return c.error("ERR Unrecognized REPLCONF option: \(c.text(index))")
+                return c.error(bytes: Errors.unrecognizedReplconfOption(c.bytes(index)))
             }
             index += 2
         }

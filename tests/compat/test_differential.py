@@ -449,6 +449,14 @@ SCENARIOS["client"] = [
     ("CLIENT", "TRACKINGINFO"), ("CLIENT", "GETREDIR"),
 ]
 
+# Errors that quote an argument quote its bytes as sent, even when they are not UTF-8 (cut at a NUL).
+SCENARIOS["quoted_bytes"] = [
+    ("HELLO", "2", b"\xd9\xff"), ("HELLO", "2", b"a\x00b"), ("SET", "k", "v"), ("EXPIRE", "k", "10", b"\xe9"),
+    ("CLIENT", "KILL", "TYPE", b"\xd9"), ("CLIENT", "KILL", "USER", b"\xc3("), ("CLIENT", "LIST", "TYPE", b"\xff"),
+    ("CONFIG", "SET", b"\xd9x", "1"), ("CONFIG", "SET", b"maxmemory\xff", "1"),
+    ("REPLCONF", b"\xd9", "1"), ("CLIENT", "TRACKING", "on", "BCAST", "PREFIX", b"\xd9a", "PREFIX", b"\xd9"),
+]
+
 # Replies that depend on the moment or the process, compared for kind only.
 SCENARIOS["connection"] += [shape("TIME"), shape("CLIENT", "ID"), shape("LOLWUT-IS-NOT-HERE")]
 

@@ -46,7 +46,8 @@ FIXED = [
     b"*1\r\n$0\r\n\r\n", b"*2\r\n$0\r\n\r\n$0\r\n\r\n", b"\x00\r\n", b"*\r\n", b"$4\r\nPING\r\n", b"*0\r\n",
     b"*1\r\n$04\r\nPING\r\n", b"*01\r\n$4\r\nPING\r\n", b"*+1\r\n$4\r\nPING\r\n", b"*1\r\n$+4\r\nPING\r\n",
     b"*1\r\n$ 4\r\nPING\r\n", b"*1\n$4\nPING\n", b"*1\r\r$4\r\rPING\r\r", b"QUIT\r\nPING\r\n",
-    b"*1\r\n\xff4\r\nPING\r\n", b"*1\r\n\xc3\xa94\r\nPING\r\n",
+    b"*1\r\n\xff4\r\nPING\r\n", b"*1\r\n\xc3\xa94\r\nPING\r\n", b"HELLO 2 \xd9\xff\r\n",
+    b"*3\r\n$5\r\nHELLO\r\n$1\r\n2\r\n$3\r\n\xd9\x00z\r\n",
 ]
 
 

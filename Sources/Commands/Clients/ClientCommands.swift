@@ -79,7 +79,7 @@ enum ClientCommands {
         let value = c.arguments[3]
         let isName = c.argument(2, is: "LIB-NAME")
         guard isName || c.argument(2, is: "LIB-VER") else {
-            c.error(Errors.unrecognizedOption(c.text(2)))
+            c.error(bytes: Errors.unrecognizedOption(c.bytes(2)))
             return
         }
         guard isValidName(value) else {
@@ -102,7 +102,7 @@ enum ClientCommands {
         var type: String?
         var ids: [Int]?
         if c.argumentCount == 4 && c.argument(2, is: "TYPE") {
-            guard let name = clientType(c.text(3)) else { return c.error(Errors.unknownClientType(c.text(3))) }
+            guard let name = clientType(c.text(3)) else { return c.error(bytes: Errors.unknownClientType(c.bytes(3))) }
             type = name
         } else if c.argumentCount > 3 && c.argument(2, is: "ID") {
             var list: [Int] = []
@@ -154,7 +154,7 @@ enum ClientCommands {
                 guard let id = c.integer(index + 1), id > 0 else { return c.error(Errors.clientIDNotPositive) }
                 filters.append { $0.id == id }
             } else if c.argument(index, is: "TYPE") {
-                guard let type = clientType(value) else { return c.error(Errors.unknownClientType(value)) }
+                guard let type = clientType(value) else { return c.error(bytes: Errors.unknownClientType(c.bytes(index + 1))) }
                 let current = c.session
                 filters.append { ClientList.type(of: $0, current: current) == type }
             } else if c.argument(index, is: "ADDR") {
@@ -162,7 +162,7 @@ enum ClientCommands {
             } else if c.argument(index, is: "LADDR") {
                 filters.append { $0.localAddress == value }
             } else if c.argument(index, is: "USER") {
-                guard value == "default" else { return c.error(Errors.noSuchUser(value)) }
+                guard value == "default" else { return c.error(bytes: Errors.noSuchUser(c.bytes(index + 1))) }
                 filters.append { $0.published.withLock { $0.user } == value }
             } else if c.argument(index, is: "SKIPME") {
                 guard c.argument(index + 1, is: "YES") || c.argument(index + 1, is: "NO") else { return c.error(Errors.syntax) }

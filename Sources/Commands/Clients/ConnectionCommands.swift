@@ -121,7 +121,7 @@ enum ConnectionCommands {
                 name = next + 1
                 next += 2
             } else {
-                c.error(Errors.helloOption(c.text(next)))
+                c.error(bytes: Errors.helloOption(c.bytes(next)))
                 return
             }
         }

@@ -48,21 +48,21 @@ extension ClientCommands {
             return c.error(Errors.trackingModeSwitch)
         }
         if options.broadcast, let overlap = overlappingPrefixes(options.prefixes, existing: current?.prefixes ?? []) {
-            return c.error(overlap)
+            return c.error(bytes: overlap)
         }
         tracking.enable(c.session, options)
         c.reply.ok()
     }
 
     /// Redis refuses prefixes of one client that overlap (one a prefix of another).
-    private static func overlappingPrefixes(_ prefixes: [Element], existing: [Element]) -> String? {
-        func text(_ element: Element) -> String { String(decoding: element.bytes, as: UTF8.self) }
+    private static func overlappingPrefixes(_ prefixes: [Element], existing: [Element]) -> [UInt8]? {
+        func bytes(_ element: Element) -> [UInt8] { Array(element.bytes) }
         for (position, prefix) in prefixes.enumerated() {
             if let clash = existing.first(where: { $0.hasPrefix(prefix) || prefix.hasPrefix($0) }) {
-                return Errors.overlappingPrefix(text(prefix), text(clash), existing: true)
+                return Errors.overlappingPrefix(bytes(prefix), bytes(clash), existing: true)
             }
             if let clash = prefixes[(position + 1)...].first(where: { $0.hasPrefix(prefix) || prefix.hasPrefix($0) }) {
-                return Errors.overlappingPrefix(text(prefix), text(clash), existing: false)
+                return Errors.overlappingPrefix(bytes(prefix), bytes(clash), existing: false)
             }
         }
         return nil

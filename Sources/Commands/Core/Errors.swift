@@ -144,48 +144,59 @@ public enum Errors {
             + Array("'. Try \(container.uppercased()) HELP.".utf8)
     }
 
-    public static func unknownConfigOption(_ name: String) -> String {
-        "ERR Unknown option or number of arguments for CONFIG SET - '\(name)'"
+    public static func unknownConfigOption(_ name: [UInt8]) -> [UInt8] {
+        quoting("ERR Unknown option or number of arguments for CONFIG SET - '", name)
     }
 
-    public static func configSetFailed(_ name: String, _ reason: String) -> String {
-        "ERR CONFIG SET failed (possibly related to argument '\(name)') - \(reason)"
+    public static func configSetFailed(_ name: [UInt8], _ reason: String) -> [UInt8] {
+        quoting("ERR CONFIG SET failed (possibly related to argument '", name, "') - \(reason)")
     }
 
     public static func configRewriteFailed(_ reason: String) -> String {
         "ERR Rewriting config file: \(reason)"
     }
 
-    public static func unrecognizedOption(_ option: String) -> String {
-        "ERR Unrecognized option '\(option)'"
+    public static func unrecognizedOption(_ option: [UInt8]) -> [UInt8] {
+        quoting("ERR Unrecognized option '", option)
     }
 
     public static func badLibraryAttribute(_ attribute: String) -> String {
         "ERR \(attribute) cannot contain spaces, newlines or special characters."
     }
 
-    public static func unknownClientType(_ type: String) -> String {
-        "ERR Unknown client type '\(type)'"
+    public static func unknownClientType(_ type: [UInt8]) -> [UInt8] {
+        quoting("ERR Unknown client type '", type)
     }
 
-    public static func noSuchUser(_ user: String) -> String {
-        "ERR No such user '\(user)'"
+    public static func noSuchUser(_ user: [UInt8]) -> [UInt8] {
+        quoting("ERR No such user '", user)
     }
 
     public static func noInputKeys(_ command: String) -> String {
         "ERR at least 1 input key is needed for '\(command)' command"
     }
 
-    public static func overlappingPrefix(_ prefix: String, _ clash: String, existing: Bool) -> String {
-        "ERR Prefix '\(prefix)' overlaps with \(existing ? "an existing" : "another provided") prefix '\(clash)'. Prefixes for a single client must not overlap."
+    public static func overlappingPrefix(_ prefix: [UInt8], _ clash: [UInt8], existing: Bool) -> [UInt8] {
+        quoting("ERR Prefix '", prefix, "' overlaps with \(existing ? "an existing" : "another provided") prefix '")
+            + quoting("", clash, "'. Prefixes for a single client must not overlap.")
     }
 
-    public static func unsupportedOption(_ option: String) -> String {
-        "ERR Unsupported option \(option)"
+    public static func unsupportedOption(_ option: [UInt8]) -> [UInt8] {
+        quoting("ERR Unsupported option ", option, "")
     }
 
-    public static func helloOption(_ option: String) -> String {
-        "ERR Syntax error in HELLO option '\(option)'"
+    public static func helloOption(_ option: [UInt8]) -> [UInt8] {
+        quoting("ERR Syntax error in HELLO option '", option)
+    }
+
+    public static func unrecognizedReplconfOption(_ option: [UInt8]) -> [UInt8] {
+        quoting("ERR Unrecognized REPLCONF option: ", option, "")
+    }
+
+    /// A message quoting a client's bytes as Redis's `%s` does: unchanged up to the first NUL (never
+    /// through a String, which would replace bytes that are not UTF-8).
+    static func quoting(_ before: String, _ argument: [UInt8], _ after: String = "'") -> [UInt8] {
+        Array(before.utf8) + argument.prefix { $0 != 0 } + Array(after.utf8)
     }
 
     /// `ERR unknown command 'name', with args beginning with: 'a' 'b' `, arguments quoted until 128 characters.

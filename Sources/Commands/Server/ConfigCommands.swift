@@ -45,13 +45,16 @@ enum ConfigCommands {
             try c.server.config.set(pairs, allowProtected: allowProtected)
             c.reply.ok()
         } catch {
+            // The name as the client sent it (its text may have replaced bytes that are not UTF-8).
+            let position = stride(from: 2, to: c.argumentCount, by: 2).first { c.text($0) == error.name } ?? 2
+            let name = c.bytes(position)
             switch error.cause {
             case .unknown:
-                c.error(Errors.unknownConfigOption(error.name))
+                c.error(bytes: Errors.unknownConfigOption(name))
             case .duplicate:
-                c.error(Errors.configSetFailed(error.name, "duplicate parameter"))
+                c.error(bytes: Errors.configSetFailed(name, "duplicate parameter"))
             case .rejected(let reason):
-                c.error(Errors.configSetFailed(error.name, reason.reason))
+                c.error(bytes: Errors.configSetFailed(name, reason.reason))
             }
         }
     }

@@ -43,7 +43,7 @@ enum ExpiryCommands {
             else if c.argument(index, is: "GT") { condition.insert(.gt) }
             else if c.argument(index, is: "LT") { condition.insert(.lt) }
             else {
-                c.error(Errors.unsupportedOption(c.text(index)))
+                c.error(bytes: Errors.unsupportedOption(c.bytes(index)))
                 return
             }
         }
