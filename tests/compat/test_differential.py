@@ -458,6 +458,9 @@ SCENARIOS["quoted_bytes"] = [
 ]
 
 # Replies that depend on the moment or the process, compared for kind only.
+# No script is ever running here: SCRIPT KILL answers as Redis does when none is (Sentinel sends it).
+SCENARIOS["connection"] += [("SCRIPT", "KILL"), ("SCRIPT", "KILL", "x"), ("SCRIPT",), ("MULTI"), ("SCRIPT", "KILL"), ("EXEC")]
+
 SCENARIOS["connection"] += [shape("TIME"), shape("CLIENT", "ID"), shape("LOLWUT-IS-NOT-HERE")]
 
 

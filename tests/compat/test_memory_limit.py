@@ -5,6 +5,7 @@ import os
 import random
 import socket
 import stat
+import statistics
 import tempfile
 import time
 
@@ -211,7 +212,10 @@ def hit_ratio(kind, policy, samples):
 
 @pytest.mark.parametrize("policy", ["allkeys-lru", "allkeys-lfu"])
 def test_hot_set_kept_as_well_as_redis_keeps_it(policy):
-    ours, theirs = hit_ratio("needletail", policy, 5), hit_ratio("redis", policy, 5)
+    # The mean of two runs each: where the LRU clock's second boundaries fall in the load moves
+    # a single run's ratio by a few hundredths on either server.
+    ours = statistics.mean(hit_ratio("needletail", policy, 5) for _ in range(2))
+    theirs = statistics.mean(hit_ratio("redis", policy, 5) for _ in range(2))
     print(f"{policy}: hit ratio Needletail {ours:.3f}, Redis {theirs:.3f}")
     assert ours >= theirs - 0.05, (ours, theirs)
 

@@ -25,6 +25,7 @@ public final class CommandTable: Sendable {
         MemoryCommands.table,
         IntrospectionCommands.table,
         PubSubCommands.table,
+        ScriptCommands.table,
     ]
 
     /// Top-level commands, in table order.

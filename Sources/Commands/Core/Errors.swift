@@ -38,6 +38,7 @@ public enum Errors {
     public static let lcsLengthAndIndexes = "ERR If you want both the length and indexes, please just use IDX."
     public static let lcsWrongType = "ERR The specified keys must contain string values"
     public static let noConfigFile = "ERR The server is running without a config file"
+    public static let notBusy = "NOTBUSY No scripts in execution right now."
     public static let busyKey = "BUSYKEY Target key name already exists."
     public static let backgroundSaveInProgress = "ERR Background save already in progress"
     public static let saveFailed = "ERR"
