@@ -71,6 +71,8 @@ extension Replication {
         role.withLock { $0.failover = request }
         // Writes wait (postponed, not refused) until the role has moved; no deadline of its own.
         server.pauseClients(.failover, .write, until: c.now + Self.indefinitely)
+        // Replicas answer at once instead of at their next ACK (Redis waits for that one).
+        master.requestAcknowledgements()
         c.reply.ok()
     }
 
@@ -88,18 +90,22 @@ extension Replication {
             return
         }
         var chosen = master.caughtUpReplica(target: failover.target)
-        if chosen == nil && failover.deadline != 0 && now > failover.deadline {
+        let forced = chosen == nil && failover.deadline != 0 && now > failover.deadline
+        if forced {
             guard failover.force, let target = failover.target else { return abortFailover("Replica never caught up before timeout") }
-            server.control?.log("FAILOVER to \(target.host):\(target.port) time out exceeded, failing over.")
             chosen = target
-        } else if let chosen {
-            server.control?.log("Failover target \(chosen.host):\(chosen.port) is synced, failing over.")
         }
         guard let chosen else { return }
-        role.withLock {
-            $0.failover.state = .inProgress
-            $0.failover.target = chosen
+        // The cron and an ACK may both get here: one hands over.
+        let claimed = role.withLock { role -> Bool in
+            guard role.failover.state == .waitingForSync else { return false }
+            role.failover.state = .inProgress
+            role.failover.target = chosen
+            return true
         }
+        guard claimed else { return }
+        server.control?.log(forced ? "FAILOVER to \(chosen.host):\(chosen.port) time out exceeded, failing over."
+                                   : "Failover target \(chosen.host):\(chosen.port) is synced, failing over.")
         follow(host: chosen.host, port: chosen.port)
         remember([chosen.host, String(chosen.port)])
     }

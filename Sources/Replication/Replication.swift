@@ -58,6 +58,9 @@ public final class Replication: @unchecked Sendable {
             server.control?.log("MASTER MODE enabled (failover request from my master)")
             return true
         }
+        master.acknowledged = { [unowned self] now in
+            if role.withLock({ $0.failover.state == .waitingForSync }) { failoverCron(now: now) }
+        }
         master.answerGetAck = { [unowned self] c in
             // The offset before this GETACK's own bytes, as Redis reports it.
             let offset = master.offset + Int64(c.requestStart)

@@ -74,6 +74,9 @@ public final class ReplicationMaster: PropagationSink, @unchecked Sendable {
         var replicas: [Int: Replica] = [:]
         /// When the cron last put a PING into the stream (ms).
         var lastPing: Int64 = 0
+        /// Where the last entry other than a heartbeat (PING, GETACK) ended: a replica that
+        /// acknowledged this far holds every write (FAILOVER's check).
+        var writesEndOffset: Int64 = 0
         /// Live-link repair: resends made, and the bytes they carried.
         var resends = 0
         var resentBytes = 0
@@ -121,6 +124,8 @@ public final class ReplicationMaster: PropagationSink, @unchecked Sendable {
     var promoteForFailover: @Sendable () -> Bool = { false }
     /// Whether this is one of the server's propagation sinks (from the first full sync on).
     private let sinkInstalled = Atomic<Bool>(false)
+    /// A replica acknowledged an offset (FAILOVER hands over at once rather than at the next cron).
+    var acknowledged: @Sendable (_ now: Int64) -> Void = { _ in }
     /// A `REPLCONF GETACK *` for the WAITs that began is about to go out.
     let getAckScheduled = Atomic<Bool>(false)
 
@@ -213,7 +218,7 @@ public final class ReplicationMaster: PropagationSink, @unchecked Sendable {
             return true
         }
         // In the database the stream last selected, as Redis sends it: no SELECT for a PING.
-        if due { _ = propagate([PropagatedCommand(db: selectedDB, "PING")]) }
+        if due { _ = propagate([PropagatedCommand(db: selectedDB, "PING")], heartbeat: true) }
     }
 
     /// `repl-backlog-ttl`: a master's backlog is freed once no replica was attached for that
@@ -270,11 +275,13 @@ public final class ReplicationMaster: PropagationSink, @unchecked Sendable {
         }
     }
 
-    /// FAILOVER: a replica (the target, if named) online with the whole stream acknowledged.
+    /// FAILOVER: a replica (the target, if named) online that acknowledged every write. The
+    /// heartbeats after the last write need not be: an ACK answering a GETACK counts the
+    /// stream up to that GETACK.
     func caughtUpReplica(target: (host: String, port: Int)?) -> (host: String, port: Int)? {
         state.withLock { state in
             state.replicasInOrder.first { replica in
-                replica.online && replica.ackOffset == state.endOffset
+                replica.online && replica.ackOffset >= state.writesEndOffset
                     && (target == nil || (host(of: replica) == target!.host && replica.announced.port == target!.port))
             }.map { (host(of: $0), $0.announced.port) }
         }
@@ -317,15 +324,22 @@ public final class ReplicationMaster: PropagationSink, @unchecked Sendable {
     // MARK: The stream
 
     public func propagate(_ commands: [PropagatedCommand]) -> Int64 {
+        propagate(commands, heartbeat: false)
+    }
+
+    /// `heartbeat`: a PING or GETACK of the master's own, not a write.
+    func propagate(_ commands: [PropagatedCommand], heartbeat: Bool) -> Int64 {
         state.withLock { state in
             guard state.backlog != nil, !state.isReplica else { return 0 }
             // The encoding buffer is moved out and back: its storage serves every command.
             var bytes: [UInt8] = []
             swap(&bytes, &state.encoded)
             bytes.removeAll(keepingCapacity: true)
+            let writesEnd = state.writesEndOffset
             state.encoder.encode(commands, into: &bytes)
             bytes.withUnsafeBytes { send($0, in: &state) }
             swap(&bytes, &state.encoded)
+            if heartbeat { state.writesEndOffset = writesEnd }
             return state.backlog!.endOffset
         }
     }
@@ -379,10 +393,12 @@ public final class ReplicationMaster: PropagationSink, @unchecked Sendable {
 
     func setBacklog(_ backlog: ReplicationBacklog?, in state: inout State) {
         changeBacklog(in: &state) { $0 = backlog }
+        state.writesEndOffset = state.endOffset
     }
 
     private func send(_ bytes: UnsafeRawBufferPointer, in state: inout State) {
         changeBacklog(in: &state) { $0!.append(bytes) }
+        state.writesEndOffset = state.backlog!.endOffset
         let start = state.backlog!.endOffset - Int64(bytes.count) + 1
         var plain: ByteBuffer?, framed: ByteBuffer?
         for (id, replica) in state.replicas {
@@ -516,6 +532,7 @@ public final class ReplicationMaster: PropagationSink, @unchecked Sendable {
                     state.replicas[id] = replica
                 }
                 releaseSatisfiedWaiters()
+                acknowledged(now)
                 return
             case "resend":
                 // A framed replica found a hole or a damaged frame after `offset`. No reply.

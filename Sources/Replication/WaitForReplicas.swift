@@ -63,11 +63,11 @@ extension ReplicationMaster {
 
     /// One `REPLCONF GETACK *` in the stream for however many WAITs began meanwhile, so
     /// replicas answer at once rather than at their next periodic ACK.
-    private func requestAcknowledgements() {
+    func requestAcknowledgements() {
         guard !getAckScheduled.exchange(true, ordering: .relaxed) else { return }
         server.control?.schedule(afterMilliseconds: 0) { [self] in
             getAckScheduled.store(false, ordering: .relaxed)
-            _ = propagate([PropagatedCommand(db: selectedDB, "REPLCONF", "GETACK", "*")])
+            _ = propagate([PropagatedCommand(db: selectedDB, "REPLCONF", "GETACK", "*")], heartbeat: true)
         }
     }
 
