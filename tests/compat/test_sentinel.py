@@ -2,11 +2,15 @@
 (sentinel-driven with the pause, and the FAILOVER command), a crash failover, a planned
 switchover under a continuous sentinel-aware load, and the replicas' heartbeat holding writes
 to min-replicas-to-write while Sentinel watches; no acknowledged write is ever lost."""
+import os
+import shutil
+
 import pytest
 import redis
 
 import switchover
 from raw import RawClient
+from servers import Process, binary
 from switchover import sentinel
 from test_replica import link_up
 from test_replication import wait_until
@@ -254,3 +258,91 @@ def test_a_stopped_replica_stops_writes_under_min_replicas_to_write():
         for process in sentinels + replicas + [master_process]:
             process.stop()
 
+
+
+def configured(directory, *lines):
+    """Needletail started from a config file of its own in `directory`, which outlives the
+    process (CONFIG REWRITE writes it; a restart reads it)."""
+    path = os.path.join(directory, "needletail.conf")
+
+    def argv(port, _):
+        if not os.path.exists(path):
+            with open(path, "w") as conf:
+                conf.write("".join(line + "\n" for line in
+                                   [f"port {port}", f"dir {directory}", 'save ""', "repl-diskless-sync-delay 0", *lines]))
+        return [binary(), path]
+    return Process(argv, "needletail")
+
+
+def test_what_sentinel_relies_on():
+    """Three sentinels with down-after-milliseconds 1000: each keeps a named command link and a
+    pub/sub link to every node; their hellos reach subscribers on a read-only replica (published
+    there, and propagated from the master); a heavy pipelined load on the master never makes a
+    sentinel think it down; and after SENTINEL FAILOVER, the MULTI/SLAVEOF/CONFIG REWRITE block
+    leaves each node's config file naming its role, so the old master, restarted, comes back as a
+    replica of the new one."""
+    import subprocess
+    import tempfile
+    import time
+    import servers
+    directories = [tempfile.mkdtemp(prefix="compat-conf-") for _ in range(2)]
+    master_process = configured(directories[0])
+    replica_process = configured(directories[1], f"replicaof 127.0.0.1 {master_process.port}")
+    sentinels, restarted = [], None
+    try:
+        master, replica = redis.Redis(port=master_process.port), redis.Redis(port=replica_process.port)
+        assert wait_until(lambda: link_up(replica))
+        sentinels = [sentinel(master_process.port, down_after=1000) for _ in range(3)]
+        watchers = [redis.Redis(port=p.port, decode_responses=True) for p in sentinels]
+        assert wait_until(lambda: all(len(w.execute_command("SENTINEL", "REPLICAS", "mymaster")) == 1
+                                      and len(w.execute_command("SENTINEL", "SENTINELS", "mymaster")) == 2 for w in watchers), 30)
+
+        for node in (master, replica):
+            names = [(c["name"], c["cmd"], c["sub"]) for c in node.client_list() if c["name"].startswith("sentinel-")]
+            assert sorted(kind for kind in (n.rsplit("-", 1)[1] for n, _, _ in names)) == ["cmd"] * 3 + ["pubsub"] * 3
+            assert all(sub == "1" for n, _, sub in names if n.endswith("-pubsub"))
+        listener = replica.pubsub()
+        listener.subscribe("__sentinel__:hello")
+        senders, deadline = set(), time.time() + 10
+        while len(senders) < 3 and time.time() < deadline:
+            message = listener.get_message(timeout=0.5)
+            if message and message["type"] == "message":
+                senders.add(message["data"].split(b",")[2])
+        listener.close()
+        assert len(senders) == 3
+
+        # A load that keeps the loop busy: PINGs are still answered within down-after.
+        load = subprocess.run(["redis-benchmark", "-p", str(master_process.port), "-c", "50", "-P", "64", "-n", "3000000",
+                               "-r", "100000", "-t", "set,lpush", "-q"], capture_output=True, timeout=120)
+        assert load.returncode == 0
+        assert all(not w.sentinel_master("mymaster")["is_sdown"] for w in watchers)
+        assert all("+sdown master" not in p.log() and "+sdown slave" not in p.log() for p in sentinels)
+
+        assert watchers[0].execute_command("SENTINEL", "FAILOVER", "mymaster")
+        new = ["127.0.0.1", str(replica_process.port)]
+        assert wait_until(lambda: all(w.execute_command("SENTINEL", "GET-MASTER-ADDR-BY-NAME", "mymaster") == new
+                                      for w in watchers), 30)
+        # Sentinel converts the old master and rewrites its file; the promoted one's loses replicaof.
+        assert wait_until(lambda: master.execute_command("ROLE")[0] == b"slave", 30)
+        with open(os.path.join(directories[0], "needletail.conf")) as conf:
+            assert f"replicaof 127.0.0.1 {replica_process.port}" in conf.read()
+        with open(os.path.join(directories[1], "needletail.conf")) as conf:
+            assert "replicaof" not in conf.read()
+        replica.set("after", "failover")
+
+        old_port = master_process.port
+        master_process.stop()
+        original = servers.free_port
+        servers.free_port = lambda: old_port
+        try:
+            restarted = configured(directories[0])
+        finally:
+            servers.free_port = original
+        role = master.execute_command("ROLE")
+        assert role[0] == b"slave" and role[2] == replica_process.port
+        assert wait_until(lambda: master.get("after") == b"failover")
+    finally:
+        for process in sentinels + [replica_process, master_process] + ([restarted] if restarted else []):
+            process.stop()
+        for directory in directories:
+            shutil.rmtree(directory, ignore_errors=True)
