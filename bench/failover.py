@@ -1,14 +1,16 @@
 #!/usr/bin/env python3
-"""The write-unavailability window of a planned switchover, Needletail against redis-server,
-in alternation (see ../shared/BENCHMARKING.md): a master, two replicas, three redis-sentinel
-and a sentinel-aware redis-py client writing without pause (tests/compat/switchover.py).
-The window is the longest time between two writes the client saw acknowledged; every
+"""How long writes stop when the master changes, Needletail against redis-server, in
+alternation (see ../shared/BENCHMARKING.md): a master, two replicas, three redis-sentinel and
+a sentinel-aware redis-py client writing without pause (tests/compat/switchover.py). Every
 acknowledged write is then looked up on the new master.
 
-    bench/failover.py [--rounds 3] [--method failover|sentinel]
+    bench/failover.py [--rounds 3] [--method failover|sentinel|crash]
 
 "failover": FAILOVER on the master, then the sentinels told of the new master; "sentinel":
-CLIENT PAUSE WRITE, SENTINEL FAILOVER, the old master demoted, CLIENT UNPAUSE."""
+CLIENT PAUSE WRITE, SENTINEL FAILOVER, the old master demoted, CLIENT UNPAUSE (for both, the
+window is the longest time between two acknowledged writes); "crash": kill -9 of the master,
+down-after-milliseconds 1000, every write followed by WAIT 1 100 (the window is from the kill
+to the next write accepted; acknowledged means counted by WAIT)."""
 import argparse
 import os
 import statistics
@@ -23,20 +25,23 @@ import switchover  # noqa: E402
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--method", choices=["failover", "sentinel"])
+    parser.add_argument("--method", choices=["failover", "sentinel", "crash"])
     args = parser.parse_args()
     if not os.path.exists(os.path.join(ROOT, ".build/release/needletail")):
         subprocess.run(["swift", "build", "-c", "release"], cwd=ROOT, check=True)
     os.environ.setdefault("NEEDLETAIL_BINARY", os.path.join(ROOT, ".build/release/needletail"))
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True).stdout.strip()
-    print(f"planned switchover under load, Needletail / Redis, {args.rounds} rounds, commit {commit}")
+    print(f"writes stopped by a change of master, Needletail / Redis, {args.rounds} rounds, commit {commit}")
     print("| runbook | Needletail window | Redis window | ratio median (min–max) | acknowledged writes lost |\n|---|---|---|---|---|")
-    for method in [args.method] if args.method else ["failover", "sentinel"]:
+    for method in [args.method] if args.method else ["failover", "sentinel", "crash"]:
         windows = {"needletail": [], "redis": []}
         lost = {"needletail": 0, "redis": 0}
         for _ in range(args.rounds):
             for kind in ("needletail", "redis"):
-                window, acknowledged, missing = switchover.run(kind, method)
+                if method == "crash":
+                    window, acknowledged, missing = switchover.crash(kind)
+                else:
+                    window, acknowledged, missing = switchover.run(kind, method)
                 windows[kind].append(window)
                 lost[kind] += len(missing)
                 print(f"  {method} {kind}: window {window * 1000:.0f} ms, {acknowledged} acknowledged, {len(missing)} lost",

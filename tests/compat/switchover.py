@@ -51,15 +51,17 @@ def server(kind, *settings):
 
 
 class Writer(threading.Thread):
-    """SET w:<i> <i> through the sentinel-aware client, one after another; every acknowledged
-    write and when it was acknowledged."""
+    """SET w:<i> <i> through the sentinel-aware client, one after another: when each was
+    accepted, and which were acknowledged (accepted, and with `wait_for_replica`, counted by
+    `WAIT 1 100` too)."""
 
-    def __init__(self, sentinel_ports):
+    def __init__(self, sentinel_ports, wait_for_replica=False):
         super().__init__(daemon=True)
         self.client = Sentinel([("127.0.0.1", p) for p in sentinel_ports], socket_timeout=0.5).master_for(
             NAME, socket_timeout=0.5)
+        self.wait_for_replica = wait_for_replica
+        self.accepted = []
         self.acknowledged = []
-        self.failures = 0
         self.stopping = threading.Event()
 
     def run(self):
@@ -67,11 +69,21 @@ class Writer(threading.Thread):
         while not self.stopping.is_set():
             try:
                 self.client.set(f"w:{i}", i)
-                self.acknowledged.append((i, time.monotonic()))
+                self.accepted.append(time.monotonic())
+                if not self.wait_for_replica or self.client.execute_command("WAIT", 1, 100) >= 1:
+                    self.acknowledged.append((i, time.monotonic()))
             except (redis.ConnectionError, redis.TimeoutError, redis.ResponseError):
-                self.failures += 1
                 time.sleep(0.002)
             i += 1
+
+    def missing_on(self, port):
+        """The acknowledged writes the server on `port` does not hold."""
+        client = redis.Redis(port=port)
+        keys = [f"w:{i}" for i, _ in self.acknowledged]
+        values = []
+        for start in range(0, len(keys), 1000):
+            values += client.mget(keys[start:start + 1000])
+        return [i for (i, _), value in zip(self.acknowledged, values) if value != str(i).encode()]
 
     def window(self):
         """The longest time between two acknowledged writes: how long no write got through."""
@@ -115,39 +127,83 @@ def switch_with_failover(master, replicas, watchers):
     return new
 
 
+class Cluster:
+    """A master and two replicas of `kind`, three sentinels that know them all."""
+
+    def __init__(self, kind, down_after=DOWN_AFTER, settings=()):
+        self.kind, self.settings = kind, settings
+        self.processes, self.sentinels = [], []
+        try:
+            self.master_process = self.node()
+            self.replica_processes = [self.node("--replicaof", "127.0.0.1", str(self.master_process.port)) for _ in range(2)]
+            self.master = redis.Redis(port=self.master_process.port)
+            self.replicas = [redis.Redis(port=p.port) for p in self.replica_processes]
+            assert wait_until(lambda: all(r.info("replication").get("master_link_status") == "up" for r in self.replicas), 20)
+            self.sentinels = [sentinel(self.master_process.port, down_after) for _ in range(3)]
+            self.watchers = [redis.Redis(port=p.port, decode_responses=True) for p in self.sentinels]
+            assert wait_until(lambda: all(len(w.execute_command("SENTINEL", "REPLICAS", NAME)) == 2
+                                          and len(w.execute_command("SENTINEL", "SENTINELS", NAME)) == 2
+                                          for w in self.watchers), 30)
+        except BaseException:
+            self.stop()
+            raise
+
+    def node(self, *settings):
+        process = server(self.kind, *self.settings, *settings)
+        self.processes.append(process)
+        return process
+
+    def stop(self):
+        for process in self.sentinels + self.processes:
+            process.stop()
+
+
 def run(kind, method, before=1.0, after=1.5):
     """The switchover of `method` on servers of `kind` under the load. Returns (window in
     seconds, acknowledged writes, acknowledged writes missing on the new master)."""
-    master_process = server(kind)
-    replica_processes = [server(kind, "--replicaof", "127.0.0.1", str(master_process.port)) for _ in range(2)]
-    sentinels, writer = [], None
+    cluster, writer = Cluster(kind), None
     try:
-        master = redis.Redis(port=master_process.port)
-        replicas = [redis.Redis(port=p.port) for p in replica_processes]
-        assert wait_until(lambda: all(r.info("replication").get("master_link_status") == "up" for r in replicas), 20)
-        sentinels = [sentinel(master_process.port) for _ in range(3)]
-        watchers = [redis.Redis(port=p.port, decode_responses=True) for p in sentinels]
-        assert wait_until(lambda: all(len(w.execute_command("SENTINEL", "REPLICAS", NAME)) == 2
-                                      and len(w.execute_command("SENTINEL", "SENTINELS", NAME)) == 2 for w in watchers), 30)
-        writer = Writer([p.port for p in sentinels])
+        writer = Writer([p.port for p in cluster.sentinels])
         writer.start()
         time.sleep(before)
         switch = switch_with_sentinel if method == "sentinel" else switch_with_failover
-        new = switch(master, replicas, watchers)
+        new = switch(cluster.master, cluster.replicas, cluster.watchers)
         time.sleep(after)
         writer.stopping.set()
         writer.join(10)
-        new_master = redis.Redis(port=new[1])
-        keys = [f"w:{i}" for i, _ in writer.acknowledged]
-        values = []
-        for start in range(0, len(keys), 1000):
-            values += new_master.mget(keys[start:start + 1000])
-        lost = [i for (i, _), value in zip(writer.acknowledged, values) if value != str(i).encode()]
         # The load went on, on the new master, after the switch.
         assert writer.acknowledged[-1][1] - writer.acknowledged[0][1] > before + after - 0.5
-        return writer.window(), len(writer.acknowledged), lost
+        return writer.window(), len(writer.acknowledged), writer.missing_on(new[1])
     finally:
         if writer:
             writer.stopping.set()
-        for process in sentinels + replica_processes + [master_process]:
-            process.stop()
+        cluster.stop()
+
+
+def crash(kind, then=None, before=1.0, after=1.0):
+    """kill -9 of the master under writes that each wait for a replica (WAIT 1 100), sentinels
+    with down-after-milliseconds 1000. Returns (seconds from the kill to the next write accepted,
+    writes WAIT counted, those missing on the new master); `then(cluster, new_port)` runs before
+    everything stops."""
+    cluster = Cluster(kind, 1000, ("--enable-debug-command", "yes") if kind == "needletail" else ())
+    writer = None
+    try:
+        writer = Writer([p.port for p in cluster.sentinels], wait_for_replica=True)
+        writer.start()
+        time.sleep(before)
+        cluster.master_process.process.kill()
+        cluster.master_process.process.wait()
+        killed = time.monotonic()
+        assert wait_until(lambda: writer.accepted and writer.accepted[-1] > killed + after, 60)
+        writer.stopping.set()
+        writer.join(10)
+        new_port = int(cluster.watchers[0].execute_command("SENTINEL", "GET-MASTER-ADDR-BY-NAME", NAME)[1])
+        resumed = next(t for t in writer.accepted if t > killed) - killed
+        missing = writer.missing_on(new_port)
+        if then:
+            then(cluster, new_port)
+        return resumed, len(writer.acknowledged), missing
+    finally:
+        if writer:
+            writer.stopping.set()
+        cluster.stop()

@@ -139,52 +139,18 @@ def test_crash_failover_loses_no_write_acknowledged_by_a_replica():
     """kill -9 of the master under writes that each wait for a replica (WAIT 1 100): the
     sentinels promote a replica, writes go on through a sentinel-aware client, no write that WAIT
     counted is lost, and the killed master, restarted, is converted and catches up."""
-    import signal
-    import time
-    from redis.sentinel import Sentinel
-    master_process = needletail()
-    replicas = [needletail("--replicaof", "127.0.0.1", str(master_process.port)) for _ in range(2)]
-    sentinels = []
-    try:
-        for process in replicas:
-            assert wait_until(lambda: link_up(redis.Redis(port=process.port)))
-        sentinels = [sentinel(master_process.port, down_after=1000) for _ in range(3)]
-        watchers = [redis.Redis(port=process.port, decode_responses=True) for process in sentinels]
-        assert wait_until(lambda: all(len(w.execute_command("SENTINEL", "REPLICAS", "mymaster")) == 2
-                                      and len(w.execute_command("SENTINEL", "SENTINELS", "mymaster")) == 2 for w in watchers), 30)
-        client = Sentinel([("127.0.0.1", p.port) for p in sentinels], socket_timeout=0.5).master_for("mymaster", socket_timeout=0.5)
-        acknowledged = []
-        for i in range(200):
-            client.set(f"w:{i}", i)
-            if client.execute_command("WAIT", 1, 100) >= 1:
-                acknowledged.append(i)
-        master_process.process.send_signal(signal.SIGKILL)
-        master_process.process.wait()
-        start = time.time()
-        def writable():
-            try:
-                client.set("after", "crash")
-                return True
-            except (redis.ConnectionError, redis.TimeoutError, redis.ResponseError):
-                return False
-        assert wait_until(writable, 30)
-        print(f"crash failover: writes accepted again after {time.time() - start:.1f} s")
-        new_port = int(watchers[0].execute_command("SENTINEL", "GET-MASTER-ADDR-BY-NAME", "mymaster")[1])
-        new_master = redis.Redis(port=new_port)
-        assert all(new_master.get(f"w:{i}") == str(i).encode() for i in acknowledged)
-        assert len(acknowledged) > 150
+    import servers
 
-        # The killed master comes back on its port: Sentinel turns it into a replica, and it
-        # catches up with the new master.
-        import servers
-        original, old_port = servers.free_port, master_process.port
+    def restart_the_old_master(cluster, new_port):
+        # It comes back on its port: Sentinel turns it into a replica, and it catches up.
+        original, old_port = servers.free_port, cluster.master_process.port
         servers.free_port = lambda: old_port
         try:
-            restarted = needletail()
+            cluster.node()
         finally:
             servers.free_port = original
-        replicas.append(restarted)
-        old = redis.Redis(port=old_port)
+        old, new_master = redis.Redis(port=old_port), redis.Redis(port=new_port)
+
         def converted():
             role = old.execute_command("ROLE")
             return role[0] == b"slave" and role[2] == new_port and role[3] == b"connected"
@@ -192,12 +158,11 @@ def test_crash_failover_loses_no_write_acknowledged_by_a_replica():
         new_master.set("last", "1")
         assert wait_until(lambda: old.info("replication")["slave_repl_offset"] == new_master.info("replication")["master_repl_offset"], 10)
         assert old.execute_command("DEBUG", "DIGEST") == new_master.execute_command("DEBUG", "DIGEST")
-    finally:
-        for process in sentinels:
-            process.stop()
-        for process in replicas:
-            process.stop()
-        master_process.stop()
+
+    resumed, acknowledged, lost = switchover.crash("needletail", then=restart_the_old_master)
+    print(f"crash failover: writes accepted again after {resumed:.1f} s; {acknowledged} counted by WAIT, none lost")
+    assert lost == []
+    assert acknowledged > 200
 
 
 @pytest.mark.parametrize("method", ["failover", "sentinel"])
