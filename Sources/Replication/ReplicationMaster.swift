@@ -34,6 +34,9 @@ public final class ReplicationMaster: PropagationSink, @unchecked Sendable {
         var sent: Int64 = 0
         var previousAck: Int64 = -1
         var lastResend: Int64 = 0
+        /// Framed and online: the stream after `sent`, gathered until the connection's loop
+        /// frames it (one header and checksum for what many commands propagated).
+        var unframed: [UInt8] = []
 
         var framed: Bool { announced.resend }
     }
@@ -370,13 +373,14 @@ public final class ReplicationMaster: PropagationSink, @unchecked Sendable {
     /// decides, as Redis would).
     private func resend(to replica: inout Replica, after offset: Int64, in state: inout State, now: Int64) {
         replica.lastResend = now
-        guard let bytes = state.backlog?.bytes(from: offset + 1), !bytes.isEmpty else {
+        // Up to what was sent: what follows is still gathering and goes out in its own frame.
+        let held = state.backlog?.bytes(from: offset + 1).map { Array($0.prefix(Int(replica.sent - offset))) }
+        guard let bytes = held, !bytes.isEmpty else {
             server.warn("Replica \(name(of: replica)) lost stream bytes after offset \(offset) that left the backlog: disconnecting it")
             replica.session.connection?.close()
             return
         }
         replica.session.connection?.deliver(StreamFrame.encodeInPieces(offset: offset + 1, bytes))
-        replica.sent = max(replica.sent, offset + Int64(bytes.count))
         state.resends += 1
         state.resentBytes += bytes.count
         server.log("Resending \(bytes.count) bytes of the stream after offset \(offset) to replica \(name(of: replica)), lost on a live link")
@@ -399,20 +403,36 @@ public final class ReplicationMaster: PropagationSink, @unchecked Sendable {
     private func send(_ bytes: UnsafeRawBufferPointer, in state: inout State) {
         changeBacklog(in: &state) { $0!.append(bytes) }
         state.writesEndOffset = state.backlog!.endOffset
-        let start = state.backlog!.endOffset - Int64(bytes.count) + 1
-        var plain: ByteBuffer?, framed: ByteBuffer?
+        var plain: ByteBuffer?
         for (id, replica) in state.replicas {
             if replica.online && !replica.holdsStreamUntilAck {
                 if replica.framed {
-                    if framed == nil { framed = StreamFrame.encode(offset: start, bytes) }
-                    replica.session.connection?.deliver(framed!)
-                    state.replicas[id]?.sent = state.backlog!.endOffset
+                    if replica.unframed.isEmpty {
+                        replica.session.connection?.execute { [self] in deliverFrames(to: id) }
+                    }
+                    state.replicas[id]?.unframed.append(contentsOf: bytes)
                 } else {
                     if plain == nil { plain = ByteBuffer(bytes: bytes) }
                     replica.session.connection?.deliver(plain!)
                 }
             } else if !replica.awaitingSnapshot {
                 state.replicas[id]?.pending.append(contentsOf: bytes)
+            }
+        }
+    }
+
+    /// Frames what a framed replica's stream gathered and hands it to the connection.
+    private func deliverFrames(to id: Int) {
+        state.withLock { state in
+            guard let replica = state.replicas[id], !replica.unframed.isEmpty else { return }
+            var bytes: [UInt8] = []
+            swap(&bytes, &state.replicas[id]!.unframed)
+            replica.session.connection?.deliver(StreamFrame.encodeInPieces(offset: replica.sent + 1, bytes))
+            state.replicas[id]!.sent += Int64(bytes.count)
+            // The storage is kept for the next pass unless a large write grew it.
+            if bytes.capacity <= 64 * 1024 {
+                bytes.removeAll(keepingCapacity: true)
+                state.replicas[id]!.unframed = bytes
             }
         }
     }

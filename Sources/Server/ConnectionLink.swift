@@ -53,7 +53,16 @@ final class ConnectionLink: ClientConnection {
         }
         guard wasEmpty else { return }
         let channel = channel
-        channel.eventLoop.execute { channel.pipeline.fireUserInboundEventTriggered(Delivery()) }
+        let loop = channel.eventLoop
+        guard loop.inEventLoop else {
+            loop.execute { channel.pipeline.fireUserInboundEventTriggered(Delivery()) }
+            return
+        }
+        // Produced by a request this loop is running: written after the replies the loop
+        // writes once its reads are done (a replica's stream, a subscriber's message), so the
+        // client that wrote waits for its own reply only, as Redis writes replies and the
+        // stream in one pass before it sleeps.
+        loop.execute { loop.execute { channel.pipeline.fireUserInboundEventTriggered(Delivery()) } }
     }
 
     /// Takes the queued bytes (on the connection's loop).
