@@ -98,6 +98,16 @@ public final class ReplicationMaster: PropagationSink, @unchecked Sendable {
 
         var replicasInOrder: [Replica] { replicas.values.sorted { $0.session.id < $1.session.id } }
 
+        /// Changes every replica in place: iterating over copies while changing the dictionary
+        /// would copy it, and the bytes each replica gathers, on every write.
+        mutating func updateEachReplica(_ change: (inout Replica) -> Void) {
+            var index = replicas.values.startIndex
+            while index != replicas.values.endIndex {
+                change(&replicas.values[index])
+                replicas.values.formIndex(after: &index)
+            }
+        }
+
         /// A history of its own from here: `id`, and no other accepted.
         mutating func beginHistory(id: String = ServerState.randomReplicationID()) {
             self.id = id
@@ -404,19 +414,20 @@ public final class ReplicationMaster: PropagationSink, @unchecked Sendable {
         changeBacklog(in: &state) { $0!.append(bytes) }
         state.writesEndOffset = state.backlog!.endOffset
         var plain: ByteBuffer?
-        for (id, replica) in state.replicas {
+        state.updateEachReplica { replica in
             if replica.online && !replica.holdsStreamUntilAck {
                 if replica.framed {
                     if replica.unframed.isEmpty {
+                        let id = replica.session.id
                         replica.session.connection?.execute { [self] in deliverFrames(to: id) }
                     }
-                    state.replicas[id]?.unframed.append(contentsOf: bytes)
+                    replica.unframed.append(contentsOf: bytes)
                 } else {
                     if plain == nil { plain = ByteBuffer(bytes: bytes) }
                     replica.session.connection?.deliver(plain!)
                 }
             } else if !replica.awaitingSnapshot {
-                state.replicas[id]?.pending.append(contentsOf: bytes)
+                replica.pending.append(contentsOf: bytes)
             }
         }
     }
