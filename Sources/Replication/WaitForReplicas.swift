@@ -24,7 +24,7 @@ extension ReplicationMaster {
         let offset = c.session.writeOffset.load(ordering: .relaxed)
         let acknowledged = acknowledgements(reaching: offset)
         guard acknowledged < needed, case .mayBlock = c.blocking else { return c.reply.integer(acknowledged) }
-        let client = c.parkUntilReleased()
+        let client = c.parkUntilReleased { [self] client in release(client) }
         state.withLock { $0.waiters.append(Waiter(client: client, offset: offset, needed: needed, protocolVersion: c.session.protocolVersion)) }
         if timeout > 0 {
             server.control?.schedule(afterMilliseconds: timeout) { [self] in release(client) }
@@ -49,16 +49,18 @@ extension ReplicationMaster {
         for waiter in satisfied { release(waiter.client) }
     }
 
-    /// Ends `client`'s wait (satisfied or timed out) with the count of replicas that
-    /// acknowledged its offset; nothing if it already ended (disconnected, or released).
-    private func release(_ client: BlockedClient) {
+    /// Ends `client`'s wait (satisfied, timed out or unblocked) with the count of replicas that
+    /// acknowledged its offset; false if it already ended (disconnected, or released).
+    @discardableResult
+    private func release(_ client: BlockedClient) -> Bool {
         guard let waiter = state.withLock({ state -> Waiter? in
             guard let index = state.waiters.firstIndex(where: { $0.client === client }) else { return nil }
             return state.waiters.remove(at: index)
-        }), client.expire() else { return }
+        }), client.expire() else { return false }
         var reply = ReplyWriter(buffer: ByteBuffer(), protocolVersion: waiter.protocolVersion)
         reply.integer(acknowledgements(reaching: waiter.offset))
         client.session.connection?.resume(.served(reply.buffer))
+        return true
     }
 
     /// One `REPLCONF GETACK *` in the stream for however many WAITs began meanwhile, so

@@ -5,6 +5,7 @@ import os
 import signal
 import time
 
+import pytest
 import redis
 
 from servers import Process, binary
@@ -214,4 +215,36 @@ def test_redis_cli_rdb_and_replica_modes_and_replconf_errors():
         assert raw.command("PSYNC", "?", "-1", "FAILOVER") == b"-ERR PSYNC FAILOVER can't be sent to a master.\r\n"
         raw.close()
     finally:
+        master_process.stop()
+
+
+@pytest.mark.parametrize("kind", ["needletail", "redis"])
+def test_client_unblock_ends_a_wait_as_its_timeout_would(kind):
+    """CLIENT UNBLOCK on a client in WAIT: it gets the count of replicas that acknowledged, as
+    at its timeout (with ERROR, -UNBLOCKED); the same against redis-server."""
+    import switchover
+    from raw import RawClient
+    master_process = switchover.server(kind)
+    replica_process = switchover.server(kind, "--replicaof", "127.0.0.1", str(master_process.port))
+    try:
+        master = redis.Redis(port=master_process.port)
+        assert wait_until(lambda: master.info("replication")["connected_slaves"] == 1
+                          and master.info("replication")["slave0"]["state"] == "online")
+        replica_process.process.send_signal(signal.SIGSTOP)
+        try:
+            waiting = RawClient(master_process.port)
+            assert waiting.command("SET", "k", "v") == b"+OK\r\n"
+            client_id = int(waiting.command("CLIENT", "ID")[1:-2])
+            for reason, reply in ((None, b":0\r\n"), ("ERROR", b"-UNBLOCKED client unblocked via CLIENT UNBLOCK\r\n")):
+                waiting.send_raw(RawClient.encode(["WAIT", "1", "0"]))
+                assert wait_until(lambda: master.info("clients")["blocked_clients"] == 1)
+                assert master.execute_command("CLIENT", "UNBLOCK", client_id, *([reason] if reason else [])) == 1
+                assert waiting.read_reply() == reply
+            assert master.execute_command("CLIENT", "UNBLOCK", client_id) == 0
+            assert master.info("clients")["blocked_clients"] == 0
+            waiting.close()
+        finally:
+            replica_process.process.send_signal(signal.SIGCONT)
+    finally:
+        replica_process.stop()
         master_process.stop()

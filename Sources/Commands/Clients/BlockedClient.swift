@@ -25,15 +25,19 @@ public final class BlockedClient: KeyWaiter, @unchecked Sendable {
     /// Unix milliseconds; 0 waits forever.
     public let deadline: Int64
     private let server: ServerState
+    /// Parked on no key (WAIT): ends the wait with the reply its command gives at its timeout,
+    /// which CLIENT UNBLOCK then sends rather than a null; false if the wait had already ended.
+    let answerNow: (@Sendable (BlockedClient) -> Bool)?
 
     init(session: ClientSession, command: Command, request: OwnedRequest, keys: [DatabaseKey], deadline: Int64,
-         server: ServerState) {
+         server: ServerState, answerNow: (@Sendable (BlockedClient) -> Bool)? = nil) {
         self.session = session
         self.command = command
         self.request = request
         self.keys = keys
         self.deadline = deadline
         self.server = server
+        self.answerNow = answerNow
     }
 
     public var isWaiting: Bool {
@@ -151,10 +155,10 @@ extension CommandContext {
 
     /// Parks the client on no key: the caller keeps the returned wait and ends it itself with
     /// `expire()` then `session.connection?.resume(.served(reply))` (WAIT does, on replicas'
-    /// acknowledgements or at its timeout).
-    public mutating func parkUntilReleased() -> BlockedClient {
+    /// acknowledgements or at its timeout); `answerNow` does that at once (CLIENT UNBLOCK).
+    public mutating func parkUntilReleased(answerNow: @escaping @Sendable (BlockedClient) -> Bool) -> BlockedClient {
         let client = BlockedClient(session: session, command: commandTable.command(ordinal: session.lastCommand), request: arguments.copied(),
-                                   keys: [], deadline: 0, server: server)
+                                   keys: [], deadline: 0, server: server, answerNow: answerNow)
         server.blockedClients.add(1, ordering: .relaxed)
         session.blocked.withLock { $0 = client }
         parked = client

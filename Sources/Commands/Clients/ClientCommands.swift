@@ -284,10 +284,12 @@ enum ClientCommands {
             withError = c.argument(3, is: "ERROR")
             guard withError || c.argument(3, is: "TIMEOUT") else { return c.error(Errors.unblockReason) }
         }
-        guard let target = c.server.clients.client(id: id), let blocked = target.blocked.withLock({ $0 }),
-              blocked.expire(holdingLocks: c.holdsKeyLocks || c.holdsAllShards) else {
+        guard let target = c.server.clients.client(id: id), let blocked = target.blocked.withLock({ $0 }) else {
             return c.reply.integer(0)
         }
+        // A WAIT ends as at its timeout: with the count of replicas that acknowledged.
+        if !withError, let answerNow = blocked.answerNow { return c.reply.integer(answerNow(blocked) ? 1 : 0) }
+        guard blocked.expire(holdingLocks: c.holdsKeyLocks || c.holdsAllShards) else { return c.reply.integer(0) }
         target.connection?.resume(withError ? .unblockedWithError : .timedOut)
         c.reply.integer(1)
     }
