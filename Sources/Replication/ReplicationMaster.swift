@@ -20,6 +20,11 @@ public final class ReplicationMaster: PropagationSink, @unchecked Sendable {
         /// Receiving the stream; before that, the bytes since the snapshot wait in `pending`.
         var online = false
         var pending: [UInt8] = []
+        /// `pending` counts against the replica class's `client-output-buffer-limit`, as a
+        /// replica's output buffer does in Redis while it syncs: since when it is over the soft
+        /// limit (0: it is not), and whether it broke the limit (its connection is closing).
+        var pendingOverSoftLimitSince: Int64 = 0
+        var overLimit = false
         /// Waiting for the snapshot to begin (no stream is kept for it yet).
         var awaitingSnapshot = false
         /// After an `$EOF:` payload, the stream waits for the replica's first ACK, so no byte
@@ -426,8 +431,19 @@ public final class ReplicationMaster: PropagationSink, @unchecked Sendable {
                     if plain == nil { plain = ByteBuffer(bytes: bytes) }
                     replica.session.connection?.deliver(plain!)
                 }
-            } else if !replica.awaitingSnapshot {
+            } else if !replica.awaitingSnapshot && !replica.overLimit {
                 replica.pending.append(contentsOf: bytes)
+                if server.outputBuffers.exceeded(by: replica.session, backlog: replica.pending.count,
+                                                 overSoftLimitSince: &replica.pendingOverSoftLimitSince, now: Clock.now()) {
+                    replica.overLimit = true
+                    replica.pending = []
+                    // Named and closed on its loop: describing it reads this state, held here.
+                    let session = replica.session, server = server!
+                    session.connection?.execute {
+                        server.warn("Client \(server.describe(session)) scheduled to be closed ASAP for overcoming of output buffer limits.")
+                        session.connection?.close()
+                    }
+                }
             }
         }
     }
@@ -607,6 +623,8 @@ public final class ReplicationMaster: PropagationSink, @unchecked Sendable {
             guard promoteForFailover() else { return c.error("ERR PSYNC FAILOVER can't be sent to a master.") }
         }
         if let refusal = syncRefusal() { return c.error(refusal) }
+        // The stream must be the first thing the replica reads after the reply.
+        guard c.reply.buffer.readableBytes == 0 else { return c.error("ERR SYNC and PSYNC are invalid with pending output") }
         let announced = announcements.withLock { $0[session.id] ?? Announcement() }
         let counters = server.syncCounters
         if partial, let offset = Int64(c.text(2)) {

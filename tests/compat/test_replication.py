@@ -248,3 +248,44 @@ def test_client_unblock_ends_a_wait_as_its_timeout_would(kind):
     finally:
         replica_process.stop()
         master_process.stop()
+
+
+@pytest.mark.parametrize("kind", ["needletail", "redis"])
+def test_a_syncing_replica_is_dropped_past_its_output_buffer_limit(kind):
+    """A replica that got its snapshot (`$EOF:` form) but never acknowledges it takes no stream
+    yet: what the master keeps for it counts against client-output-buffer-limit's replica class,
+    and past the hard limit it is disconnected with Redis's log line, as redis-server does."""
+    import socket
+    import switchover
+    from raw import RawClient
+    master_process = switchover.server(kind, "--client-output-buffer-limit", "replica 1mb 0 0")
+    try:
+        master = redis.Redis(port=master_process.port)
+        master.set("before", "sync")
+        silent = socket.create_connection(("127.0.0.1", master_process.port), timeout=10)
+        # PSYNC pipelined behind another request is refused: its reply is still pending.
+        silent.sendall(RawClient.encode(["REPLCONF", "capa", "eof", "capa", "psync2"]) + RawClient.encode(["PSYNC", "?", "-1"]))
+        received = b""
+        while received.count(b"\r\n") < 2:
+            received += silent.recv(1 << 16)
+        assert received == b"+OK\r\n-ERR SYNC and PSYNC are invalid with pending output\r\n"
+        silent.sendall(RawClient.encode(["PSYNC", "?", "-1"]))
+        received = b""
+        while b"$EOF:" not in received or received.count(received.split(b"$EOF:")[1][:40]) < 2:
+            received += silent.recv(1 << 16)
+        value = "x" * 100_000
+        for i in range(30):
+            master.set(f"big:{i}", value)
+        assert wait_until(lambda: master.info("replication")["connected_slaves"] == 0)
+        assert wait_until(lambda: "scheduled to be closed ASAP for overcoming of output buffer limits" in master_process.log())
+        silent.settimeout(5)
+        while True:
+            chunk = silent.recv(1 << 20)
+            if not chunk:
+                break
+            received += chunk
+        assert b"+FULLRESYNC" in received and b"big:" not in received
+        silent.close()
+        assert master.get("big:29") == value.encode()
+    finally:
+        master_process.stop()
