@@ -2,6 +2,7 @@
 (sentinel-driven with the pause, and the FAILOVER command), a crash failover, a planned
 switchover under a continuous sentinel-aware load, and the replicas' heartbeat holding writes
 to min-replicas-to-write while Sentinel watches; no acknowledged write is ever lost."""
+import itertools
 import os
 import shutil
 
@@ -273,8 +274,15 @@ def test_what_sentinel_relies_on():
             message = listener.get_message(timeout=0.5)
             if message and message["type"] == "message":
                 senders.add(message["data"].split(b",")[2])
-        listener.close()
         assert len(senders) == 3
+        # PUBLISH on the master is propagated: a subscriber on the replica gets it too.
+        listener.subscribe("probe")
+        messages = iter(lambda: listener.get_message(timeout=0.5), "never")
+        assert any(m and m["type"] == "subscribe" and m["channel"] == b"probe" for m in itertools.islice(messages, 20))
+        assert master.publish("probe", "through the stream") == 0  # no subscriber on the master
+        assert any(m and m["channel"] == b"probe" and m["data"] == b"through the stream"
+                   for m in itertools.islice(messages, 20))
+        listener.close()
 
         # A load that keeps the loop busy: PINGs are still answered within down-after.
         load = subprocess.run(["redis-benchmark", "-p", str(master_process.port), "-c", "50", "-P", "64", "-n", "3000000",
