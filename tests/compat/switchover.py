@@ -197,7 +197,14 @@ def crash(kind, then=None, before=1.0, after=1.0):
         assert wait_until(lambda: writer.accepted and writer.accepted[-1] > killed + after, 60)
         writer.stopping.set()
         writer.join(10)
-        new_port = int(cluster.watchers[0].execute_command("SENTINEL", "GET-MASTER-ADDR-BY-NAME", NAME)[1])
+        # Every sentinel agrees on the new master (the client may have learnt it from the first).
+        old = ("127.0.0.1", cluster.master_process.port)
+
+        def agreed():
+            addresses = {new_master_address(w) for w in cluster.watchers}
+            return len(addresses) == 1 and old not in addresses
+        assert wait_until(agreed, 30)
+        new_port = new_master_address(cluster.watchers[0])[1]
         resumed = next(t for t in writer.accepted if t > killed) - killed
         missing = writer.missing_on(new_port)
         if then:

@@ -155,7 +155,11 @@ def test_crash_failover_loses_no_write_acknowledged_by_a_replica():
         def converted():
             role = old.execute_command("ROLE")
             return role[0] == b"slave" and role[2] == new_port and role[3] == b"connected"
-        assert wait_until(converted, 60)
+        # Sentinel converts a returning master after it has reported its role for 8 s, at its
+        # next INFO (every 10 s for a replica): up to ~20 s, longer if a sentinel tilts.
+        if not wait_until(converted, 90):
+            tails = [f"--- {p.name} {p.port}\n" + p.log()[-3000:] for p in cluster.sentinels + cluster.processes]
+            raise AssertionError(f"not converted: ROLE {old.execute_command('ROLE')}\n" + "\n".join(tails))
         new_master.set("last", "1")
         assert wait_until(lambda: old.info("replication")["slave_repl_offset"] == new_master.info("replication")["master_repl_offset"], 10)
         assert old.execute_command("DEBUG", "DIGEST") == new_master.execute_command("DEBUG", "DIGEST")
