@@ -32,12 +32,12 @@ extension Replication {
         var index = 1
         while index < c.argumentCount {
             if c.argument(index, is: "timeout") && index + 1 < c.argumentCount && timeout == 0 {
-                guard let value = Int(c.text(index + 1)) else { return c.error(Errors.notInteger) }
+                guard let value = c.integer(index + 1) else { return c.error(Errors.notInteger) }
                 guard value > 0 else { return c.error("ERR FAILOVER timeout must be greater than 0") }
                 timeout = value
                 index += 2
             } else if c.argument(index, is: "to") && index + 2 < c.argumentCount && request.target == nil {
-                guard let port = Int(c.text(index + 2)) else { return c.error(Errors.notInteger) }
+                guard let port = c.integer(index + 2) else { return c.error(Errors.notInteger) }
                 request.target = (c.text(index + 1), port)
                 index += 3
             } else if c.argument(index, is: "force") && !request.force {

@@ -132,7 +132,7 @@ public final class Replication: @unchecked Sendable {
             return c.reply.ok()
         }
         if c.session.flags.contains(.replica) { return c.error("ERR Command is not valid when client is a replica.") }
-        guard let port = Int(c.text(2)), (0 ... 65535).contains(port) else { return c.error("ERR Invalid master port") }
+        guard let port = c.integer(2), (0 ... 65535).contains(port) else { return c.error("ERR Invalid master port") }
         let host = c.text(1)
         if let current = role.withLock({ $0.following }), current.host.lowercased() == host.lowercased(), current.port == port {
             server.control?.log("REPLICAOF would result into synchronization with the master we are already connected with. No operation performed.")

@@ -18,8 +18,8 @@ extension ReplicationMaster {
         if following {
             return c.error("ERR WAIT cannot be used with replica instances. Please also note that since Redis 4.0 if a replica is configured to be writable (which is not the default) writes to replicas are just local and are not propagated.")
         }
-        guard let needed = Int(c.text(1)) else { return c.error(Errors.notInteger) }
-        guard let timeout = Int64(c.text(2)) else { return c.error(Errors.timeoutNotInteger) }
+        guard let needed = c.integer(1) else { return c.error(Errors.notInteger) }
+        guard let timeout = c.integer(2).map(Int64.init) else { return c.error(Errors.timeoutNotInteger) }
         guard timeout >= 0 else { return c.error(Errors.negativeTimeout) }
         let offset = c.session.writeOffset.load(ordering: .relaxed)
         let acknowledged = acknowledgements(reaching: offset)

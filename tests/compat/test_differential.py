@@ -459,6 +459,10 @@ SCENARIOS["quoted_bytes"] = [
 
 # Replies that depend on the moment or the process, compared for kind only.
 # No script is ever running here: SCRIPT KILL answers as Redis does when none is (Sentinel sends it).
+# Numbers in Redis's strict syntax: a leading "+" is not one.
+SCENARIOS["connection"] += [("WAIT", "+1", "0"), ("WAIT", "0", "+5"), ("FAILOVER", "TIMEOUT", "+5"),
+                            ("FAILOVER", "TO", "h", "+1"), ("REPLICAOF", "localhost", "+6379")]
+
 SCENARIOS["connection"] += [("SCRIPT", "KILL"), ("SCRIPT", "KILL", "x"), ("SCRIPT",), ("MULTI"), ("SCRIPT", "KILL"), ("EXEC")]
 
 SCENARIOS["connection"] += [shape("TIME"), shape("CLIENT", "ID"), shape("LOLWUT-IS-NOT-HERE")]
