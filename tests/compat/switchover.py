@@ -148,6 +148,11 @@ class Cluster:
             self.stop()
             raise
 
+    def agreed_master(self):
+        """The master's port when every sentinel names the same one, else None."""
+        addresses = {new_master_address(w) for w in self.watchers}
+        return addresses.pop()[1] if len(addresses) == 1 else None
+
     def node(self, *settings):
         process = server(self.kind, *self.settings, *settings)
         self.processes.append(process)
@@ -183,8 +188,8 @@ def run(kind, method, before=1.0, after=1.5):
 def crash(kind, then=None, before=1.0, after=1.0):
     """kill -9 of the master under writes that each wait for a replica (WAIT 1 100), sentinels
     with down-after-milliseconds 1000. Returns (seconds from the kill to the next write accepted,
-    writes WAIT counted, those missing on the new master); `then(cluster, new_port)` runs before
-    everything stops."""
+    writes WAIT counted, those missing on the new master); `then(cluster)` runs before everything
+    stops."""
     cluster = Cluster(kind, 1000, ("--enable-debug-command", "yes") if kind == "needletail" else ())
     writer = None
     try:
@@ -198,17 +203,11 @@ def crash(kind, then=None, before=1.0, after=1.0):
         writer.stopping.set()
         writer.join(10)
         # Every sentinel agrees on the new master (the client may have learnt it from the first).
-        old = ("127.0.0.1", cluster.master_process.port)
-
-        def agreed():
-            addresses = {new_master_address(w) for w in cluster.watchers}
-            return len(addresses) == 1 and old not in addresses
-        assert wait_until(agreed, 30)
-        new_port = new_master_address(cluster.watchers[0])[1]
+        assert wait_until(lambda: cluster.agreed_master() not in (None, cluster.master_process.port), 30)
         resumed = next(t for t in writer.accepted if t > killed) - killed
-        missing = writer.missing_on(new_port)
+        missing = writer.missing_on(cluster.agreed_master())
         if then:
-            then(cluster, new_port)
+            then(cluster)
         return resumed, len(writer.acknowledged), missing
     finally:
         if writer:
