@@ -78,12 +78,23 @@ final class ConnectionHandler: ChannelInboundHandler {
 
     func channelActive(context: ChannelHandlerContext) {
         server.state.clients.register(session)
-        if server.state.clients.count > server.state.config.integer("maxclients") {
+        if let refusal = refusal() {
             server.state.statistics.rejectedConnections.add(1, ordering: .relaxed)
-            requests.command.reply.error(Errors.maxClients)
+            requests.command.reply.error(refusal)
             closeAfterFlush(context)
+        } else {
+            server.state.statistics.connectionsReceived.add(1, ordering: .relaxed)
         }
         context.fireChannelActive()
+    }
+
+    /// Why a new connection is turned away: the client limit, or `protected-mode` when the
+    /// default user has no password and the client is not on this host.
+    private func refusal() -> String? {
+        let state = server.state
+        if state.clients.count > state.config.integer("maxclients") { return Errors.maxClients }
+        if state.config.bool("protected-mode"), !state.requiresPassword, !session.isLocal { return Errors.protectedMode }
+        return nil
     }
 
     func channelInactive(context: ChannelHandlerContext) {

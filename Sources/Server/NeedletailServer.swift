@@ -191,7 +191,6 @@ public final class NeedletailServer: ServerControl, Sendable {
     }
 
     private func makeHandler(for channel: Channel) -> ConnectionHandler {
-        state.statistics.connectionsReceived.add(1, ordering: .relaxed)
         let loopIndex = loopIndexes[ObjectIdentifier(channel.eventLoop)] ?? 0
         let link = ConnectionLink(channel: channel)
         // A Unix-domain client is named by the socket's path, as Redis names it (`path:0`).
@@ -301,7 +300,8 @@ public final class NeedletailServer: ServerControl, Sendable {
 
     // MARK: Shutdown
 
-    /// SIGTERM and SIGINT shut down cleanly; the returned sources must be kept alive.
+    /// SIGTERM and SIGINT shut down cleanly, as `shutdown-on-sigterm` and `shutdown-on-sigint`
+    /// say; the returned sources must be kept alive.
     private func installSignalHandlers() -> [DispatchSourceSignal] {
         signal(SIGPIPE, SIG_IGN)
         var sources: [DispatchSourceSignal] = []
@@ -310,7 +310,9 @@ public final class NeedletailServer: ServerControl, Sendable {
             let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
             source.setEventHandler { [self] in
                 logger.warning("Received \(name) scheduling shutdown...")
-                _ = shutdown(ShutdownRequest())
+                let flags = state.config["shutdown-on-\(name.lowercased())"].split(separator: " ")
+                _ = shutdown(ShutdownRequest(save: flags.contains("save") ? .save : flags.contains("nosave") ? .noSave : .configured,
+                                             now: flags.contains("now"), force: flags.contains("force")))
             }
             source.resume()
             sources.append(source)

@@ -45,8 +45,9 @@ class Process:
                         return
             except OSError:
                 time.sleep(0.05)
+        log = self.log()
         self.stop()
-        raise RuntimeError(f"{name} did not start:\n{self.log()}")
+        raise RuntimeError(f"{name} did not start:\n{log}")
 
     def log(self):
         with open(self.log_path, errors="replace") as f:

@@ -9,6 +9,7 @@ import pytest
 import redis
 
 from conftest import start_needletail
+from servers import start_redis
 from raw import RawClient
 
 
@@ -229,11 +230,53 @@ def test_maxclients_and_connection_counters(request):
     third = RawClient(server.port)
     assert third.read_all_until_closed() == b"-ERR max number of clients reached\r\n"
     stats = first.command("INFO", "stats").decode()
-    # The fixture's start-up probe was the first connection.
+    # The fixture's start-up probe was the first connection; a refused one is not received.
     assert "rejected_connections:1\r\n" in stats, stats
-    assert "total_connections_received:4\r\n" in stats, stats
+    assert "total_connections_received:3\r\n" in stats, stats
     for client in (first, second, third):
         client.close()
+
+
+def outside_address():
+    """This host's address on its default route (not loopback), or None without one."""
+    try:
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+            probe.connect(("192.0.2.200", 9))  # no packet is sent
+            address = probe.getsockname()[0]
+    except OSError:
+        return None
+    return None if address.startswith("127.") else address
+
+
+@pytest.mark.parametrize("start", [start_needletail, start_redis], ids=["needletail", "redis"])
+def test_protected_mode_turns_away_clients_from_outside_without_a_password(start, request):
+    address = outside_address()
+    if address is None:
+        pytest.skip("this host has no address but loopback")
+    server = start("--bind", "0.0.0.0")
+    request.addfinalizer(server.stop)
+
+    def from_outside():
+        with socket.create_connection((address, server.port), timeout=5) as s:
+            s.sendall(b"PING\r\n")
+            received = b""
+            while chunk := s.recv(4096):
+                received += chunk
+                if received.endswith(b"\r\n"):
+                    return received
+            return received
+    refused = from_outside()
+    assert refused.startswith(b"-DENIED Redis is running in protected mode because protected mode is enabled"), refused
+    assert len(refused) == 1067 and refused.endswith(b"connections from the outside.\r\n")
+    local = RawClient(server.port)
+    stats = local.command("INFO", "stats").decode()
+    assert "rejected_connections:1\r\n" in stats and "total_connections_received:2\r\n" in stats, stats
+    assert local.command("CONFIG", "SET", "protected-mode", "no") == b"+OK\r\n"
+    assert from_outside() == b"+PONG\r\n"
+    # With a password the client comes in, and must authenticate.
+    assert local.command("CONFIG", "SET", "protected-mode", "yes", "requirepass", "secret") == b"+OK\r\n"
+    assert from_outside() == b"-NOAUTH Authentication required.\r\n"
+    local.close()
 
 
 def test_idle_clients_are_closed_but_not_blocked_or_subscribed_ones(request):
