@@ -103,6 +103,21 @@ public enum ConfigValues {
         return String(bytes)
     }
 
+    /// `shutdown-on-sigint` / `shutdown-on-sigterm`: SHUTDOWN's flags, any of `save nosave now
+    /// force`, or `default` for none, shown in that order.
+    public static let shutdownFlags = ["save", "nosave", "now", "force"]
+    static let shutdownOnSignal = CustomDirective { arguments, _ throws(ConfigError) in
+        let words = arguments.flatMap { $0.split(separator: " ") }.map { $0.lowercased() }
+        guard !words.isEmpty, words.allSatisfy({ $0 == "default" || shutdownFlags.contains($0) }) else {
+            throw .invalid("argument(s) must be one of the following: default, " + shutdownFlags.joined(separator: ", "))
+        }
+        if words.contains("save") && words.contains("nosave") {
+            throw .invalid("shutdown options SAVE and NOSAVE can't be used simultaneously")
+        }
+        let flags = shutdownFlags.filter(words.contains)
+        return flags.isEmpty ? "default" : flags.joined(separator: " ")
+    }
+
     static let octal = CustomDirective { arguments, _ throws(ConfigError) in
         guard arguments.count == 1, let value = Int(arguments[0], radix: 8), value >= 0, value <= 0o777 else {
             throw .invalid("Invalid socket file permissions")

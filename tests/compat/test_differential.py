@@ -217,6 +217,11 @@ SCENARIOS = {
         ("CONFIG", "SET", "slave-read-only", "no"), ("CONFIG", "GET", "replica-read-only"), ("CONFIG", "SET", "replica-read-only", "yes"),
         ("CONFIG", "GET", "lua-time-limit"), ("CONFIG", "GET", "nomatch*"), ("CONFIG", "RESETSTAT"), ("CONFIG", "REWRITE"),
         ("CONFIG", "SET", "maxmemory-clients", "-1"), ("CONFIG", "SET", "maxmemory-clients", "10x"), ("CONFIG", "GET", "maxmemory-clients"),
+        ("CONFIG", "SET", "shutdown-on-sigterm", "now save"), ("CONFIG", "GET", "shutdown-on-sigterm"),
+        ("CONFIG", "SET", "shutdown-on-sigterm", "FORCE nosave now"), ("CONFIG", "GET", "shutdown-on-sigterm"),
+        ("CONFIG", "SET", "shutdown-on-sigterm", "save nosave"), ("CONFIG", "SET", "shutdown-on-sigterm", "bogus"),
+        ("CONFIG", "SET", "shutdown-on-sigint", ""), ("CONFIG", "SET", "shutdown-on-sigint", "default now"),
+        pairs("CONFIG", "GET", "shutdown-on-sig*"), ("CONFIG", "SET", "shutdown-on-sigterm", "default", "shutdown-on-sigint", "default"),
     ],
     "debug": [
         ("DEBUG", "DIGEST"), ("SET", "a", "1"), ("SET", "b", "hello"), ("DEBUG", "DIGEST"), ("DEBUG", "DIGEST-VALUE", "a", "b", "nokey"),

@@ -289,6 +289,29 @@ def test_a_shutdown_while_the_file_loads_does_not_save_over_it(directory):
         assert client.dbsize() == count
 
 
+@pytest.mark.parametrize("kind", ["needletail", "redis"])
+@pytest.mark.parametrize("signal_name, flags, saved", [
+    ("SIGTERM", "nosave", False), ("SIGINT", "save now", True), ("SIGTERM", "default", False)])
+def test_a_signal_shuts_down_as_shutdown_on_its_directive_says(directory, kind, signal_name, flags, saved):
+    """`shutdown-on-sigterm` / `shutdown-on-sigint` give the signal SHUTDOWN's flags: NOSAVE
+    skips the save points' save, SAVE saves without any; `default` saves only with save points."""
+    save_points = "3600 1" if flags == "nosave" else ""
+    name = "shutdown-on-" + signal_name.lower()
+    server = start_in(directory, kind, "--save", save_points, "--" + name, flags)
+    try:
+        client = redis.Redis(port=server.port)
+        assert client.config_get(name) == {name: flags}
+        client.set("k", "v")
+        server.process.send_signal(getattr(signal, signal_name))
+        assert server.process.wait(30) == 0
+    finally:
+        server.stop()
+    assert os.path.exists(os.path.join(directory, "dump.rdb")) == saved
+    if saved:
+        with running(directory, kind) as client:
+            assert client.get("k") == b"v"
+
+
 def test_replies_match_redis(pair):
     ours, theirs = (RawClient(s.port) for s in pair)
     for client in (ours, theirs):
