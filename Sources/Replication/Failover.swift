@@ -70,14 +70,11 @@ extension Replication {
         request.state = .waitingForSync
         role.withLock { $0.failover = request }
         // Writes wait (postponed, not refused) until the role has moved; no deadline of its own.
-        server.pauseClients(.failover, .write, until: c.now + Self.indefinitely)
+        server.pauseClients(.failover, .write, until: c.now + PauseGate.indefinitely)
         // Replicas answer at once instead of at their next ACK (Redis waits for that one).
         master.requestAcknowledgements()
         c.reply.ok()
     }
-
-    /// Ten years: a pause that only the end of the failover lifts.
-    private static let indefinitely: Int64 = 10 * 365 * 24 * 3600 * 1000
 
     /// From the cron: hands over once a replica caught up; gives up (or, with FORCE, goes on)
     /// at the deadline.

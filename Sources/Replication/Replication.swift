@@ -266,6 +266,16 @@ public final class Replication: @unchecked Sendable {
 
     /// From the server's cron: serving replicas; following a master, the retries, the ACK
     /// every second and the timeouts.
+    /// For a shutdown that waits for replicas: how many there are, a log line for each that
+    /// lags, and a request that they acknowledge now.
+    public func shutdownReport(now: Int64) -> (replicas: Int, lagging: [String]) {
+        master.shutdownReport(now: now)
+    }
+
+    public func requestAcknowledgements() {
+        master.requestAcknowledgements()
+    }
+
     public func cron(now: Int64) {
         master.cron(now: now)
         failoverCron(now: now)

@@ -305,6 +305,19 @@ public final class ReplicationMaster: PropagationSink, @unchecked Sendable {
         }
     }
 
+    /// How many replicas there are and, as a shutdown logs them, those that have not
+    /// acknowledged every write (heartbeats after the last write need no acknowledgement).
+    func shutdownReport(now: Int64) -> (replicas: Int, lagging: [String]) {
+        state.withLock { state in
+            let lagging = state.replicasInOrder.filter { $0.ackOffset < state.writesEndOffset }.map { replica in
+                let lag = replica.online ? (now - replica.lastAck) / 1000 : 0
+                let replicaState = replica.online ? "online" : replica.awaitingSnapshot ? "wait_bgsave" : "send_bulk"
+                return "Lagging replica \(name(of: replica)) reported offset \(state.endOffset - replica.ackOffset) behind master, lag=\(lag), state=\(replicaState)."
+            }
+            return (state.replicas.count, lagging)
+        }
+    }
+
     /// Whether any replica is attached (FAILOVER needs one).
     var hasReplicas: Bool { state.withLock { !$0.replicas.isEmpty } }
 

@@ -32,11 +32,11 @@ public final class NeedletailServer: ServerControl, Sendable {
     /// Per event loop, in the order of `loopIndexes`.
     private let pendingWrites: [PendingWrites]
     /// The TCP listeners (`bind`, `port`), and the Unix-domain one (`unixsocket`).
-    private let persistence: Persistence
-    private let replication: Replication
+    let persistence: Persistence
+    let replication: Replication
     private let listeners = Lock<[Channel]>([])
     private let unixListener = Lock<Channel?>(nil)
-    private let stopped = Lock<Bool>(false)
+    let shutdownProgress = Lock(ShutdownProgress.running)
     private let exitCode = Lock<Int32>(0)
     private let done = DispatchSemaphore(value: 0)
 
@@ -197,8 +197,8 @@ public final class NeedletailServer: ServerControl, Sendable {
         let unixPath: String? = if case .unixDomainSocket = channel.localAddress { state.config["unixsocket"] + ":0" } else { nil }
         let session = ClientSession(id: state.clients.makeID(), address: unixPath ?? ClientSession.describe(channel.remoteAddress),
                                     localAddress: unixPath ?? ClientSession.describe(channel.localAddress), fd: Self.descriptor(of: channel),
-                                    createdAt: Clock.now(), authenticated: !state.requiresPassword, connection: link)
-        if unixPath != nil { session.flags.insert(.unixSocket) }
+                                    createdAt: Clock.now(), authenticated: !state.requiresPassword, isUnixSocket: unixPath != nil,
+                                    connection: link)
         return ConnectionHandler(server: self, session: session, link: link, statistics: state.statistics.loops[loopIndex],
                                  pendingWrites: pendingWrites[loopIndex],
                                  allocator: channel.allocator)
@@ -249,6 +249,7 @@ public final class NeedletailServer: ServerControl, Sendable {
                 persistence.cron(now: now)
                 replication.cron(now: now)
                 closeIdleClients(now: now)
+                shutdownCron(now: now)
                 schedule()
             }
         }
@@ -309,10 +310,14 @@ public final class NeedletailServer: ServerControl, Sendable {
             signal(number, SIG_IGN)
             let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
             source.setEventHandler { [self] in
+                if name == "SIGINT", case .waitingForReplicas = shutdownProgress.withLock({ $0 }) {
+                    logger.warning("You insist... exiting now.")
+                    exit(1)
+                }
                 logger.warning("Received \(name) scheduling shutdown...")
                 let flags = state.config["shutdown-on-\(name.lowercased())"].split(separator: " ")
-                _ = shutdown(ShutdownRequest(save: flags.contains("save") ? .save : flags.contains("nosave") ? .noSave : .configured,
-                                             now: flags.contains("now"), force: flags.contains("force")))
+                shutdown(ShutdownRequest(save: flags.contains("save") ? .save : flags.contains("nosave") ? .noSave : .configured,
+                                             now: flags.contains("now"), force: flags.contains("force")), waiting: nil)
             }
             source.resume()
             sources.append(source)
@@ -320,34 +325,7 @@ public final class NeedletailServer: ServerControl, Sendable {
         return sources
     }
 
-    /// SHUTDOWN (and SIGTERM, SIGINT): saves first when asked to or when save points are set
-    /// (unless NOSAVE); a failed save keeps the server running unless FORCE.
-    public func shutdown(_ request: ShutdownRequest) -> String? {
-        let first = stopped.withLock { stopped in
-            defer { stopped = true }
-            return !stopped
-        }
-        guard first else { return nil }
-        logger.warning("User requested shutdown...")
-        // As Redis: never while the file loads at start-up, so a partial dataset is not saved
-        // over the file it comes from.
-        let save = !persistence.isLoading && (request.save == .save || (request.save == .configured && state.config["save"] != ""))
-        // As Redis kills its saving child: a background save in progress is abandoned.
-        persistence.abortBackgroundSave()
-        persistence.waitForSave()
-        if save {
-            logger.notice("Saving the final RDB snapshot before exiting.")
-            if !persistence.saveNow() && !request.force {
-                logger.warning("Error trying to save the DB, can't exit.")
-                stopped.withLock { $0 = false }
-                return Errors.shutdownFailed
-            }
-        }
-        DispatchQueue.global().async { [self] in stop() }
-        return nil
-    }
-
-    private func stop() {
+    func stop() {
         for channel in listeners.withLock({ $0 }) { try? channel.close().wait() }
         if let channel = unixListener.withLock({ $0 }) {
             try? channel.close().wait()

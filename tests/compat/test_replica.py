@@ -259,6 +259,8 @@ def test_master_restart_auth_and_publish():
 
         master.incr("k")
         same_data(master, replica)
+        # Acknowledged: the shutdown has no replica to wait for, and adds no GETACK to the stream.
+        assert wait_until(lambda: master.info("replication")["slave0"]["offset"] == master.info("replication")["master_repl_offset"])
         old_id = master.info("replication")["master_replid"]
         offset = master.info("replication")["master_repl_offset"]
         port, directory = master_process.port, master_process.dir

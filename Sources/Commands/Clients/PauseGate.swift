@@ -43,6 +43,10 @@ public final class PauseGate: Sendable {
     /// How many clients wait at the gate (they count as blocked).
     public var waitingCount: Int { state.withLock { $0.waiting.count } }
 
+    /// Ten years, in ms: a pause that only its purpose's end lifts (a failover, a shutdown
+    /// waiting for replicas), still a deadline the timer can be armed with.
+    public static let indefinitely: Int64 = 10 * 365 * 24 * 3600 * 1000
+
     /// Pauses for `purpose` until `until` (Unix ms). A repeated pause keeps the later deadline
     /// and the stricter mode. Returns the deadline in force, for the caller to arm a timer.
     @discardableResult

@@ -33,7 +33,7 @@ enum BuiltInInfo {
         let config = c.server.config
         let now = c.now
         let uptime = (now - server.startedAt) / 1000
-        return [
+        let fields = [
             ("redis_version", redisCompatibilityVersion), ("needletail_version", needletailVersion),
             ("redis_git_sha1", "00000000"), ("redis_git_dirty", "0"), ("redis_build_id", server.runID.prefix(16).description),
             ("redis_mode", "standalone"), ("os", ProcessMetrics.operatingSystem()), ("arch_bits", String(Int.bitWidth)),
@@ -45,6 +45,8 @@ enum BuiltInInfo {
             ("executable", server.executable), ("config_file", config.file ?? ""),
             ("io_threads_active", server.eventLoops > 1 ? "1" : "0"),
         ]
+        guard let deadline = server.control?.shutdownDeadline else { return fields }
+        return fields + [("shutdown_in_milliseconds", String(deadline - now))]
     }
 
     private static func clients(_ c: CommandContext) -> [(String, String)] {

@@ -50,17 +50,14 @@ enum ServerCommands {
                 return
             }
         }
+        guard let control = c.server.control else { return }
         if abort {
-            guard c.argumentCount == 2 else {
-                c.error(Errors.syntax)
-                return
-            }
-            c.error(Errors.noShutdown)
-            return
+            guard c.argumentCount == 2 else { return c.error(Errors.syntax) }
+            return control.abortShutdown() ? c.reply.ok() : c.error(Errors.noShutdown)
         }
-        if let refusal = c.server.control?.shutdown(request) {
-            c.error(refusal)
-        }
+        // No reply unless the shutdown fails: the server exits, closing the connection.
+        let client = c.parkUntilReleased { _ in false }
+        control.shutdown(request, waiting: client)
     }
 
     static func functionFlush(_ c: inout CommandContext) {

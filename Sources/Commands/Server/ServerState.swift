@@ -8,8 +8,13 @@ import Synchronization
 /// What the server layer does on behalf of commands (SHUTDOWN …). The server implements it;
 /// commands never see how.
 public protocol ServerControl: AnyObject, Sendable {
-    /// Starts a shutdown; returns an error message if it is refused.
-    func shutdown(_ request: ShutdownRequest) -> String?
+    /// Starts a shutdown (SHUTDOWN, a signal). The server exits, or `client`, parked, is told
+    /// that it could not (a failed save, SHUTDOWN ABORT while it waited for replicas).
+    func shutdown(_ request: ShutdownRequest, waiting client: BlockedClient?)
+    /// SHUTDOWN ABORT: false when no shutdown is waiting for replicas.
+    func abortShutdown() -> Bool
+    /// Unix ms at which a shutdown waiting for replicas goes ahead anyway; nil when none waits.
+    var shutdownDeadline: Int64? { get }
     /// Writes a line to the server log at notice level (DEBUG LOG).
     func log(_ message: String)
     /// Writes a line to the server log at warning level.
