@@ -133,8 +133,10 @@ public struct Database {
             shard.touch(key, db: index)
             changes?.record(key.bytes)
             if let slot = table.find(key) {
-                entry.touch(table.withEntry(at: slot) { stampOverwriting($0, keyspace: keyspace) })
+                let old = table.entry(at: slot)
+                entry.touch(stampOverwriting(old, keyspace: keyspace))
                 table.replace(at: slot, with: entry)
+                releaseReplaced(old)
                 return false
             }
             table.insert(entry, hash: key.hash)
@@ -163,14 +165,27 @@ public struct Database {
                                  hash: key.hash)
                     return true
                 }
-                let stamp = table.withEntry(at: slot) { stampOverwriting($0, keyspace: keyspace) }
-                if !table.overwrite(at: slot, with: value, embedding: embedding, expireAt: expireAt, access: stamp) {
+                let (stamp, freesLater) = table.withEntry(at: slot) { old in
+                    // A value costly to free leaves with its entry, for the background to free.
+                    (stampOverwriting(old, keyspace: keyspace), keyspace.freesReplacedLazily.load(ordering: .relaxed)
+                        && old.value.freeEffort > BackgroundRelease.effortThreshold)
+                }
+                let old = freesLater ? table.entry(at: slot) : nil
+                if freesLater || !table.overwrite(at: slot, with: value, embedding: embedding, expireAt: expireAt, access: stamp) {
                     table.replace(at: slot, with: Entry.make(key: key.bytes, value: value, embedding: embedding,
                                                              expireAt: expireAt, access: stamp))
                 }
+                if let old { BackgroundRelease.shared.release(old) }
                 return false
             }
         }
+    }
+
+    /// An entry a write replaced: freed in the background under `lazyfree-lazy-server-del` when
+    /// costly to free, else when its last reference goes.
+    @usableFromInline
+    func releaseReplaced(_ old: Entry) {
+        if keyspace.freesReplacedLazily.load(ordering: .relaxed) { BackgroundRelease.shared.release(old) }
     }
 
     /// The access stamp of a value that replaces `old`: under an LFU policy the key keeps its
@@ -219,6 +234,16 @@ public struct Database {
             }
             return entry
         }
+    }
+
+    /// Deletes `key` for the server's own reasons (a destination a write replaces, a collection
+    /// left empty, a TTL set in the past): the value is freed in the background when `lazily`
+    /// (by default under `lazyfree-lazy-server-del`) and costly to free. Whether a live key went.
+    @discardableResult
+    public func discard(_ key: Key, lazily: Bool? = nil) -> Bool {
+        guard let entry = remove(key) else { return false }
+        if lazily ?? keyspace.freesReplacedLazily.load(ordering: .relaxed) { BackgroundRelease.shared.release(entry) }
+        return true
     }
 
     /// Sets or clears (0) the TTL of a live key.

@@ -46,6 +46,9 @@ public final class Keyspace: Sendable {
     /// Whether an LFU `maxmemory-policy` is set: entries then keep an access frequency instead
     /// of a last-access time (see `AccessTracking`).
     public let usesLFU = Atomic<Bool>(false)
+    /// `lazyfree-lazy-server-del`: a value a write replaces is freed in the background when it
+    /// is costly to free (see `BackgroundRelease`).
+    public let freesReplacedLazily = Atomic<Bool>(false)
     /// When small collections leave their compact encodings.
     public let encodingLimits = EncodingLimits()
     /// `lfu-log-factor` and `lfu-decay-time`.

@@ -240,3 +240,55 @@ def test_unix_socket_clients_as_redis_names_them():
             socket.socket(socket.AF_UNIX).connect(path)
     os.rmdir(directory)
     assert infos[0] == infos[1] == {"addr": "PATH:0", "laddr": "PATH:0", "flags": "U"}
+
+
+@pytest.mark.parametrize("kind", ["needletail", "redis"])
+def test_lazyfree_lazy_server_del_frees_replaced_values_in_the_background(kind, request):
+    """Values a write replaces (SET over a key, RENAME and SUNIONSTORE onto one) are handed to
+    the background thread when costly to free, as INFO's lazyfreed_objects counts, only under
+    lazyfree-lazy-server-del; small ones are freed at once either way. EXPIRE in the past
+    follows lazyfree-lazy-expire."""
+    server = started(kind)
+    request.addfinalizer(server.stop)
+    client = redis.Redis(port=server.port)
+
+    def big(name):
+        client.delete(name)
+        client.sadd(name, *range(1000))
+
+    def freed():
+        assert wait_for(lambda: client.info("memory")["lazyfree_pending_objects"] == 0)
+        return client.info("memory")["lazyfreed_objects"]
+
+    def replacements():
+        for name in ("a", "b", "c", "d", "e"):
+            big(name)
+        client.set("small", "x")
+        client.set("a", "v")                    # a big set replaced by a string
+        client.rename("b", "c")                 # a big set replaced by another
+        client.sunionstore("d", "small-set")    # replaced by an empty union: deleted
+        client.sunionstore("e", "c")            # replaced by a copy
+        client.set("small", "y")
+        client.rename("small", "c")             # the big set under c replaced by a string
+    before = freed()
+    replacements()
+    assert freed() == before
+    client.config_set("lazyfree-lazy-server-del", "yes")
+    replacements()
+    assert freed() - before == 5
+    # A TTL set in the past deletes the key as an expiry: lazyfree-lazy-expire decides.
+    for lazily, more in (("no", 0), ("yes", 1)):
+        client.config_set("lazyfree-lazy-expire", lazily)
+        before = freed()
+        big("f")
+        assert client.expire("f", -1) and not client.exists("f")
+        assert freed() - before == more
+
+
+def wait_for(condition, seconds=10):
+    deadline = time.time() + seconds
+    while time.time() < deadline:
+        if condition():
+            return True
+        time.sleep(0.02)
+    return False

@@ -142,7 +142,7 @@ public struct CommandContext {
                                  remaining: Int? = nil) {
         notify(type, event, key.bytes, db: db.index)
         if remaining == 0 {
-            db.remove(key)
+            db.discard(key)
             notify(.generic, "del", key.bytes, db: db.index)
         } else {
             db.modified(key)

@@ -195,6 +195,8 @@ public final class ServerState: Sendable {
         let usesLFU: @Sendable (String) -> Void = { keyspace.usesLFU.store($0.hasSuffix("-lfu"), ordering: .relaxed) }
         usesLFU(config["maxmemory-policy"])
         config.observe("maxmemory-policy") { usesLFU($0) }
+        keyspace.freesReplacedLazily.store(config.bool("lazyfree-lazy-server-del"), ordering: .relaxed)
+        config.observe("lazyfree-lazy-server-del") { keyspace.freesReplacedLazily.store($0 == "yes", ordering: .relaxed) }
     }
 
     public var control: (any ServerControl)? {

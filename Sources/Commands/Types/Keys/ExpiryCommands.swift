@@ -84,7 +84,7 @@ enum ExpiryCommands {
             return
         }
         if when <= c.now {
-            db.remove(key)
+            db.discard(key, lazily: c.server.config.bool("lazyfree-lazy-expire"))
             c.notify(.generic, "del", key)
             c.propagate([c.expiryDeletion, c.bytes(1)])
         } else {

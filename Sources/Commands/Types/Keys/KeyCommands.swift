@@ -193,7 +193,7 @@ enum KeyCommands {
             return
         }
         // The destination is deleted first, so it always counts as a new key (the `new` event).
-        db.remove(destination)
+        db.discard(destination)
         db.remove(source)
         c.store(destination, entry.rekeyed(destination.bytes), in: db)
         c.notify(.generic, "rename_from", source)
@@ -236,7 +236,7 @@ enum KeyCommands {
                 return
             }
         }
-        destinationDB.remove(destination)
+        destinationDB.discard(destination)
         c.store(destination, entry.copied(as: destination.bytes, limits: c.keyspace.encodingLimits), in: destinationDB)
         c.notify(.generic, "copy_to", destination.bytes, db: target)
         c.dirty()

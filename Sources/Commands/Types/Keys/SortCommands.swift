@@ -164,7 +164,7 @@ enum SortCommands {
             if list.count > 0 {
                 c.store(destination, Entry.make(key: destination.bytes, value: .list(list), expireAt: 0, access: db.access), in: db)
                 c.notify(.list, "sortstore", destination)
-            } else if db.remove(destination) != nil {
+            } else if db.discard(destination) {
                 c.notify(.generic, "del", destination)
             }
             c.dirty(list.count)

@@ -245,7 +245,7 @@ enum SetCommands {
         let db = c.database
         let destination = c.key(1)
         if members.isEmpty {
-            if db.remove(destination) != nil { c.notify(.generic, "del", destination) }
+            if db.discard(destination) { c.notify(.generic, "del", destination) }
         } else {
             let result = SetValue()
             for member in members { result.insert(member, limits: c.keyspace.encodingLimits) }

@@ -274,7 +274,7 @@ extension CommandContext {
     /// result deletes the key instead.
     mutating func storeSortedSet(_ key: Key, _ members: [(member: Element, score: Double)], event: String, in db: Database) {
         if members.isEmpty {
-            if db.remove(key) != nil { notify(.generic, "del", key) }
+            if db.discard(key) { notify(.generic, "del", key) }
         } else {
             let set = SortedSetValue()
             for (member, score) in members { set.set(member, score: score, limits: keyspace.encodingLimits) }

@@ -256,7 +256,7 @@ enum BitmapCommands {
         }
         let destination = c.key(2)
         if result.isEmpty {
-            if db.remove(destination) != nil {
+            if db.discard(destination) {
                 c.notify(.generic, "del", destination)
                 c.dirty()
             }
