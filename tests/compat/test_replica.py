@@ -3,6 +3,7 @@ encodings) and of Needletail masters, chained, through full and partial syncs, p
 restart."""
 import os
 import random
+import re
 import signal
 import time
 
@@ -286,6 +287,36 @@ def test_master_restart_auth_and_publish():
             assert (stats["sync_full"], stats["sync_partial_ok"]) == (0, 1)
         finally:
             restarted.stop()
+    finally:
+        replica_process.stop()
+        master_process.stop()
+
+
+def test_an_error_applying_the_stream_is_logged_counted_and_panics_when_told():
+    """A redis-server master replicates a command Needletail lacks (XADD): the replica logs it
+    as Redis logs an error sent to its master, counts it in unexpected_error_replies and goes on;
+    with propagation-error-behavior panic it stops instead of drifting from its master."""
+    master_process = redis_master()
+    replica_process = needletail("--use-exit-on-panic", "yes")
+    try:
+        master = redis.Redis(port=master_process.port)
+        replica = redis.Redis(port=replica_process.port)
+        follow(replica, master_process.port)
+        master.xadd("stream", {"f": "v"})
+        master.set("after", "1")
+        assert wait_until(lambda: replica.get("after") == b"1")
+        assert replica.info("stats")["unexpected_error_replies"] == 1
+        # The master propagates the entry's ID it chose in place of '*'.
+        assert re.search(r"== CRITICAL == This replica is sending an error to its master: 'ERR unknown command 'XADD', "
+                         r"with args beginning with: 'stream' '\d+-0' 'f' 'v' ' after processing the command '<unknown>'",
+                         replica_process.log())
+        replica.config_resetstat()
+        assert replica.info("stats")["unexpected_error_replies"] == 0
+
+        replica.config_set("propagation-error-behavior", "panic")
+        master.xadd("stream", {"f": "w"})
+        assert replica_process.process.wait(10) == 1
+        assert "This replica panicked sending an error to its master after processing the command '<unknown>'" in replica_process.log()
     finally:
         replica_process.stop()
         master_process.stop()

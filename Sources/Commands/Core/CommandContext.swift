@@ -231,6 +231,7 @@ public struct CommandContext {
         failed = true
         server.statistics.countError(message)
         statistics.count(.errorReplies)
+        if session.flags.contains(.master) { errorToMaster(message) }
         reply.error(message)
     }
 
@@ -239,7 +240,20 @@ public struct CommandContext {
         failed = true
         server.statistics.countError(String(decoding: message.prefix { $0 != UInt8(ascii: " ") }, as: UTF8.self))
         statistics.count(.errorReplies)
+        if session.flags.contains(.master) { errorToMaster(String(decoding: message, as: UTF8.self)) }
         reply.error(bytes: message)
+    }
+
+    /// An error applying the master's stream means this replica is drifting from its master:
+    /// logged as critical and counted (`unexpected_error_replies`), as Redis does; under
+    /// `propagation-error-behavior panic` or `panic-on-replicas`, a read-only replica stops.
+    private mutating func errorToMaster(_ message: String) {
+        statistics.count(.unexpectedErrorReplies)
+        let name = session.lastCommand >= 0 ? commandTable.command(ordinal: session.lastCommand).fullName : "<unknown>"
+        server.control?.warn("== CRITICAL == This replica is sending an error to its master: '\(message.prefix(4096))' after processing the command '\(name)'")
+        if server.config["propagation-error-behavior"] != "ignore" && server.config.bool("replica-read-only") {
+            fatalError("This replica panicked sending an error to its master after processing the command '\(name)'")
+        }
     }
 
     /// GET's reply for `entry`: its string, a null when the key is missing, WRONGTYPE for a

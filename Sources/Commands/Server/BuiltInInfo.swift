@@ -149,7 +149,7 @@ enum BuiltInInfo {
             ("slave_expires_tracked_keys", "0"), ("active_defrag_hits", "0"), ("active_defrag_misses", "0"),
             ("active_defrag_key_hits", "0"), ("active_defrag_key_misses", "0"), ("total_active_defrag_time", "0"),
             ("current_active_defrag_time", "0"), ("tracking_total_keys", String(tracking.keys)),
-            ("tracking_total_items", String(tracking.items)), ("tracking_total_prefixes", String(tracking.prefixes)), ("unexpected_error_replies", "0"),
+            ("tracking_total_items", String(tracking.items)), ("tracking_total_prefixes", String(tracking.prefixes)), ("unexpected_error_replies", String(totals[.unexpectedErrorReplies])),
             ("total_error_replies", String(totals[.errorReplies])), ("dump_payload_sanitizations", "0"),
             ("total_reads_processed", String(totals[.readsProcessed])), ("total_writes_processed", String(totals[.writesProcessed])),
             ("io_threaded_reads_processed", "0"), ("io_threaded_writes_processed", "0"),

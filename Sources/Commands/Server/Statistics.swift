@@ -103,6 +103,8 @@ public final class LoopStatistics: Sendable {
     public enum Counter: Int, CaseIterable, Sendable {
         case commandsProcessed, keyspaceHits, keyspaceMisses, netInputBytes, netOutputBytes
         case readsProcessed, writesProcessed, errorReplies, dirty
+        /// Errors a replica met applying its master's stream (INFO `unexpected_error_replies`).
+        case unexpectedErrorReplies
     }
 
     /// Per command: calls, microseconds, rejected calls, failed calls.
