@@ -359,7 +359,10 @@ public final class KeyTable {
     /// removes the entries whose TTL passed, and reports what it saw.
     func sweepExpired(now: Int64, budget: Int, removed: (Entry) -> Void) -> ExpirySweep {
         var sweep = ExpirySweep()
-        while sweep.looked < budget && volatileCount > 0 && !slots.isEmpty {
+        // At most one pass over the table: a small table swept again within one step would
+        // count its live keys twice and keep the step from the other tables.
+        let limit = min(budget, slots.count)
+        while sweep.looked < limit && volatileCount > 0 {
             if expiryCursor >= slots.count { expiryCursor = 0 }
             sweep.looked += 1
             let slot = slots[expiryCursor]

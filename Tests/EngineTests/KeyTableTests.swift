@@ -280,6 +280,25 @@ func keyText(_ entry: Entry) -> String {
         #expect(db.randomKey() == Array("only".utf8))
     }
 
+    /// One key in twenty expired: at the least effort a cycle stops once it has judged that
+    /// share tolerable (under 10%); at the most (1% tolerated) it sweeps on and takes them all.
+    @Test func activeExpireEffortDecidesHowMuchStalenessACycleTolerates() {
+        func removed(effort: Int) -> Int {
+            let keyspace = Keyspace(databases: 1)
+            let db = Database(keyspace: keyspace, index: 0, now: 1)
+            for index in 0 ..< 20_000 {
+                withKey("k\(index)") { k in
+                    keyspace.withShard(of: k) { db.store(k, entry("k\(index)", 1, expireAt: index % 20 == 0 ? 10 : 1 << 50)) }
+                }
+            }
+            var count = 0
+            ActiveExpiry(keyspace: keyspace).run(now: 20, hz: 1, effort: effort) { _, _ in count += 1 }
+            return count
+        }
+        #expect(removed(effort: 1) < 500)
+        #expect(removed(effort: 10) == 1000)
+    }
+
     @Test func activeExpiryCycleDeletesExpiredKeys() {
         let keyspace = Keyspace(databases: 2)
         let db = Database(keyspace: keyspace, index: 1, now: 1)

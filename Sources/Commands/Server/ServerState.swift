@@ -268,7 +268,7 @@ public final class ServerState: Sendable {
         let propagation = propagation
         let lazy = config.bool("lazyfree-lazy-expire")
         let deletion = Array((lazy ? "UNLINK" : "DEL").utf8)
-        activeExpiry.run(now: now, hz: config.integer("hz")) { db, entry in
+        activeExpiry.run(now: now, hz: config.integer("hz"), effort: config.integer("active-expire-effort")) { db, entry in
             if propagation.isActive { propagation.send([PropagatedCommand(db: db, [deletion, entry.keyBytes])]) }
             if lazy { BackgroundRelease.shared.release(entry) }
         }
