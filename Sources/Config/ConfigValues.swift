@@ -118,11 +118,47 @@ public enum ConfigValues {
         return flags.isEmpty ? "default" : flags.joined(separator: " ")
     }
 
+    /// `proc-title-template`: valid when it expands, and not to nothing with an empty title.
+    static let processTitleTemplate = CustomDirective { arguments, _ throws(ConfigError) in
+        guard arguments.count == 1 else { throw .wrongArgumentCount }
+        let placeholders = ["title": "", "server-mode": "", "unixsocket": ""]
+        guard let expanded = ProcessTitle.expand(arguments[0], { placeholders[$0] ?? "x" }), !expanded.isEmpty else {
+            throw .invalid("template format is invalid or contains unknown variables")
+        }
+        return arguments[0]
+    }
+
     static let octal = CustomDirective { arguments, _ throws(ConfigError) in
         guard arguments.count == 1, let value = Int(arguments[0], radix: 8), value >= 0, value <= 0o777 else {
             throw .invalid("Invalid socket file permissions")
         }
         return String(value, radix: 8)
+    }
+}
+
+/// The process title `set-proc-title` shows: `proc-title-template` with its `{variables}`
+/// (Redis's: title, listen-addr, server-mode, config-file, port, tls-port, unixsocket) replaced
+/// and `{{` read as `{`, trimmed of spaces.
+public enum ProcessTitle {
+    public static let variables: Set<String> = ["title", "listen-addr", "server-mode", "config-file", "port", "tls-port", "unixsocket"]
+
+    /// Nil for an unknown variable or an unclosed `{`.
+    public static func expand(_ template: String, _ value: (String) -> String) -> String? {
+        var result = "", rest = Substring(template)
+        while let open = rest.firstIndex(of: "{") {
+            result += rest[..<open]
+            rest = rest[rest.index(after: open)...]
+            if rest.first == "{" {
+                result += "{"
+                rest = rest.dropFirst()
+                continue
+            }
+            guard let close = rest.firstIndex(of: "}"), variables.contains(String(rest[..<close])) else { return nil }
+            result += value(String(rest[..<close]))
+            rest = rest[rest.index(after: close)...]
+        }
+        result += rest
+        return String(result.drop { $0 == " " }.reversed().drop { $0 == " " }.reversed())
     }
 }
 

@@ -105,7 +105,7 @@ public enum Directives {
         Directive("oom-score-adj-values", .custom(ConfigValues.oomScoreAdjustValues), default: "0 200 800"),
         .string("pidfile", "", mutable: false),
         .integer("port", 6379, 0 ... 65535),
-        .string("proc-title-template", "{title} {listen-addr} {server-mode}"),
+        Directive("proc-title-template", .custom(ConfigValues.processTitleTemplate), default: "{title} {listen-addr} {server-mode}"),
         .enumeration("propagation-error-behavior", "ignore", ["ignore", "panic", "panic-on-replicas"]),
         .bool("protected-mode", true),
         .memory("proto-max-bulk-len", 536870912, 1048576 ... Int.max),

@@ -40,6 +40,9 @@ public final class NeedletailServer: ServerControl, Sendable {
     private let exitCode = Lock<Int32>(0)
     private let done = DispatchSemaphore(value: 0)
 
+    /// The program as it was started (`argv[0]`), the `{title}` of the process title.
+    private let title = CommandLine.arguments.first ?? "needletail"
+
     public init(configuration: Configuration, executable: String, logger: Logger) {
         let threads = configuration.integer("threads")
         group = MultiThreadedEventLoopGroup(numberOfThreads: threads)
@@ -72,6 +75,8 @@ public final class NeedletailServer: ServerControl, Sendable {
     public func run() -> Int32 {
         raiseOpenFilesLimit()
         if state.config.bool("use-exit-on-panic") { needletail_exit_on_crash() }
+        if state.config.bool("disable-thp") { _ = needletail_disable_transparent_huge_pages() }
+        showProcessTitle()
         let port = state.config.integer("port")
         let socketPath = state.config["unixsocket"]
         do {
@@ -284,6 +289,20 @@ public final class NeedletailServer: ServerControl, Sendable {
         config.observe("bind") { [self] _ throws(ConfigError) in
             try rebind(port: state.config.integer("port"))
         }
+        config.observe("proc-title-template") { [self] _ in showProcessTitle() }
+    }
+
+    /// `set-proc-title`: `ps` shows the process as `proc-title-template` says
+    /// (`needletail 127.0.0.1:6379` by default), within the room its command line had.
+    private func showProcessTitle() {
+        let config = state.config
+        guard config.bool("set-proc-title") else { return }
+        let port = config["port"], bind = config["bind"].split(separator: " ").first.map(String.init) ?? "*"
+        let values = ["title": title, "listen-addr": port != "0" ? "\(bind):\(port)" : "unixsocket:\(config["unixsocket"])",
+                      "server-mode": "", "config-file": config.file ?? "-", "port": port, "tls-port": config["tls-port"],
+                      "unixsocket": config["unixsocket"]]
+        guard let text = ProcessTitle.expand(config["proc-title-template"], { values[$0] ?? "" }) else { return }
+        _ = needletail_set_process_title(text)
     }
 
     /// CONFIG SET port / bind: listen on the new addresses first, then close the old listeners.

@@ -5,6 +5,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <signal.h>
+#include <string.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <unistd.h>
 
@@ -56,4 +58,39 @@ void needletail_exit_on_crash(void) {
         action.sa_handler = exit_on_crash;
         sigaction(signals[index], &action, NULL);
     }
+}
+
+// The process's argument strings, as the kernel laid them out (contiguous, NUL-separated):
+// the room a new process title is written into, as `ps` and /proc/<pid>/cmdline show it.
+static char *arguments_start = NULL;
+static size_t arguments_room = 0;
+
+// glibc passes argc, argv and envp to the functions of .init_array.
+static void capture_arguments(int argc, char **argv, char **envp) {
+    (void)envp;
+    if (argc <= 0 || argv == NULL || argv[0] == NULL) return;
+    char *end = argv[0] + strlen(argv[0]);
+    for (int i = 1; i < argc && argv[i] == end + 1; i++) end = argv[i] + strlen(argv[i]);
+    arguments_start = argv[0];
+    arguments_room = (size_t)(end - argv[0]);
+}
+__attribute__((section(".init_array"), used)) static void (*capture_arguments_at_start)(int, char **, char **) = capture_arguments;
+
+size_t needletail_set_process_title(const char *title) {
+    if (arguments_start == NULL) return 0;
+    size_t length = strnlen(title, arguments_room);
+    memcpy(arguments_start, title, length);
+    memset(arguments_start + length, 0, arguments_room + 1 - length);
+    return length;
+}
+
+int needletail_disable_transparent_huge_pages(void) {
+    // As Redis: only when the kernel would give them unasked ("[always]").
+    char mode[128] = {0};
+    FILE *file = fopen("/sys/kernel/mm/transparent_hugepage/enabled", "r");
+    if (file == NULL) return -1;
+    size_t read = fread(mode, 1, sizeof(mode) - 1, file);
+    fclose(file);
+    if (read == 0 || strstr(mode, "[always]") == NULL) return -1;
+    return prctl(PR_SET_THP_DISABLE, 1, 0, 0, 0);
 }

@@ -4,6 +4,7 @@ requirepass, timeout …) are left out."""
 import pytest
 
 from raw import RawClient
+from servers import start_needletail, start_redis
 
 VALUES = ["-9223372036854775808", "9223372036854775807", "9223372036854775808", "-1", "0", "1", "4294967296",
           "2147483648", "nan", "inf", "1e308", "", "abc", "1gb", "5000000000gb", "-1mb", "yes", "no"]
@@ -52,3 +53,35 @@ def test_config_set_extremes_as_redis(pair):
                 differences.append(f"{name} {value!r}: {verdicts[0]!r} != {verdicts[1]!r}")
     assert RawClient(pair[0].port).command("PING") == b"+PONG\r\n"
     assert differences == []
+
+
+def process_title(process):
+    """What `ps` shows: the command line up to its first NUL."""
+    with open(f"/proc/{process.process.pid}/cmdline", "rb") as cmdline:
+        return cmdline.read().split(b"\0")[0].decode()
+
+
+@pytest.mark.parametrize("kind", ["needletail", "redis"])
+def test_the_process_title_follows_proc_title_template(kind, request):
+    start = start_needletail if kind == "needletail" else start_redis
+    server = start("--bind", "127.0.0.1")
+    request.addfinalizer(server.stop)
+    program = server.process.args[0]
+    assert process_title(server) == f"{program} 127.0.0.1:{server.port}"
+    client = RawClient(server.port)
+    for template in ("{title}", "{bogus}", "", "{title", "{server-mode}"):
+        assert client.command("CONFIG", "SET", "proc-title-template", template) == (
+            b"-ERR CONFIG SET failed (possibly related to argument 'proc-title-template') - "
+            b"template format is invalid or contains unknown variables\r\n")
+    assert client.command("CONFIG", "SET", "proc-title-template", " {{{port}} {title} ") == b"+OK\r\n"
+    assert process_title(server) == f"{{{server.port}}} {program}"[:len(" ".join(server.process.args))]
+    client.close()
+
+
+@pytest.mark.parametrize("kind", ["needletail", "redis"])
+def test_set_proc_title_no_leaves_the_command_line(kind, request):
+    start = start_needletail if kind == "needletail" else start_redis
+    server = start("--set-proc-title", "no")
+    request.addfinalizer(server.stop)
+    with open(f"/proc/{server.process.pid}/cmdline", "rb") as cmdline:
+        assert cmdline.read().split(b"\0")[:-1] == [a.encode() for a in server.process.args]

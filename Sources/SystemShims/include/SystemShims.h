@@ -25,4 +25,12 @@ void needletail_exit_on_crash(void);
 /// CPU seconds of the calling thread, user and system.
 void needletail_thread_cpu(double *user, double *system);
 
+/// Writes `title` over the process's argument strings (cut to their room, the rest zeroed), as
+/// `ps` and /proc/<pid>/cmdline show it. Returns the bytes written.
+size_t needletail_set_process_title(const char *title);
+
+/// Asks the kernel not to back this process with transparent huge pages when it is set to
+/// give them to every process (`disable-thp`). 0 when it did.
+int needletail_disable_transparent_huge_pages(void);
+
 #endif
