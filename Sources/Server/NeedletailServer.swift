@@ -247,7 +247,7 @@ public final class NeedletailServer: ServerControl, Sendable {
     private func startCron() {
         let loop = group.next()
         @Sendable func schedule() {
-            let hz = max(1, state.config.integer("hz"))
+            let hz = state.adaptHz()
             loop.scheduleTask(in: .milliseconds(Int64(1000 / hz))) { [self] in
                 let now = Clock.now()
                 state.cron(now: now)

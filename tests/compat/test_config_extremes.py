@@ -1,6 +1,10 @@
 """CONFIG SET of every directive to extreme values: the same verdict and error text as Redis,
 and a server that stays up. Directives that would cut the test off from the server (port,
-requirepass, timeout …) are left out."""
+requirepass, timeout …) are left out. Then directives whose effect shows from outside, against
+redis-server too: the process title, dynamic-hz."""
+import socket
+import time
+
 import pytest
 
 from raw import RawClient
@@ -85,3 +89,33 @@ def test_set_proc_title_no_leaves_the_command_line(kind, request):
     request.addfinalizer(server.stop)
     with open(f"/proc/{server.process.pid}/cmdline", "rb") as cmdline:
         assert cmdline.read().split(b"\0")[:-1] == [a.encode() for a in server.process.args]
+
+
+@pytest.mark.parametrize("kind", ["needletail", "redis"])
+def test_dynamic_hz_raises_the_cron_rate_with_many_clients(kind, request):
+    """With more than 200 clients per tick the cron runs twice as often, and again (INFO hz),
+    unless dynamic-hz is off; configured_hz stays as set."""
+    start = start_needletail if kind == "needletail" else start_redis
+    server = start("--hz", "1")
+    request.addfinalizer(server.stop)
+    client = RawClient(server.port)
+
+    def hz():
+        info = client.command("INFO", "server").decode()
+        fields = dict(line.split(":", 1) for line in info.split("\r\n") if ":" in line)
+        return int(fields["hz"]), int(fields["configured_hz"])
+    others = [socket.create_connection(("127.0.0.1", server.port)) for _ in range(450)]
+    try:
+        deadline = time.time() + 10
+        while hz() != (4, 1) and time.time() < deadline:
+            time.sleep(0.1)
+        assert hz() == (4, 1)
+        assert client.command("CONFIG", "SET", "dynamic-hz", "no") == b"+OK\r\n"
+        deadline = time.time() + 10
+        while hz() != (1, 1) and time.time() < deadline:
+            time.sleep(0.1)
+        assert hz() == (1, 1)
+    finally:
+        for other in others:
+            other.close()
+        client.close()

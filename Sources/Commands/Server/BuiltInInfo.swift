@@ -41,7 +41,7 @@ enum BuiltInInfo {
             ("gcc_version", "0.0.0"), ("process_id", String(getpid())), ("process_supervised", "no"),
             ("run_id", server.runID), ("tcp_port", config["port"]), ("server_time_usec", String(now * 1000)),
             ("uptime_in_seconds", String(uptime)), ("uptime_in_days", String(uptime / 86400)),
-            ("hz", config["hz"]), ("configured_hz", config["hz"]), ("lru_clock", String(Database.lruClock(now))),
+            ("hz", String(server.currentHz.load(ordering: .relaxed))), ("configured_hz", config["hz"]), ("lru_clock", String(Database.lruClock(now))),
             ("executable", server.executable), ("config_file", config.file ?? ""),
             ("io_threads_active", server.eventLoops > 1 ? "1" : "0"),
         ]

@@ -119,6 +119,20 @@ public final class ServerState: Sendable {
     }
     public let activeExpiry: ActiveExpiry
     public let memory: MemoryLimit
+    /// How many times a second the cron runs now (INFO `hz`): `hz`, raised under `dynamic-hz`
+    /// as Redis raises it, doubling while more than 200 clients would share a tick, up to 500.
+    public let currentHz = Atomic<Int>(10)
+
+    /// Sets `currentHz` for the next tick and returns it.
+    public func adaptHz() -> Int {
+        var hz = max(1, config.integer("hz"))
+        if config.bool("dynamic-hz") {
+            let clients = clients.count
+            while clients / hz > 200 && hz < 500 { hz = min(hz * 2, 500) }
+        }
+        currentHz.store(hz, ordering: .relaxed)
+        return hz
+    }
 
     /// `families`: the command families of the layers above, registered beside this module's.
     public init(config: Configuration, eventLoops: Int, executable: String = "",
@@ -268,7 +282,7 @@ public final class ServerState: Sendable {
         let propagation = propagation
         let lazy = config.bool("lazyfree-lazy-expire")
         let deletion = Array((lazy ? "UNLINK" : "DEL").utf8)
-        activeExpiry.run(now: now, hz: config.integer("hz"), effort: config.integer("active-expire-effort")) { db, entry in
+        activeExpiry.run(now: now, hz: currentHz.load(ordering: .relaxed), effort: config.integer("active-expire-effort")) { db, entry in
             if propagation.isActive { propagation.send([PropagatedCommand(db: db, [deletion, entry.keyBytes])]) }
             if lazy { BackgroundRelease.shared.release(entry) }
         }
