@@ -216,12 +216,17 @@ public final class Replication: @unchecked Sendable {
         guard let link = made else { return }
         server.control?.log("Connecting to MASTER \(link.host):\(link.port)")
         let timeout = Int64(server.config.integer("repl-timeout"))
-        ClientBootstrap(group: linkLoop)
+        var bootstrap = ClientBootstrap(group: linkLoop)
             .channelOption(ChannelOptions.tcpOption(.tcp_nodelay), value: server.config.bool("repl-disable-tcp-nodelay") ? 0 : 1)
             .connectTimeout(.seconds(timeout))
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture { try channel.pipeline.syncOperations.addHandler(link) }
             }
+        // `bind-source-addr`: the link leaves from that address (an unparsable one is ignored).
+        if let source = try? SocketAddress(ipAddress: server.config["bind-source-addr"], port: 0) {
+            bootstrap = bootstrap.bind(to: source)
+        }
+        bootstrap
             .connect(host: link.host, port: link.port)
             .whenFailure { [unowned self] error in
                 server.control?.warn("Error condition on socket for SYNC: \(error)")

@@ -320,3 +320,22 @@ def test_an_error_applying_the_stream_is_logged_counted_and_panics_when_told():
     finally:
         replica_process.stop()
         master_process.stop()
+
+
+def test_bind_source_addr_is_where_the_link_to_the_master_leaves_from():
+    """As with redis-server: the master sees its replica connect from bind-source-addr (not
+    local to it: protected mode is off)."""
+    master_process = Process(lambda port, d: ["redis-server", "--port", str(port), "--dir", d, "--save", "", "--appendonly", "no",
+                                              "--protected-mode", "no"], "redis")
+    replicas = [needletail("--bind-source-addr", "127.0.0.2"),
+                Process(lambda port, d: ["redis-server", "--port", str(port), "--dir", d, "--save", "", "--appendonly", "no",
+                                         "--bind-source-addr", "127.0.0.2"], "redis")]
+    try:
+        master = redis.Redis(port=master_process.port, decode_responses=True)
+        for replica_process in replicas:
+            follow(redis.Redis(port=replica_process.port), master_process.port)
+        links = [c["addr"].split(":")[0] for c in master.client_list() if "S" in c["flags"]]
+        assert links == ["127.0.0.2", "127.0.0.2"]
+    finally:
+        for process in replicas + [master_process]:
+            process.stop()

@@ -131,9 +131,10 @@ public final class ClientSession: @unchecked Sendable {
         return "\(ip):\(port)"
     }
 
-    /// Whether the client connects over loopback or a Unix socket (`enable-debug-command local`).
+    /// Whether the client connects from 127.0.0.1, ::1 or a Unix socket, as Redis judges it
+    /// (`protected-mode`, `enable-debug-command local`): another 127.x address is not local.
     public var isLocal: Bool {
-        isUnixSocket || address.hasPrefix("127.") || address.hasPrefix("[::1]") || address.hasPrefix("::1")
+        isUnixSocket || address.hasPrefix("127.0.0.1:") || address.hasPrefix("[::1]:")
     }
 
     /// Copies the loop-confined state that CLIENT LIST shows into `published`.
