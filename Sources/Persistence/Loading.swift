@@ -96,11 +96,13 @@ extension Persistence {
         }
     }
 
+    /// The replica's old data goes before the master's is loaded: freed here, or in the
+    /// background under `replica-lazy-flush`.
     private func emptyDataset() {
         let old = server.keyspace.withAllShards {
             Database(keyspace: server.keyspace, index: 0, now: Clock.now(), holdsAllShards: true).flushAll()
         }
-        BackgroundRelease.shared.release(old)
+        if config.bool("replica-lazy-flush") { BackgroundRelease.shared.release(old) }
     }
 
     /// Writes `bytes` to `temporary`, syncs it and renames it over `dbfilename`.

@@ -7,6 +7,7 @@ import re
 import signal
 import time
 
+import pytest
 import redis
 
 from raw import RawClient
@@ -339,3 +340,26 @@ def test_bind_source_addr_is_where_the_link_to_the_master_leaves_from():
     finally:
         for process in replicas + [master_process]:
             process.stop()
+
+
+@pytest.mark.parametrize("lazily", ["yes", "no"])
+@pytest.mark.parametrize("kind", ["needletail", "redis"])
+def test_replica_lazy_flush_decides_who_frees_the_old_data_at_a_full_sync(kind, lazily):
+    """The replica's own keys go before its master's are loaded: in the background (counted in
+    lazyfreed_objects) under replica-lazy-flush yes, at once otherwise."""
+    master_process = redis_master()
+    if kind == "needletail":
+        replica_process = needletail("--replica-lazy-flush", lazily)
+    else:
+        replica_process = Process(lambda port, d: ["redis-server", "--port", str(port), "--dir", d, "--save", "", "--appendonly", "no",
+                                                   "--enable-debug-command", "yes", "--replica-lazy-flush", lazily], "redis")
+    try:
+        replica = redis.Redis(port=replica_process.port)
+        replica.execute_command("DEBUG", "POPULATE", 500)
+        follow(replica, master_process.port)
+        assert wait_until(lambda: replica.info("memory")["lazyfree_pending_objects"] == 0)
+        assert replica.info("memory")["lazyfreed_objects"] == (500 if lazily == "yes" else 0)
+        assert replica.dbsize() == 0
+    finally:
+        replica_process.stop()
+        master_process.stop()
