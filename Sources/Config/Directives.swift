@@ -1,8 +1,10 @@
 /// Every directive Needletail reads from redis.conf and shows in CONFIG GET, with Redis 7.0's
-/// names, aliases, defaults and ranges. Some have no effect yet beyond CONFIG GET (persistence,
-/// replication, eviction, encodings): they are accepted so that an existing redis.conf loads,
-/// and take effect as their features land. `unsupportedValues` refuses the settings Needletail
-/// cannot honour rather than starting without them.
+/// names, aliases, defaults and ranges, so that an existing redis.conf loads. A directive is
+/// honoured, or refused at a value Needletail cannot honour (`unsupportedValues`,
+/// `unsupportedUnlessDefault`). The exceptions tune what Needletail does not have: a feature
+/// whose switch is refused (cluster, AOF, TLS, active defragmentation), a command family that
+/// is absent (ACL, scripting, SLOWLOG, LATENCY, HyperLogLog, streams), Redis's allocator
+/// (jemalloc) or its forked children; they have nothing to act on.
 public enum Directives {
     public static let all: [Directive] = [
         .enumeration("acl-pubsub-default", "resetchannels", ["allchannels", "resetchannels"]),
@@ -200,17 +202,25 @@ public enum Directives {
         "supervised": (["upstart", "systemd"], "supervised mode is not supported yet"),
         "io-threads-do-reads": (["yes"], "use 'threads' to set Needletail's event loops"),
         "activedefrag": (["yes"], "active defragmentation is not supported"),
+        "crash-log-enabled": (["no"], "the crash report (a backtrace) cannot be turned off"),
         "appendonly": (["yes"], "the append-only file is not supported yet; RDB snapshots (save) are"),
         "tls-replication": (["yes"], "TLS is not supported yet"),
         "tls-cluster": (["yes"], "TLS is not supported yet"),
     ]
 
     /// Directives Needletail does not implement yet whose non-default values would change what
-    /// clients can reach or how the server holds memory, so any other value is refused.
+    /// clients can reach, how the server holds memory or where it runs, so any other value is
+    /// refused.
     public static let unsupportedUnlessDefault: [String: String] = [
         "tls-port": "TLS is not supported yet",
         "cluster-port": "cluster mode is not supported yet",
         "maxmemory-clients": "client eviction is not supported yet",
+        "list-compress-depth": "list compression is not supported yet",
+        "socket-mark-id": "socket marks are not supported yet",
+        "server_cpulist": "CPU pinning is not supported yet",
+        "bio_cpulist": "CPU pinning is not supported yet",
+        "aof_rewrite_cpulist": "CPU pinning is not supported yet",
+        "bgsave_cpulist": "CPU pinning is not supported yet",
     ]
 
     /// Why `value` (canonical) cannot be honoured for `directive`, or nil when it can.

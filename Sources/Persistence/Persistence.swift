@@ -145,12 +145,21 @@ public final class Persistence: PersistenceControl, @unchecked Sendable {
         }
         var buffer: [UInt8] = []
         buffer.reserveCapacity(1 << 20)
+        // `rdb-save-incremental-fsync`: synced every 4 MB as Redis syncs, so the kernel never
+        // holds a large dirty file to write back at once.
+        let syncEvery = config.bool("rdb-save-incremental-fsync") ? 4 << 20 : Int.max
+        var unsynced = 0
         func flush() throws {
             var offset = 0
             while offset < buffer.count {
                 let written = buffer[offset...].withUnsafeBytes { Glibc.write(descriptor, $0.baseAddress, $0.count) }
                 guard written > 0 else { throw SaveError.io("Write error saving DB on disk: \(String(cString: strerror(errno)))") }
                 offset += written
+            }
+            unsynced += buffer.count
+            if unsynced >= syncEvery {
+                guard fsync(descriptor) == 0 else { throw SaveError.io("Write error saving DB on disk: \(String(cString: strerror(errno)))") }
+                unsynced = 0
             }
             buffer.removeAll(keepingCapacity: true)
         }
