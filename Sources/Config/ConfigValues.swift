@@ -105,7 +105,7 @@ public enum ConfigValues {
 
     /// `shutdown-on-sigint` / `shutdown-on-sigterm`: SHUTDOWN's flags, any of `save nosave now
     /// force`, or `default` for none, shown in that order.
-    public static let shutdownFlags = ["save", "nosave", "now", "force"]
+    static let shutdownFlags = ["save", "nosave", "now", "force"]
     static let shutdownOnSignal = CustomDirective { arguments, _ throws(ConfigError) in
         let words = arguments.flatMap { $0.split(separator: " ") }.map { $0.lowercased() }
         guard !words.isEmpty, words.allSatisfy({ $0 == "default" || shutdownFlags.contains($0) }) else {
@@ -140,7 +140,7 @@ public enum ConfigValues {
 /// (Redis's: title, listen-addr, server-mode, config-file, port, tls-port, unixsocket) replaced
 /// and `{{` read as `{`, trimmed of spaces.
 public enum ProcessTitle {
-    public static let variables: Set<String> = ["title", "listen-addr", "server-mode", "config-file", "port", "tls-port", "unixsocket"]
+    static let variables: Set<String> = ["title", "listen-addr", "server-mode", "config-file", "port", "tls-port", "unixsocket"]
 
     /// Nil for an unknown variable or an unclosed `{`.
     public static func expand(_ template: String, _ value: (String) -> String) -> String? {

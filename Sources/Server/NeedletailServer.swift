@@ -31,9 +31,9 @@ public final class NeedletailServer: ServerControl, Sendable {
     private let loopIndexes: [ObjectIdentifier: Int]
     /// Per event loop, in the order of `loopIndexes`.
     private let pendingWrites: [PendingWrites]
-    /// The TCP listeners (`bind`, `port`), and the Unix-domain one (`unixsocket`).
     let persistence: Persistence
     let replication: Replication
+    /// The TCP listeners (`bind`, `port`), and the Unix-domain one (`unixsocket`).
     private let listeners = Lock<[Channel]>([])
     private let unixListener = Lock<Channel?>(nil)
     let shutdownProgress = Lock(ShutdownProgress.running)
