@@ -24,7 +24,7 @@ extension ReplicationMaster {
             let option = c.text(index).lowercased(), value = c.text(index + 1)
             switch option {
             case "listening-port":
-                guard let port = Int(value) else { return c.error(Errors.notInteger) }
+                guard let port = c.integer(index + 1) else { return c.error(Errors.notInteger) }
                 let id = c.session.id
                 state.withLock { $0.replicas[id]?.announced.port = port }
                 announcements.withLock { $0[id, default: Announcement()].port = port }
@@ -42,7 +42,7 @@ extension ReplicationMaster {
                 }
             case "ack":
                 // No reply: the replica does not read one.
-                guard let offset = Int64(value) else { return }
+                guard let offset = c.integer(index + 1).map(Int64.init) else { return }
                 let id = c.session.id, now = c.now
                 state.withLock { state in
                     guard var replica = state.replicas[id] else { return }
@@ -63,7 +63,7 @@ extension ReplicationMaster {
                 return
             case "resend":
                 // A framed replica found a hole or a damaged frame after `offset`. No reply.
-                guard let offset = Int64(value) else { return }
+                guard let offset = c.integer(index + 1).map(Int64.init) else { return }
                 let id = c.session.id, now = c.now
                 state.withLock { state in
                     guard var replica = state.replicas[id], replica.framed, replica.online, offset < replica.sent else { return }
@@ -104,7 +104,7 @@ extension ReplicationMaster {
         guard c.reply.buffer.readableBytes == 0 else { return c.error("ERR SYNC and PSYNC are invalid with pending output") }
         let announced = announcements.withLock { $0[session.id] ?? Announcement() }
         let counters = server.syncCounters
-        if partial, let offset = Int64(c.text(2)) {
+        if partial, let offset = c.integer(2).map(Int64.init) {
             // Checked, answered and joined to the stream under one lock: no write falls between.
             let sent = state.withLock { state -> Int? in
                 guard let (id, missing) = continuation(for: c.text(1), from: offset, in: state) else { return nil }

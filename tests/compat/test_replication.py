@@ -213,7 +213,14 @@ def test_redis_cli_rdb_and_replica_modes_and_replconf_errors():
         assert raw.command("WAIT", "0", "x") == b"-ERR timeout is not an integer or out of range\r\n"
         assert raw.command("WAIT", "1", "100") == b":0\r\n"  # no replica: the count, at the timeout
         assert raw.command("PSYNC", "?", "-1", "FAILOVER") == b"-ERR PSYNC FAILOVER can't be sent to a master.\r\n"
+        assert raw.command("REPLCONF", "listening-port", "+5") == b"-ERR value is not an integer or out of range\r\n"
         raw.close()
+        # An offset Redis's strict parser refuses ("+1") means a full resync, not a partial one.
+        replid = master.info("replication")["master_replid"]
+        follower = RawClient(master_process.port)
+        follower.send_raw(RawClient.encode(["PSYNC", replid, "+1"]))
+        assert follower.sock.recv(64).startswith(b"+FULLRESYNC ")
+        follower.close()
     finally:
         master_process.stop()
 
