@@ -93,17 +93,26 @@ extension Replication {
             chosen = target
         }
         guard let chosen else { return }
-        // The cron and an ACK may both get here: one hands over.
-        let claimed = role.withLock { role -> Bool in
-            guard role.failover.state == .waitingForSync else { return false }
-            role.failover.state = .inProgress
-            role.failover.target = chosen
-            return true
+        // Under every shard's lock no write is between its admission and its end. With more
+        // than one event loop, a write can pass the pause gate just before the pause and take
+        // its locks later: here it has either ended (and the catch-up check, repeated, counts
+        // it) or it will meet the replica's gate, closed here, under its lock (`Dispatcher.call`).
+        let claimed = server.keyspace.withAllShards { () -> Bool in
+            guard forced || master.caughtUpReplica(target: chosen) != nil else { return false }
+            // The cron and an ACK may both get here: one hands over.
+            let claimed = role.withLock { role -> Bool in
+                guard role.failover.state == .waitingForSync else { return false }
+                role.failover.state = .inProgress
+                role.failover.target = chosen
+                return true
+            }
+            if claimed { becomeReplica(of: chosen.host, port: chosen.port) }
+            return claimed
         }
         guard claimed else { return }
         server.control?.log(forced ? "FAILOVER to \(chosen.host):\(chosen.port) time out exceeded, failing over."
                                    : "Failover target \(chosen.host):\(chosen.port) is synced, failing over.")
-        follow(host: chosen.host, port: chosen.port)
+        connect()
         remember([chosen.host, String(chosen.port)])
     }
 

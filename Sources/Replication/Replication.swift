@@ -155,7 +155,7 @@ public final class Replication: @unchecked Sendable {
         connect()
     }
 
-    private func becomeReplica(of host: String, port: Int) {
+    func becomeReplica(of host: String, port: Int) {
         let (old, wasMaster) = role.withLock { role in
             defer {
                 role.following = (host, port)
@@ -200,7 +200,7 @@ public final class Replication: @unchecked Sendable {
 
     // MARK: The link
 
-    private func connect() {
+    func connect() {
         let now = Clock.now()
         let made = role.withLock { role -> ReplicaLink? in
             guard let (host, port) = role.following, role.link == nil else { return nil }

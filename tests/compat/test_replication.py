@@ -296,3 +296,46 @@ def test_a_syncing_replica_is_dropped_past_its_output_buffer_limit(kind):
         assert master.get("big:29") == value.encode()
     finally:
         master_process.stop()
+
+
+def test_failover_on_two_loops_under_load_loses_no_acknowledged_write():
+    """FAILOVER while eight clients write on a master with two event loops: every write the
+    master acknowledged is on the promoted replica; the others were refused (-READONLY)."""
+    import threading
+    for _ in range(3):
+        master_process = needletail("--threads", "2", "--repl-diskless-sync-delay", "0")
+        replica_process = needletail("--threads", "2", "--replicaof", "127.0.0.1", str(master_process.port))
+        try:
+            replica = redis.Redis(port=replica_process.port)
+            assert wait_until(lambda: replica.info("replication").get("master_link_status") == "up")
+            acknowledged, stop = [[] for _ in range(8)], threading.Event()
+
+            def write(writer):
+                client = redis.Redis(port=master_process.port)
+                number = 0
+                while not stop.is_set():
+                    try:
+                        client.set(f"w:{writer}:{number}", number)
+                        acknowledged[writer].append(number)
+                    except redis.exceptions.ResponseError as error:
+                        assert str(error).startswith("You can't write against a read only replica")
+                    number += 1
+            writers = [threading.Thread(target=write, args=(index,)) for index in range(8)]
+            for thread in writers:
+                thread.start()
+            time.sleep(0.5)
+            master = redis.Redis(port=master_process.port)
+            assert master.execute_command("FAILOVER") == b"OK"
+            assert wait_until(lambda: master.info("replication")["master_failover_state"] == "no-failover")
+            time.sleep(0.2)
+            stop.set()
+            for thread in writers:
+                thread.join()
+            assert replica.execute_command("ROLE")[0] == b"master"
+            keys = [f"w:{writer}:{number}" for writer in range(8) for number in acknowledged[writer]]
+            missing = [key for start in range(0, len(keys), 1000)
+                       for key, value in zip(keys[start:start + 1000], replica.mget(keys[start:start + 1000])) if value is None]
+            assert len(keys) > 1000 and missing == []
+        finally:
+            master_process.stop()
+            replica_process.stop()

@@ -187,6 +187,13 @@ public enum Dispatcher {
             c.tracking.enforceLimit(by: c.session, reply: &c.reply)
         }
         withKeysLocked(command, &c) { c in
+            // Admitted on a master that then handed its role over (FAILOVER, with more than one
+            // event loop): the replica's gate, closed under every shard's lock, is seen here.
+            if command.flags.contains(.write)
+                && c.serverReference._withUnsafeGuaranteedRef({ $0.closedGates.contains(.readOnlyReplica) })
+                && !c.sessionReference._withUnsafeGuaranteedRef({ $0.flags.contains(.master) }) {
+                return c.error(Errors.readOnlyReplica)
+            }
             guard c.propagating else { return handler(&c) }
             let changesBefore = c.changes
             let stated = c.pendingPropagation.stated
