@@ -83,6 +83,26 @@ public struct Database {
     @usableFromInline
     func expire(_ shard: Shard, _ table: KeyTable, _ slot: Int) {
         guard keyspace.deletesExpiredKeys else { return }
+        removeExpired(shard, table, slot)
+    }
+
+    /// A writable replica's own key with a TTL (`Keyspace.ownKeysWithExpiry`): deleted once
+    /// its TTL passed, as Redis's replica deletes the keys its clients gave a TTL (its master's
+    /// DELs delete the others). Nil when the key is gone or has no TTL any more: no longer
+    /// worth watching. Called with the key's shard locked.
+    public func expireOwnKey(_ key: Key) -> Bool? {
+        keyspace.withTable(of: key, db: index) { shard, table in
+            guard let slot = table.find(key) else { return nil }
+            let expireAt = table.withEntry(at: slot) { $0.expireAt }
+            guard expireAt != 0 else { return nil }
+            guard expireAt <= now else { return false }
+            removeExpired(shard, table, slot)
+            return true
+        }
+    }
+
+    @usableFromInline
+    func removeExpired(_ shard: Shard, _ table: KeyTable, _ slot: Int) {
         let entry = table.remove(at: slot)
         keyspace.expiredKeys.add(1, ordering: .relaxed)
         entry.withKey { bytes in

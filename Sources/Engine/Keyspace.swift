@@ -39,6 +39,9 @@ public final class Keyspace: Sendable {
     public func isHeld(_ reason: ExpiryHold) -> Bool {
         expiryHoldBits & reason.rawValue != 0
     }
+    /// On a writable replica, the keys its own clients gave a TTL: its master's DELs will never
+    /// delete them, so its cron does (`Database.expireOwnKey`).
+    public let ownKeysWithExpiry = Lock<Set<DatabaseKey>>([])
     /// `DEBUG SET-ACTIVE-EXPIRE`: whether the periodic expiry cycle runs.
     public let activeExpiryEnabled = Atomic<Bool>(true)
     /// Keys deleted because their TTL passed, for INFO stats `expired_keys`.

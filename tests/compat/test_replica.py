@@ -363,3 +363,32 @@ def test_replica_lazy_flush_decides_who_frees_the_old_data_at_a_full_sync(kind, 
     finally:
         replica_process.stop()
         master_process.stop()
+
+
+@pytest.mark.parametrize("kind", ["needletail", "redis"])
+def test_a_writable_replica_expires_the_keys_its_clients_gave_a_ttl(kind):
+    """Its master's DELs never come for them, so the replica's own cron deletes them (DBSIZE
+    counts them until then); a key of the master's with a TTL waits for the master's DEL."""
+    master_process = redis_master() if kind == "redis" else needletail()
+    if kind == "needletail":
+        replica_process = needletail("--replicaof", "127.0.0.1", str(master_process.port))
+    else:
+        replica_process = Process(lambda port, d: ["redis-server", "--port", str(port), "--dir", d, "--save", "", "--appendonly", "no",
+                                                   "--replicaof", "127.0.0.1", str(master_process.port)], "redis")
+    try:
+        master, replica = redis.Redis(port=master_process.port, db=5), redis.Redis(port=replica_process.port, db=5)
+        assert wait_until(lambda: link_up(replica))
+        master.execute_command("DEBUG", "SET-ACTIVE-EXPIRE", 0)
+        master.set("master:key", "1", px=300)
+        assert wait_until(lambda: replica.dbsize() == 1)
+        replica.config_set("replica-read-only", "no")
+        for name in ("key1", "key2", "key3"):
+            replica.set(name, "1", px=300)
+        replica.set("kept", "1")
+        assert replica.dbsize() == 5
+        assert wait_until(lambda: replica.dbsize() == 2, 5)
+        time.sleep(0.3)
+        assert replica.dbsize() == 2 and replica.get("kept") == b"1" and not replica.exists("master:key")
+    finally:
+        replica_process.stop()
+        master_process.stop()

@@ -194,6 +194,13 @@ public enum Dispatcher {
                 && !c.sessionReference._withUnsafeGuaranteedRef({ $0.flags.contains(.master) }) {
                 return c.error(Errors.readOnlyReplica)
             }
+            defer {
+                // A writable replica's client wrote: the keys it left with a TTL are its own to expire.
+                if command.flags.contains(.write) && c.keyspaceReference._withUnsafeGuaranteedRef({ $0.isHeld(.replica) })
+                    && !c.sessionReference._withUnsafeGuaranteedRef({ $0.flags.contains(.master) }) {
+                    rememberOwnKeysWithExpiry(command, &c)
+                }
+            }
             guard c.propagating else { return handler(&c) }
             let changesBefore = c.changes
             let stated = c.pendingPropagation.stated
@@ -221,6 +228,18 @@ public enum Dispatcher {
             if failed { statistics.count(.failed, of: command.ordinal) }
             statistics.count(.commandsProcessed)
         }
+    }
+
+    /// The command's keys that now have a TTL, remembered for the replica's cron (its locks held).
+    static func rememberOwnKeysWithExpiry(_ command: Command, _ c: inout CommandContext) {
+        let db = c.database, arguments = c.arguments
+        var owned: [DatabaseKey] = []
+        command.forEachKeyPosition(arguments) { position in
+            if let entry = db.storedEntry(Key(arguments[position])), entry.expireAt != 0 {
+                owned.append(DatabaseKey(db: db.index, key: Element(arguments[position])))
+            }
+        }
+        if !owned.isEmpty { c.keyspace.ownKeysWithExpiry.withLock { $0.formUnion(owned) } }
     }
 
     /// Locks the shards of the command's keys (in ascending order) around `body`. Commands

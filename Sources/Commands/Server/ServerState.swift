@@ -123,6 +123,24 @@ public final class ServerState: Sendable {
     /// as Redis raises it, doubling while more than 200 clients would share a tick, up to 500.
     public let currentHz = Atomic<Int>(10)
 
+    /// A writable replica deletes the keys its own clients gave a TTL once it passed (while
+    /// active expiry runs and nothing else holds expiry back); a master forgets the list.
+    private func expireOwnKeys(now: Int64) {
+        let owned = keyspace.ownKeysWithExpiry.withLock { $0 }
+        guard !owned.isEmpty else { return }
+        guard keyspace.isHeld(.replica) else { return keyspace.ownKeysWithExpiry.withLock { $0.removeAll() } }
+        guard !keyspace.isHeld(.paused), !keyspace.isHeld(.loading), keyspace.activeExpiryEnabled.load(ordering: .relaxed) else { return }
+        var settled: [DatabaseKey] = []
+        for owned in owned {
+            let gone = owned.key.withBytes { bytes in
+                let key = Key(bytes)
+                return keyspace.withShard(of: key) { Database(keyspace: keyspace, index: owned.db, now: now).expireOwnKey(key) }
+            }
+            if gone != false { settled.append(owned) }
+        }
+        keyspace.ownKeysWithExpiry.withLock { $0.subtract(settled) }
+    }
+
     /// Sets `currentHz` for the next tick and returns it.
     public func adaptHz() -> Int {
         var hz = max(1, config.integer("hz"))
@@ -279,6 +297,7 @@ public final class ServerState: Sendable {
             var unused = ReplyWriter(buffer: ByteBuffer())
             tracking.enforceLimit(by: nil, reply: &unused)
         }
+        expireOwnKeys(now: now)
         let propagation = propagation
         let lazy = config.bool("lazyfree-lazy-expire")
         let deletion = Array((lazy ? "UNLINK" : "DEL").utf8)
