@@ -134,4 +134,15 @@ import Testing
         #expect(reloaded["maxmemory"] == String(2 << 20))
         #expect(reloaded["save"] == "")
     }
+
+    @Test func processTitleTemplatesExpandAsRedisExpandsThem() {
+        let values = ["title": "needletail", "listen-addr": "127.0.0.1:6379", "server-mode": "", "port": "6379"]
+        func expand(_ template: String) -> String? { ProcessTitle.expand(template, { values[$0] ?? "" }) }
+        #expect(expand("{title} {listen-addr} {server-mode}") == "needletail 127.0.0.1:6379")
+        #expect(expand("  {{{port}} a}b ") == "{6379} a}b")
+        #expect(expand("{bogus}") == nil)
+        #expect(expand("{title") == nil)
+        #expect(expand("x{") == nil)
+        #expect(expand("") == "")
+    }
 }
