@@ -14,9 +14,28 @@ public struct ReplyWriter {
     /// 2 or 3, as chosen by `HELLO`.
     public var protocolVersion: Int
 
+    /// Set when a string would take the buffer past `maximumSize`: the reply cannot be held (a
+    /// ByteBuffer holds at most 4 GiB), its strings are dropped from then on, and the
+    /// connection closes the client instead of sending it (`RequestLoop`).
+    public internal(set) var overflowed = false
+    public static let maximumSize = 3 << 30
+
     public init(buffer: ByteBuffer, protocolVersion: Int = 2) {
         self.buffer = buffer
         self.protocolVersion = protocolVersion
+    }
+
+    /// False, marking the writer overflowed, when `count` more bytes would not fit.
+    @inlinable
+    mutating func fits(_ count: Int) -> Bool {
+        if !overflowed && buffer.writerIndex &+ count <= Self.maximumSize { return true }
+        markOverflowed()
+        return false
+    }
+
+    @usableFromInline
+    mutating func markOverflowed() {
+        overflowed = true
     }
 
     public var isRESP3: Bool { protocolVersion >= 3 }
@@ -60,6 +79,7 @@ public struct ReplyWriter {
         let count = bytes.count
         let digits = Self.decimalDigits(count)
         let total = 1 + digits + 2 + count + 2
+        guard fits(total) else { return }
         buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: total) { raw in
             let out = raw.baseAddress!.assumingMemoryBound(to: UInt8.self)
             out[0] = UInt8(ascii: "$")
@@ -89,6 +109,7 @@ public struct ReplyWriter {
 
     @inlinable
     public mutating func bulk<Bytes: Collection>(_ bytes: Bytes) where Bytes.Element == UInt8 {
+        guard fits(bytes.count + 24) else { return }
         buffer.writeInteger(UInt8(ascii: "$"))
         writeDecimal(bytes.count)
         buffer.writeStaticString("\r\n")

@@ -382,7 +382,12 @@ final class ReplicaLink: ChannelInboundHandler, @unchecked Sendable {
             let start = input.readerIndex
             // Shares the storage: the bytes stay readable here once `run` has consumed them.
             let received = input.slice()
-            let stop = requests.run(&input)
+            var stop = requests.run(&input)
+            // The replies to the master's stream are dropped (the master reads none).
+            while case .replyFull = stop {
+                requests.command.reply.buffer.clear()
+                stop = requests.run(&input)
+            }
             let applied = input.readerIndex - start
             if applied > 0 { master.feed(received.getSlice(at: received.readerIndex, length: applied)!) }
             return stop
@@ -401,7 +406,7 @@ final class ReplicaLink: ChannelInboundHandler, @unchecked Sendable {
             status.readOffset = applied + unread
         }
         switch stop {
-        case .needsMoreBytes, .parked:
+        case .needsMoreBytes, .parked, .replyFull:
             break
         case .postponed:
             waitingAtGate = true

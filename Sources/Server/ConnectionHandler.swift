@@ -139,6 +139,9 @@ final class ConnectionHandler: ChannelInboundHandler {
         switch requests.run(&buffer) {
         case .needsMoreBytes:
             break
+        case .replyFull:
+            publishAndFlush(context)
+            process(&buffer, context: context)
         case .postponed:
             // Not consumed: the request runs again, from scratch, when the gate opens.
             waitingAtGate = true

@@ -77,3 +77,36 @@ def test_extreme_arguments_as_redis(pair):
             differences.append(f"{' '.join(argv)}: {mine[:120]!r} != {reference[:120]!r}")
     assert RawClient(ours.port).command("PING") == b"+PONG\r\n"
     assert differences == []
+
+
+def available_memory():
+    with open("/proc/meminfo") as meminfo:
+        fields = dict(line.split(":", 1) for line in meminfo)
+    return int(fields["MemAvailable"].split()[0]) * 1024
+
+
+@pytest.mark.skipif(available_memory() < 16 << 30, reason="needs 16 GiB of free memory")
+def test_replies_of_gigabytes_stream_out_or_close_the_client_never_the_server(request):
+    """Nine pipelined GETs of a 512 MB string (4.5 GiB of replies) stream out whole; one MGET
+    asking for all nine at once cannot be held in a reply buffer (4 GiB at most): the client
+    is closed, as an output buffer limit would close it, and the server goes on."""
+    from servers import start_needletail
+    import socket
+    server = start_needletail()
+    request.addfinalizer(server.stop)
+    client = RawClient(server.port)
+    assert client.command("SETRANGE", "big", str(536870900), "x") == b":536870901\r\n"
+    reply = len(b"$536870901\r\n") + 536870901 + 2
+
+    def received(request_bytes, expected):
+        with socket.create_connection(("127.0.0.1", server.port), timeout=60) as s:
+            s.sendall(request_bytes)
+            total = 0
+            while total < expected and (chunk := s.recv(1 << 22)):
+                total += len(chunk)
+            return total
+    assert received(RawClient.encode(["GET", "big"]) * 9, 9 * reply) == 9 * reply
+    assert received(RawClient.encode(["MGET"] + ["big"] * 9), 9 * reply) == 0
+    assert client.command("PING") == b"+PONG\r\n"
+    assert "closed for overcoming of output buffer limits: its reply passed 3 GiB." in server.log()
+    client.close()

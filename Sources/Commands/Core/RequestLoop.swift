@@ -19,7 +19,13 @@ public struct RequestLoop {
         case close
         /// The bytes are not RESP: the error reply is written, the connection must close.
         case protocolError(ProtocolError)
+        /// The replies waiting in `command.reply` passed `flushSize`: write them, then run again.
+        case replyFull
     }
+
+    /// Replies are written out once this many bytes wait, rather than at the end of the
+    /// batch: pipelined large replies stream out instead of piling up in one buffer.
+    public static let flushSize = 64 << 20
 
     public var command: CommandContext
     /// Moved out while `run` loops: requests then borrow its spans without a retain each
@@ -51,8 +57,16 @@ public struct RequestLoop {
                 if case .postponed = outcome { return .postponed }
                 buffer.moveReaderIndex(forwardBy: consumed)
                 command.requestStart += consumed
+                if command.reply.overflowed {
+                    // One command's reply outgrew a reply buffer: the client is closed, as an
+                    // output buffer limit closes it, rather than sent part of it.
+                    command.reply.buffer.clear()
+                    command.server.control?.warn("Client id=\(command.session.id) addr=\(command.session.address) closed for overcoming of output buffer limits: its reply passed \(ReplyWriter.maximumSize >> 30) GiB.")
+                    return .close
+                }
                 switch outcome {
-                case .done, .postponed: continue
+                case .done, .postponed:
+                    if command.reply.buffer.readableBytes >= Self.flushSize { return .replyFull }
                 case .parked(let client): return .parked(client)
                 case .close: return .close
                 }
