@@ -141,7 +141,8 @@ final class ConnectionHandler: ChannelInboundHandler {
             break
         case .replyFull:
             publishAndFlush(context)
-            process(&buffer, context: context)
+            // An output buffer limit may have closed the client meanwhile.
+            if !closing { process(&buffer, context: context) }
         case .postponed:
             // Not consumed: the request runs again, from scratch, when the gate opens.
             waitingAtGate = true
