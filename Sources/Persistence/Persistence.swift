@@ -149,16 +149,17 @@ public final class Persistence: PersistenceControl, @unchecked Sendable {
         // holds a large dirty file to write back at once.
         let syncEvery = config.bool("rdb-save-incremental-fsync") ? 4 << 20 : Int.max
         var unsynced = 0
+        func writeError() -> SaveError { .io("Write error saving DB on disk: \(String(cString: strerror(errno)))") }
         func flush() throws {
             var offset = 0
             while offset < buffer.count {
                 let written = buffer[offset...].withUnsafeBytes { Glibc.write(descriptor, $0.baseAddress, $0.count) }
-                guard written > 0 else { throw SaveError.io("Write error saving DB on disk: \(String(cString: strerror(errno)))") }
+                guard written > 0 else { throw writeError() }
                 offset += written
             }
             unsynced += buffer.count
             if unsynced >= syncEvery {
-                guard fsync(descriptor) == 0 else { throw SaveError.io("Write error saving DB on disk: \(String(cString: strerror(errno)))") }
+                guard fsync(descriptor) == 0 else { throw writeError() }
                 unsynced = 0
             }
             buffer.removeAll(keepingCapacity: true)
@@ -169,7 +170,7 @@ public final class Persistence: PersistenceControl, @unchecked Sendable {
                 if buffer.count >= 1 << 20 { try flush() }
             }
             try flush()
-            guard fsync(descriptor) == 0 else { throw SaveError.io("Write error saving DB on disk: \(String(cString: strerror(errno)))") }
+            guard fsync(descriptor) == 0 else { throw writeError() }
         } catch {
             close(descriptor)
             unlink(temporary)

@@ -269,18 +269,19 @@ public final class Replication: @unchecked Sendable {
         updateGates()
     }
 
-    /// From the server's cron: serving replicas; following a master, the retries, the ACK
-    /// every second and the timeouts.
-    /// For a shutdown that waits for replicas: how many there are, a log line for each that
-    /// lags, and a request that they acknowledge now.
+    /// For a shutdown that waits for replicas: how many there are, and a log line for each
+    /// that lags.
     public func shutdownReport(now: Int64) -> (replicas: Int, lagging: [String]) {
         master.shutdownReport(now: now)
     }
 
+    /// `REPLCONF GETACK *` to every replica, so they acknowledge now.
     public func requestAcknowledgements() {
         master.requestAcknowledgements()
     }
 
+    /// From the server's cron: serving replicas; following a master, the retries, the ACK
+    /// every second and the timeouts.
     public func cron(now: Int64) {
         master.cron(now: now)
         failoverCron(now: now)

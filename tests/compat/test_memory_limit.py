@@ -14,6 +14,7 @@ import redis
 
 from raw import RawClient
 from servers import start_needletail, start_redis
+from switchover import wait_until
 
 STARTERS = {"needletail": start_needletail, "redis": start_redis}
 POLICIES = ["allkeys-lru", "allkeys-lfu", "allkeys-random", "volatile-lru", "volatile-lfu", "volatile-random", "volatile-ttl"]
@@ -257,7 +258,7 @@ def test_lazyfree_lazy_server_del_frees_replaced_values_in_the_background(kind, 
         client.sadd(name, *range(1000))
 
     def freed():
-        assert wait_for(lambda: client.info("memory")["lazyfree_pending_objects"] == 0)
+        assert wait_until(lambda: client.info("memory")["lazyfree_pending_objects"] == 0)
         return client.info("memory")["lazyfreed_objects"]
 
     def replacements():
@@ -284,11 +285,3 @@ def test_lazyfree_lazy_server_del_frees_replaced_values_in_the_background(kind, 
         assert client.expire("f", -1) and not client.exists("f")
         assert freed() - before == more
 
-
-def wait_for(condition, seconds=10):
-    deadline = time.time() + seconds
-    while time.time() < deadline:
-        if condition():
-            return True
-        time.sleep(0.02)
-    return False

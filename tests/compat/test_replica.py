@@ -386,7 +386,9 @@ def test_a_writable_replica_expires_the_keys_its_clients_gave_a_ttl(kind):
             replica.set(name, "1", px=300)
         replica.set("kept", "1")
         assert replica.dbsize() == 5
+        assert replica.info("stats")["slave_expires_tracked_keys"] == 3
         assert wait_until(lambda: replica.dbsize() == 2, 5)
+        assert replica.info("stats")["slave_expires_tracked_keys"] == 0
         time.sleep(0.3)
         assert replica.dbsize() == 2 and replica.get("kept") == b"1" and not replica.exists("master:key")
     finally:

@@ -8,24 +8,9 @@ import pytest
 import redis
 
 from raw import RawClient
-from servers import Process, binary
+from switchover import server as start, wait_until
 
 ABORTED = b"-ERR Errors trying to SHUTDOWN. Check logs.\r\n"
-
-
-def start(kind, *settings):
-    program = [binary()] if kind == "needletail" else ["redis-server", "--appendonly", "no"]
-    return Process(lambda port, d: [*program, "--port", str(port), "--dir", d, "--save", "",
-                                    "--repl-diskless-sync-delay", "0", *settings], kind)
-
-
-def wait_until(condition, seconds=10):
-    deadline = time.time() + seconds
-    while time.time() < deadline:
-        if condition():
-            return True
-        time.sleep(0.02)
-    return False
 
 
 class Pair:

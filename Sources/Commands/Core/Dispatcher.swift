@@ -187,17 +187,16 @@ public enum Dispatcher {
             c.tracking.enforceLimit(by: c.session, reply: &c.reply)
         }
         withKeysLocked(command, &c) { c in
+            let clientWrite = command.flags.contains(.write)
+                && !c.sessionReference._withUnsafeGuaranteedRef { $0.flags.contains(.master) }
             // Admitted on a master that then handed its role over (FAILOVER, with more than one
             // event loop): the replica's gate, closed under every shard's lock, is seen here.
-            if command.flags.contains(.write)
-                && c.serverReference._withUnsafeGuaranteedRef({ $0.closedGates.contains(.readOnlyReplica) })
-                && !c.sessionReference._withUnsafeGuaranteedRef({ $0.flags.contains(.master) }) {
+            if clientWrite && c.serverReference._withUnsafeGuaranteedRef({ $0.closedGates.contains(.readOnlyReplica) }) {
                 return c.error(Errors.readOnlyReplica)
             }
             defer {
                 // A writable replica's client wrote: the keys it left with a TTL are its own to expire.
-                if command.flags.contains(.write) && c.keyspaceReference._withUnsafeGuaranteedRef({ $0.isHeld(.replica) })
-                    && !c.sessionReference._withUnsafeGuaranteedRef({ $0.flags.contains(.master) }) {
+                if clientWrite && c.keyspaceReference._withUnsafeGuaranteedRef({ $0.isHeld(.replica) }) {
                     rememberOwnKeysWithExpiry(command, &c)
                 }
             }

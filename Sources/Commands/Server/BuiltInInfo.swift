@@ -146,7 +146,7 @@ enum BuiltInInfo {
             ("keyspace_hits", String(totals[.keyspaceHits])),
             ("keyspace_misses", String(totals[.keyspaceMisses])), ("pubsub_channels", String(server.pubsub.counts.channels)),
             ("pubsub_patterns", String(server.pubsub.counts.patterns)), ("pubsubshard_channels", String(server.pubsub.counts.shardChannels)), ("latest_fork_usec", "0"), ("total_forks", "0"), ("migrate_cached_sockets", "0"),
-            ("slave_expires_tracked_keys", "0"), ("active_defrag_hits", "0"), ("active_defrag_misses", "0"),
+            ("slave_expires_tracked_keys", String(server.keyspace.ownKeysWithExpiry.withLock { $0.count })), ("active_defrag_hits", "0"), ("active_defrag_misses", "0"),
             ("active_defrag_key_hits", "0"), ("active_defrag_key_misses", "0"), ("total_active_defrag_time", "0"),
             ("current_active_defrag_time", "0"), ("tracking_total_keys", String(tracking.keys)),
             ("tracking_total_items", String(tracking.items)), ("tracking_total_prefixes", String(tracking.prefixes)), ("unexpected_error_replies", String(totals[.unexpectedErrorReplies])),

@@ -123,35 +123,6 @@ public final class ServerState: Sendable {
     /// as Redis raises it, doubling while more than 200 clients would share a tick, up to 500.
     public let currentHz = Atomic<Int>(10)
 
-    /// A writable replica deletes the keys its own clients gave a TTL once it passed (while
-    /// active expiry runs and nothing else holds expiry back); a master forgets the list.
-    private func expireOwnKeys(now: Int64) {
-        let owned = keyspace.ownKeysWithExpiry.withLock { $0 }
-        guard !owned.isEmpty else { return }
-        guard keyspace.isHeld(.replica) else { return keyspace.ownKeysWithExpiry.withLock { $0.removeAll() } }
-        guard !keyspace.isHeld(.paused), !keyspace.isHeld(.loading), keyspace.activeExpiryEnabled.load(ordering: .relaxed) else { return }
-        var settled: [DatabaseKey] = []
-        for owned in owned {
-            let gone = owned.key.withBytes { bytes in
-                let key = Key(bytes)
-                return keyspace.withShard(of: key) { Database(keyspace: keyspace, index: owned.db, now: now).expireOwnKey(key) }
-            }
-            if gone != false { settled.append(owned) }
-        }
-        keyspace.ownKeysWithExpiry.withLock { $0.subtract(settled) }
-    }
-
-    /// Sets `currentHz` for the next tick and returns it.
-    public func adaptHz() -> Int {
-        var hz = max(1, config.integer("hz"))
-        if config.bool("dynamic-hz") {
-            let clients = clients.count
-            while clients / hz > 200 && hz < 500 { hz = min(hz * 2, 500) }
-        }
-        currentHz.store(hz, ordering: .relaxed)
-        return hz
-    }
-
     /// `families`: the command families of the layers above, registered beside this module's.
     public init(config: Configuration, eventLoops: Int, executable: String = "",
                 clock: ClockSource = .system, families: [[Command]] = []) {
@@ -305,6 +276,35 @@ public final class ServerState: Sendable {
             if propagation.isActive { propagation.send([PropagatedCommand(db: db, [deletion, entry.keyBytes])]) }
             if lazy { BackgroundRelease.shared.release(entry) }
         }
+    }
+
+    /// A writable replica deletes the keys its own clients gave a TTL once it passed (while
+    /// active expiry runs and nothing else holds expiry back); a master forgets the list.
+    private func expireOwnKeys(now: Int64) {
+        let owned = keyspace.ownKeysWithExpiry.withLock { $0 }
+        guard !owned.isEmpty else { return }
+        guard keyspace.isHeld(.replica) else { return keyspace.ownKeysWithExpiry.withLock { $0.removeAll() } }
+        guard !keyspace.isHeld(.paused), !keyspace.isHeld(.loading), keyspace.activeExpiryEnabled.load(ordering: .relaxed) else { return }
+        var settled: [DatabaseKey] = []
+        for owned in owned {
+            let gone = owned.key.withBytes { bytes in
+                let key = Key(bytes)
+                return keyspace.withShard(of: key) { Database(keyspace: keyspace, index: owned.db, now: now).expireOwnKey(key) }
+            }
+            if gone != false { settled.append(owned) }
+        }
+        keyspace.ownKeysWithExpiry.withLock { $0.subtract(settled) }
+    }
+
+    /// Sets `currentHz` for the next tick and returns it.
+    public func adaptHz() -> Int {
+        var hz = max(1, config.integer("hz"))
+        if config.bool("dynamic-hz") {
+            let clients = clients.count
+            while clients / hz > 200 && hz < 500 { hz = min(hz * 2, 500) }
+        }
+        currentHz.store(hz, ordering: .relaxed)
+        return hz
     }
 
     // MARK: The pause gate
